@@ -1,0 +1,60 @@
+"""Application factory: wires settings, database, clock and audit into one app."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import install_error_handlers
+from api.routes import auth, health, supervision
+from core.audit import AuditLog
+from core.clock import Clock, SystemClock
+from core.db import make_engine, make_session_factory
+from core.settings import Settings, get_settings
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Tag each request with an id (the caller's if well-formed) for the audit trail."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.require_secrets()
+    app = FastAPI(
+        title="zhijiao 智矫",
+        version="0.1.0",
+        description="Community-corrections supervision: location ingest, geofences, alerts, leave and audit.",
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.engine = engine or make_engine(settings.db.database_url, pool_size=settings.db.db_pool_size)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.audit = AuditLog(settings.audit.audit_key.encode(), app.state.clock)
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    for module in (health, auth, supervision):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,44 @@
+"""One mapping from errors to HTTP answers: 4xx name the field, never a 500."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from core.errors import NotFound, ServiceError, Unauthorized
+
+log = logging.getLogger("zhijiao.api")
+
+
+def _field(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        if isinstance(exc, NotFound):
+            # Identical body whether absent or out of scope.
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        body: dict = {"detail": exc.message}
+        if exc.field:
+            body["errors"] = [{"field": exc.field, "message": exc.message}]
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return JSONResponse({"detail": f"invalid request: {summary}", "errors": errors}, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint caught what validation did not (e.g. a race on a unique
+        # name): the caller's input conflicts with stored data.
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        log.info("integrity error on %s: %s", request.url.path, constraint)
+        return JSONResponse({"detail": f"conflicts with existing data ({constraint or 'constraint'})"}, status_code=409)

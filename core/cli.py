@@ -1,0 +1,94 @@
+"""`zhijiao`: the operator's command line."""
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import typer
+
+from core.settings import get_settings
+
+app = typer.Typer(help="zhijiao 智矫: community-corrections supervision", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts", no_args_is_help=True)
+seed_app = typer.Typer(help="Demo and fixture data", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(seed_app, name="seed")
+
+
+def _session():
+    from core.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    if not settings.db.database_url:
+        raise typer.BadParameter("ZHIJIAO_DATABASE_URL is not set (./dev sets it)")
+    return make_session_factory(make_engine(settings.db.database_url, pool_size=2))()
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head")) -> None:
+    """Apply database migrations (default: to head)."""
+    from core.migrate import upgrade
+
+    upgrade(get_settings().db.database_url, revision)
+    typer.echo(f"database migrated to {revision}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the API server (uvicorn)."""
+    import uvicorn
+
+    get_settings().require_secrets()
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, proxy_headers=False, log_level="info",
+                access_log=False)
+
+
+@users_app.command("create-admin")
+def create_admin(
+    username: str = typer.Option(..., help="login name of the new administrator"),
+    full_name: str = typer.Option("Administrator", help="display name"),
+    bureau_name: str = typer.Option("区县司法局", help="bureau to create when the database has none"),
+    bureau_code: str = typer.Option(None, help="administrative code of that bureau"),
+) -> None:
+    """Create an administrator with a freshly generated password (printed once)."""
+    from sqlalchemy import select
+
+    from core.security import generate_password, hash_password
+    from supervision.jurisdictions import add_jurisdiction
+    from supervision.models import Jurisdiction, Role, User
+
+    db = _session()
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise typer.BadParameter(f"user {username!r} exists", param_hint="--username")
+    bureau = db.scalar(select(Jurisdiction).where(Jurisdiction.parent_id.is_(None)).order_by(Jurisdiction.id))
+    if bureau is None:
+        bureau = add_jurisdiction(db, name=bureau_name, level="bureau", parent=None, code=bureau_code)
+    password = os.environ.get("ZHIJIAO_NEW_ADMIN_PASSWORD") or generate_password()
+    db.add(User(username=username, full_name=full_name, role=Role.admin, jurisdiction_id=bureau.id,
+                password_hash=hash_password(password)))
+    db.commit()
+    typer.echo(f"admin {username} created in {bureau.name}; password: {password}")
+
+
+@seed_app.command("demo")
+def seed_demo() -> None:
+    """Build the 衢江区 demo district (or refresh its demo passwords)."""
+    from core.audit import AuditLog
+    from core.clock import SystemClock
+    from core.principal import RequestContext
+    from supervision.demo import seed_demo as build
+
+    settings = get_settings()
+    settings.require_secrets()
+    db = _session()
+    accounts = build(db, id_hash_key=settings.auth.id_hash_key, today=date.today())
+    AuditLog(settings.audit.audit_key.encode(), SystemClock()).record(
+        db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts)})
+    db.commit()
+    typer.echo("demo accounts (fresh passwords, shown once):")
+    for acc in accounts:
+        typer.echo(f"  {acc.username:<22} {acc.role:<11} {acc.password}   {acc.where}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,49 @@
+"""Engine and session factory. The request (or job) owns the transaction."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain libpq URLs and pick the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}; use postgresql://")
+
+
+def libpq_url(url: str) -> str:
+    """The same database as a plain libpq URL (for psycopg.connect)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # Acknowledged means durable: never let a session turn this off.
+        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
+    )
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Yield a session; roll back whatever the owner did not commit."""
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()

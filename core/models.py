@@ -1,0 +1,4 @@
+"""Import every model module so Base.metadata knows all tables (Alembic, tests)."""
+from core import audit  # noqa: F401
+from geo import models as geo_models  # noqa: F401
+from supervision import models  # noqa: F401

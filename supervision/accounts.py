@@ -1,0 +1,77 @@
+"""User accounts: staff and supervisees. No default passwords anywhere."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.context import Ctx
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.security import hash_password
+from supervision import jurisdictions
+from supervision.models import Role, Supervisee, User
+from supervision.schemas import Page, UserIn, UserOut, UserUpdate
+from supervision.scope import ACCOUNT_ADMINS, require_role, supervisee_clause, user_clause
+
+
+def list_users(*, ctx: Ctx, limit: int, offset: int, role: Role | None = None) -> Page[UserOut]:
+    require_role(ctx.principal, ACCOUNT_ADMINS | {Role.manager, Role.officer, Role.auditor}, "list accounts")
+    where = [user_clause(ctx.principal)]
+    if role is not None:
+        where.append(User.role == role)
+    total = ctx.db.scalar(select(func.count()).select_from(User).where(*where)) or 0
+    rows = ctx.db.scalars(select(User).where(*where).order_by(User.id).limit(limit).offset(offset))
+    return Page(items=[UserOut.model_validate(u) for u in rows], total=total, limit=limit, offset=offset)
+
+
+def _get_scoped(ctx: Ctx, user_id: int) -> User:
+    row = ctx.db.scalar(select(User).where(User.id == user_id, user_clause(ctx.principal)))
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def get_user(*, ctx: Ctx, user_id: int) -> UserOut:
+    return UserOut.model_validate(_get_scoped(ctx, user_id))
+
+
+def create_user(*, ctx: Ctx, data: UserIn) -> UserOut:
+    require_role(ctx.principal, ACCOUNT_ADMINS, "create accounts")
+    target = jurisdictions.get_scoped(ctx, data.jurisdiction_id)
+    if data.supervisee_id is not None:
+        supervisee = ctx.db.get(Supervisee, data.supervisee_id)
+        # An admin cannot read supervisee records, so check existence and
+        # placement without going through the read scope.
+        if supervisee is None or not target.path or supervisee.office.path != target.path:
+            raise Invalid("supervisee_id must name a supervisee of the given jurisdiction", field="supervisee_id")
+    if ctx.db.scalar(select(User.id).where(User.username == data.username)) is not None:
+        raise Conflict("username already taken", field="username")
+    user = User(username=data.username, password_hash=hash_password(data.password), full_name=data.full_name,
+                role=data.role, jurisdiction_id=target.id, supervisee_id=data.supervisee_id)
+    ctx.db.add(user)
+    ctx.db.flush()
+    ctx.record("user.create", "user", user.id, detail={"username": user.username, "role": user.role})
+    return UserOut.model_validate(user)
+
+
+def update_user(*, ctx: Ctx, user_id: int, data: UserUpdate) -> UserOut:
+    principal = ctx.principal
+    row = _get_scoped(ctx, user_id)
+    changes = data.model_dump(exclude_unset=True)
+    if principal.role not in ACCOUNT_ADMINS:
+        # Anyone may change their own password and name; nothing else.
+        if row.id != principal.user_id or "active" in changes:
+            raise Forbidden(f"role {principal.role} may only change its own name and password")
+    if row.id == principal.user_id and changes.get("active") is False:
+        raise Invalid("you cannot deactivate your own account", field="active")
+    if "password" in changes:
+        row.password_hash = hash_password(changes.pop("password"))
+        changes["password"] = "changed"
+    for name in ("full_name", "active"):
+        if name in changes:
+            setattr(row, name, changes[name])
+    ctx.db.flush()
+    ctx.record("user.update", "user", row.id, detail={"fields": sorted(changes)})
+    return UserOut.model_validate(row)
+
+
+def supervisee_visible(ctx: Ctx, supervisee_id: int) -> bool:
+    return ctx.db.scalar(select(Supervisee.id).where(Supervisee.id == supervisee_id, supervisee_clause(ctx.principal))) is not None

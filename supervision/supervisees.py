@@ -1,0 +1,116 @@
+"""Supervisee records: read and write, scoped and audited."""
+from __future__ import annotations
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+from sqlalchemy import func, select
+
+from core.context import Ctx
+from core.errors import Conflict, Invalid, NotFound
+from core.security import keyed_hash
+from geo.datum import to_wgs84
+from supervision.models import Jurisdiction, JurisdictionLevel, Role, Supervisee, SuperviseeStatus, User
+from supervision.schemas import Page, PointIn, PointOut, SuperviseeIn, SuperviseeOut, SuperviseeUpdate
+from supervision.scope import SUPERVISEE_WRITERS, require_role, subtree_ids, supervisee_clause
+
+
+def to_out(row: Supervisee) -> SuperviseeOut:
+    point = to_shape(row.residence) if row.residence is not None else None
+    return SuperviseeOut(
+        id=row.id, name=row.name, id_last4=row.id_last4, sentence_type=row.sentence_type,
+        term_start=row.term_start, term_end=row.term_end, tier=row.tier, office_id=row.office_id,
+        officer_id=row.officer_id, residence=PointOut(lon=point.x, lat=point.y) if point else None,
+        residence_address=row.residence_address, permitted_area_codes=list(row.permitted_area_codes or []),
+        status=row.status,
+    )
+
+
+def point_to_wkb(point: PointIn):
+    lon, lat = to_wgs84(point.lon, point.lat, point.datum)
+    return from_shape(Point(float(lon), float(lat)), srid=4326)
+
+
+def get_scoped(ctx: Ctx, supervisee_id: int) -> Supervisee:
+    require_role(ctx.principal, {Role.officer, Role.manager, Role.auditor, Role.supervisee}, "read supervisee records")
+    row = ctx.db.scalar(select(Supervisee).where(Supervisee.id == supervisee_id, supervisee_clause(ctx.principal)))
+    if row is None:
+        # Out of scope is recorded as a refusal but answered like "absent".
+        ctx.record("supervisee.read", "supervisee", supervisee_id, outcome="not_found")
+        raise NotFound()
+    return row
+
+
+def list_supervisees(*, ctx: Ctx, limit: int, offset: int, office_id: int | None = None,
+                     status: SuperviseeStatus | None = None) -> Page[SuperviseeOut]:
+    require_role(ctx.principal, {Role.officer, Role.manager, Role.auditor, Role.supervisee}, "read supervisee records")
+    where = [supervisee_clause(ctx.principal)]
+    if office_id is not None:
+        where.append(Supervisee.office_id == office_id)
+    if status is not None:
+        where.append(Supervisee.status == status)
+    total = ctx.db.scalar(select(func.count()).select_from(Supervisee).where(*where)) or 0
+    rows = list(ctx.db.scalars(select(Supervisee).where(*where).order_by(Supervisee.id).limit(limit).offset(offset)))
+    ctx.record("supervisee.list", "supervisee", None, detail={"ids": [r.id for r in rows], "offset": offset})
+    return Page(items=[to_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def get_supervisee(*, ctx: Ctx, supervisee_id: int) -> SuperviseeOut:
+    row = get_scoped(ctx, supervisee_id)
+    ctx.record("supervisee.read", "supervisee", row.id)
+    return to_out(row)
+
+
+def _check_office(ctx: Ctx, office_id: int) -> None:
+    office = ctx.db.scalar(select(Jurisdiction).where(Jurisdiction.id == office_id, Jurisdiction.id.in_(subtree_ids(ctx.principal))))
+    if office is None or office.level != JurisdictionLevel.office:
+        raise Invalid("office_id must name a justice office in your jurisdiction", field="office_id")
+
+
+def _check_officer(ctx: Ctx, officer_id: int, office_id: int) -> None:
+    officer = ctx.db.get(User, officer_id)
+    if officer is None or officer.role != Role.officer or officer.jurisdiction_id != office_id:
+        raise Invalid("officer_id must name an officer of the supervisee's office", field="officer_id")
+
+
+def create_supervisee(*, ctx: Ctx, data: SuperviseeIn) -> SuperviseeOut:
+    require_role(ctx.principal, SUPERVISEE_WRITERS, "create supervisee records")
+    _check_office(ctx, data.office_id)
+    if data.officer_id is not None:
+        _check_officer(ctx, data.officer_id, data.office_id)
+    id_hash = keyed_hash(ctx.settings.auth.id_hash_key, data.national_id)
+    if ctx.db.scalar(select(Supervisee.id).where(Supervisee.id_hash == id_hash)) is not None:
+        raise Conflict("a supervisee with this national ID already exists", field="national_id")
+    row = Supervisee(
+        name=data.name, id_hash=id_hash, id_last4=data.national_id[-4:], sentence_type=data.sentence_type,
+        term_start=data.term_start, term_end=data.term_end, tier=data.tier, office_id=data.office_id,
+        officer_id=data.officer_id, residence=point_to_wkb(data.residence) if data.residence else None,
+        residence_address=data.residence_address, permitted_area_codes=data.permitted_area_codes,
+        status=SuperviseeStatus.active,
+    )
+    ctx.db.add(row)
+    ctx.db.flush()
+    ctx.db.refresh(row)
+    ctx.record("supervisee.create", "supervisee", row.id, detail={"office_id": row.office_id})
+    return to_out(row)
+
+
+def update_supervisee(*, ctx: Ctx, supervisee_id: int, data: SuperviseeUpdate) -> SuperviseeOut:
+    require_role(ctx.principal, SUPERVISEE_WRITERS, "change supervisee records")
+    row = get_scoped(ctx, supervisee_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "office_id" in changes:
+        _check_office(ctx, changes["office_id"])
+    if changes.get("officer_id") is not None:
+        _check_officer(ctx, changes["officer_id"], changes.get("office_id", row.office_id))
+    term_end = changes.get("term_end", row.term_end)
+    if term_end < row.term_start:
+        raise Invalid("term_end must not be before term_start", field="term_end")
+    for name, value in changes.items():
+        if name == "residence":
+            row.residence = point_to_wkb(data.residence) if data.residence else None
+        else:
+            setattr(row, name, value)
+    ctx.db.flush()
+    ctx.db.refresh(row)
+    ctx.record("supervisee.update", "supervisee", row.id, detail={"fields": sorted(changes)})
+    return to_out(row)

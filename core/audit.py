@@ -104,5 +104,5 @@ class AuditLog:
         )
         entry.hash = row_hash(self._key, {name: getattr(entry, name) for name in CHAIN_FIELDS})
         db.add(entry)
-        db.flush([entry])
+        db.flush()
         return entry

@@ -13,7 +13,7 @@ from supervision.scope import ACCOUNT_ADMINS, require_role, supervisee_clause, u
 
 
 def list_users(*, ctx: Ctx, limit: int, offset: int, role: Role | None = None) -> Page[UserOut]:
-    require_role(ctx.principal, ACCOUNT_ADMINS | {Role.manager, Role.officer, Role.auditor}, "list accounts")
+    require_role(ctx.principal, ACCOUNT_ADMINS | {Role.manager, Role.officer, Role.auditor, Role.supervisee}, "list accounts")
     where = [user_clause(ctx.principal)]
     if role is not None:
         where.append(User.role == role)

@@ -31,7 +31,9 @@ def scratch_postgis_url(server_url: str) -> Iterator[str]:
     name = f"zj_scratch_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    from core.db import with_database
+
+    url = with_database(server_url, name)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     yield url
@@ -44,3 +46,115 @@ def pg_conn(scratch_postgis_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(scratch_postgis_url) as conn:
         yield conn
         conn.rollback()
+
+
+# --- the migrated application database ------------------------------------------
+
+import secrets as _secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+for _name in ("JWT_SECRET", "ID_HASH_KEY", "DEVICE_KEY", "AUDIT_KEY"):
+    os.environ.setdefault(f"ZHIJIAO_{_name}", _secrets.token_hex(16))
+os.environ.setdefault("ZHIJIAO_DATABASE_URL", "postgresql://unused")
+
+
+def create_database(server_url: str, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    from core.db import with_database
+
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    from urllib.parse import urlsplit
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def migrated_url(server_url: str) -> Iterator[str]:
+    """One database migrated to head for the whole session (tests roll back)."""
+    from core.migrate import upgrade
+
+    url = create_database(server_url, "zj_test")
+    upgrade(url)
+    yield url
+    drop_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def engine(migrated_url: str) -> Iterator[Engine]:
+    from core.db import sqlalchemy_url
+
+    eng = create_engine(sqlalchemy_url(migrated_url), pool_size=5)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test.
+
+    Commits by the code under test become savepoint releases
+    (join_transaction_mode="create_savepoint"), so nothing leaks.
+    """
+    conn = engine.connect()
+    outer = conn.begin()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def settings():
+    from core.settings import Settings
+
+    return Settings()
+
+
+@pytest.fixture
+def clock():
+    from core.clock import ManualClock
+
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def app(settings, clock, engine, db):
+    from api.app import create_app
+    from api.deps import get_db
+
+    application = create_app(settings, clock=clock, engine=engine)
+
+    def _shared_session():
+        yield db
+
+    application.dependency_overrides[get_db] = _shared_session
+    return application
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def world(db, settings, clock):
+    """Two offices under one bureau, with staff and supervisees in each."""
+    from tests.factories import build_world
+
+    return build_world(db, settings, clock)

@@ -1,0 +1,84 @@
+"""Login, and every way a token can be wrong."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import jwt
+import pytest
+
+from tests.factories import PASSWORD
+
+
+def test_login_and_me(client, world):
+    user = world.users["officer_a"]
+    r = client.post("/auth/login", json={"username": user.username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    me = client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["username"] == user.username
+
+
+def test_login_wrong_password_and_unknown_user(client, world):
+    for body in ({"username": world.users["officer_a"].username, "password": "nope"},
+                 {"username": "no-such-user", "password": "nope"}):
+        r = client.post("/auth/login", json=body)
+        assert r.status_code == 401
+        assert r.json()["detail"] == "wrong username or password"
+
+
+def _claims(settings, user, now, **over):
+    claims = {"sub": str(user.id), "role": user.role, "iss": settings.auth.jwt_issuer, "aud": settings.auth.jwt_audience,
+              "iat": int(now.timestamp()), "exp": int((now + timedelta(minutes=5)).timestamp())}
+    claims.update(over)
+    return claims
+
+
+def _b64(obj) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("case", ["expired", "wrong_key", "alg_none", "other_audience", "other_issuer", "garbage",
+                                  "missing_exp", "hs512"])
+def test_bad_tokens_are_refused(client, world, settings, clock, case):
+    user = world.users["manager"]
+    now = clock.now()
+    key = settings.auth.jwt_secret
+    if case == "expired":
+        token = jwt.encode(_claims(settings, user, now, exp=int((now - timedelta(seconds=1)).timestamp())), key, "HS256")
+    elif case == "wrong_key":
+        token = jwt.encode(_claims(settings, user, now), "another-key-entirely-32-bytes-long!", "HS256")
+    elif case == "alg_none":
+        token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(settings, user, now))}."
+    elif case == "other_audience":
+        token = jwt.encode(_claims(settings, user, now, aud="someone-else"), key, "HS256")
+    elif case == "other_issuer":
+        token = jwt.encode(_claims(settings, user, now, iss="evil"), key, "HS256")
+    elif case == "missing_exp":
+        claims = _claims(settings, user, now)
+        del claims["exp"]
+        token = jwt.encode(claims, key, "HS256")
+    elif case == "hs512":
+        token = jwt.encode(_claims(settings, user, now), key, "HS512")
+    else:
+        token = "not.a.token"
+    r = client.get("/supervisees", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401, (case, r.text)
+
+
+def test_token_expires_by_the_clock(client, world, clock, settings):
+    headers = world.auth("manager")
+    assert client.get("/supervisees", headers=headers).status_code == 200
+    clock.advance(minutes=settings.auth.access_token_minutes + 1)
+    assert client.get("/supervisees", headers=headers).status_code == 401
+
+
+def test_no_token(client, world):
+    assert client.get("/supervisees").status_code == 401
+
+
+def test_deactivated_user_token_stops_working(client, world, db):
+    world.users["officer_a"].active = False
+    db.flush()
+    assert client.get("/supervisees", headers=world.auth("officer_a")).status_code == 401

@@ -1,0 +1,90 @@
+"""Builders for test data: a small bureau with two offices."""
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, field
+from datetime import date
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy.orm import Session
+
+from core.security import hash_password, issue_access_token, keyed_hash
+from supervision.jurisdictions import add_jurisdiction
+from supervision.models import Jurisdiction, Role, Supervisee, User
+from supervision.schemas import _ID_CHECK, _ID_WEIGHTS
+
+PASSWORD = "correct horse battery"
+_HASH = hash_password(PASSWORD)
+_counter = itertools.count(1)
+
+
+def national_id(n: int | None = None) -> str:
+    n = next(_counter) if n is None else n
+    body = f"33080319{80 + n % 20:02d}0101{(n * 7919) % 1000:03d}"
+    body = body[:17]
+    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS))
+    return body + _ID_CHECK[total % 11]
+
+
+def random_national_id(rng: random.Random) -> str:
+    body = "330803" + f"{rng.randrange(1950, 2005)}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{rng.randrange(1000):03d}"
+    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS))
+    return body + _ID_CHECK[total % 11]
+
+
+@dataclass
+class World:
+    bureau: Jurisdiction
+    office_a: Jurisdiction
+    office_b: Jurisdiction
+    users: dict[str, User] = field(default_factory=dict)
+    supervisees: dict[str, Supervisee] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def add_user(db: Session, username: str, role: Role, where: Jurisdiction, supervisee: Supervisee | None = None) -> User:
+    user = User(username=username, full_name=username, role=role, jurisdiction_id=where.id,
+                supervisee_id=supervisee.id if supervisee else None, password_hash=_HASH)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def add_supervisee(db: Session, settings, office: Jurisdiction, officer: User | None, name: str,
+                   lon: float = 118.95, lat: float = 28.95, tier: str = "ordinary") -> Supervisee:
+    nid = random_national_id(random.Random(name))
+    row = Supervisee(name=name, id_hash=keyed_hash(settings.auth.id_hash_key, nid), id_last4=nid[-4:],
+                     sentence_type="probation", term_start=date(2026, 1, 1), term_end=date(2027, 12, 31), tier=tier,
+                     office_id=office.id, officer_id=officer.id if officer else None,
+                     residence=from_shape(Point(lon, lat), srid=4326), residence_address="某村1号",
+                     permitted_area_codes=["330803", "330802"], status="active")
+    db.add(row)
+    db.flush()
+    return row
+
+
+def build_world(db: Session, settings, clock) -> World:
+    tag = next(_counter)
+    bureau = add_jurisdiction(db, name=f"测试区司法局{tag}", level="bureau", parent=None, code=f"T{tag}")
+    office_a = add_jurisdiction(db, name="甲司法所", level="office", parent=bureau, code=f"T{tag}-A")
+    office_b = add_jurisdiction(db, name="乙司法所", level="office", parent=bureau, code=f"T{tag}-B")
+    w = World(bureau, office_a, office_b)
+    w.users["officer_a"] = add_user(db, f"officer-a-{tag}", Role.officer, office_a)
+    w.users["officer_b"] = add_user(db, f"officer-b-{tag}", Role.officer, office_b)
+    w.users["manager"] = add_user(db, f"manager-{tag}", Role.manager, bureau)
+    w.users["auditor"] = add_user(db, f"auditor-{tag}", Role.auditor, bureau)
+    w.users["admin"] = add_user(db, f"admin-{tag}", Role.admin, bureau)
+    w.supervisees["a"] = add_supervisee(db, settings, office_a, w.users["officer_a"], "甲一")
+    w.supervisees["a2"] = add_supervisee(db, settings, office_a, w.users["officer_a"], "甲二")
+    w.supervisees["b"] = add_supervisee(db, settings, office_b, w.users["officer_b"], "乙一")
+    w.users["supervisee_a"] = add_user(db, f"sup-a-{tag}", Role.supervisee, office_a, w.supervisees["a"])
+    w.users["supervisee_b"] = add_user(db, f"sup-b-{tag}", Role.supervisee, office_b, w.supervisees["b"])
+    for key, user in w.users.items():
+        w.tokens[key] = issue_access_token(settings.auth, user_id=user.id, role=user.role, now=clock.now()).token
+    db.flush()
+    return w

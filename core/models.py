@@ -1,4 +1,6 @@
 """Import every model module so Base.metadata knows all tables (Alembic, tests)."""
+from alerts import models as alert_models  # noqa: F401
 from core import audit  # noqa: F401
 from geo import models as geo_models  # noqa: F401
+from geo.ingest import models as ingest_models  # noqa: F401
 from supervision import models  # noqa: F401

@@ -1,0 +1,138 @@
+"""Raising alerts: the one entry point for every producer (ingest, jobs, leave).
+
+Called inside the producer's transaction, so an alert commits together with
+what caused it. One unresolved alert per supervisee + cause: a repeat adds
+evidence to it (and an "evidence" event) instead of a new alert. Every change
+writes an outbox event; nothing is published before commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.models import Alert, AlertEvent, AlertEvidence, AlertKind, Severity
+
+# Default severity by kind, raised one step for strict-tier supervisees.
+BASE_SEVERITY = {
+    AlertKind.left_permitted_area: Severity.high,
+    AlertKind.entered_exclusion_zone: Severity.critical,
+    AlertKind.curfew_breach: Severity.medium,
+    AlertKind.outside_leave_destination: Severity.high,
+    AlertKind.overdue_return: Severity.high,
+    AlertKind.signal_lost: Severity.medium,
+    AlertKind.device: Severity.low,
+    AlertKind.integrity: Severity.medium,
+    AlertKind.missed_checkin: Severity.medium,
+}
+_ORDER = [Severity.low, Severity.medium, Severity.high, Severity.critical]
+
+
+def default_severity(kind: AlertKind | str, tier: str) -> Severity:
+    base = BASE_SEVERITY[AlertKind(kind)]
+    if tier == "strict":
+        return _ORDER[min(_ORDER.index(base) + 1, len(_ORDER) - 1)]
+    if tier == "lenient" and base in (Severity.medium, Severity.high):
+        return _ORDER[_ORDER.index(base) - 1]
+    return base
+
+
+@dataclass
+class Evidence:
+    fix_id: int | None = None
+    t: datetime | None = None
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    datum: str | None = None
+    raw: dict[str, Any] | None = None
+    distance_m: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def alert_summary(alert: Alert) -> dict[str, Any]:
+    """The event payload clients render; never fence geometry."""
+    return {
+        "id": alert.id, "supervisee_id": alert.supervisee_id, "office_id": alert.office_id, "kind": alert.kind,
+        "severity": alert.severity, "state": alert.state, "title": alert.title,
+        "occurred_at": alert.occurred_at.isoformat(), "evidence_count": alert.evidence_count,
+        "escalation_level": alert.escalation_level, "assigned_to": alert.assigned_to,
+        "cleared_at": alert.cleared_at.isoformat() if alert.cleared_at else None,
+    }
+
+
+def emit(db: Session, alert: Alert, event_type: str, now: datetime, extra: dict[str, Any] | None = None) -> AlertEvent:
+    """Write an outbox row for ``alert`` (published by the relay after commit)."""
+    payload = {"type": event_type, "alert": alert_summary(alert), **(extra or {})}
+    event = AlertEvent(alert_id=alert.id, office_id=alert.office_id, type=event_type, payload=payload, created_at=now)
+    db.add(event)
+    return event
+
+
+def raise_alert(
+    db: Session,
+    *,
+    now: datetime,
+    supervisee_id: int,
+    office_id: int,
+    tier: str,
+    kind: AlertKind | str,
+    cause: str,
+    title: str,
+    occurred_at: datetime,
+    evidence: list[Evidence] = (),  # type: ignore[assignment]
+    detail: dict[str, Any] | None = None,
+    fence_id: int | None = None,
+    fence_version: int | None = None,
+    severity: Severity | str | None = None,
+) -> tuple[Alert, bool]:
+    """Open an alert for this cause, or add evidence to the unresolved one. Returns (alert, created)."""
+    alert = db.scalar(
+        select(Alert).where(Alert.supervisee_id == supervisee_id, Alert.cause == cause, Alert.state != "resolved")
+        .with_for_update()
+    )
+    created = alert is None
+    if created:
+        alert = Alert(
+            supervisee_id=supervisee_id, office_id=office_id, kind=str(kind), cause=cause,
+            severity=str(severity or default_severity(kind, tier)), state="open", title=title, detail=detail or {},
+            fence_id=fence_id, fence_version=fence_version, occurred_at=occurred_at, created_at=now,
+            evidence_count=0, escalation_level=0, reopen_count=0,
+        )
+        db.add(alert)
+        db.flush()
+    else:
+        # The condition is back: it is no longer cleared.
+        alert.cleared_at = None
+        if detail:
+            alert.detail = {**(alert.detail or {}), **detail}
+    add_evidence(db, alert, evidence, now=now, announce=not created)
+    if created:
+        emit(db, alert, "created", now)
+    return alert, created
+
+
+def add_evidence(db: Session, alert: Alert, evidence: list[Evidence], *, now: datetime, announce: bool = True) -> None:
+    if not evidence:
+        return
+    for ev in evidence:
+        db.add(AlertEvidence(alert_id=alert.id, fix_id=ev.fix_id, t=ev.t, lon=ev.lon, lat=ev.lat,
+                             accuracy_m=ev.accuracy_m, datum=ev.datum, raw=ev.raw, distance_m=ev.distance_m,
+                             detail=ev.detail, added_at=now))
+    alert.evidence_count = (alert.evidence_count or 0) + len(evidence)
+    latest = max((ev.t for ev in evidence if ev.t is not None), default=None)
+    if latest and (alert.last_evidence_at is None or latest > alert.last_evidence_at):
+        alert.last_evidence_at = latest
+    if announce:
+        emit(db, alert, "evidence", now, {"added": len(evidence)})
+
+
+def clear_alert(db: Session, alert: Alert, *, now: datetime, cleared_at: datetime, reason: str) -> None:
+    """The condition ended (e.g. back inside). The alert stays for officers to resolve."""
+    if alert.state == "resolved" or alert.cleared_at is not None:
+        return
+    alert.cleared_at = cleared_at
+    emit(db, alert, "cleared", now, {"reason": reason})

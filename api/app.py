@@ -3,19 +3,33 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import install_error_handlers
-from api.routes import auth, health, supervision
+from alerts.hub import run_delivery
+from api.routes import alerts, auth, fences, health, ingest, supervision, ws
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
+from core.logging import install_redaction
 from core.settings import Settings, get_settings
+from geo.fence_cache import FenceCache
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Per-process background work: the alert bus, websocket hub and outbox relay."""
+    state = app.state
+    async with run_delivery(settings=state.settings, engine=state.engine, clock=state.clock) as delivery:
+        state.delivery = delivery
+        yield
 
 
 class RequestIdMiddleware:
@@ -43,18 +57,21 @@ class RequestIdMiddleware:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.require_secrets()
+    install_redaction()
     app = FastAPI(
         title="zhijiao 智矫",
         version="0.1.0",
         description="Community-corrections supervision: location ingest, geofences, alerts, leave and audit.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.engine = engine or make_engine(settings.db.database_url, pool_size=settings.db.db_pool_size)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.audit = AuditLog(settings.audit.audit_key.encode(), app.state.clock)
+    app.state.fence_cache = FenceCache()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, auth, supervision):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts):
         app.include_router(module.router)
     return app

@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, DateTime, Index, String, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.audit_chain import GENESIS, row_hash
+from core.audit_chain import GENESIS, normalise_json, row_hash
 from core.clock import Clock
 from core.db import Base
 from core.principal import RequestContext
@@ -99,7 +99,8 @@ class AuditLog:
             outcome=outcome,
             request_id=ctx.request_id,
             source_addr=ctx.source_addr,
-            detail=detail or {},
+            # Stored exactly as PostgreSQL will give it back, so the hash verifies.
+            detail=normalise_json(detail or {}),
             prev_hash=prev,
         )
         entry.hash = row_hash(self._key, {name: getattr(entry, name) for name in CHAIN_FIELDS})

@@ -52,6 +52,47 @@ class ApiSettings(BaseSettings):
     bus_url: str = Field("memory://", description="Event bus: memory://, postgresql://…, or nats://host:port.")
 
 
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(**_COMMON)
+    max_speed_mps: float = Field(100.0, description="Implied speed above this flags a fix as suspicious (m/s; high-speed rail is ~97).")
+    max_accuracy_m: float = Field(500.0, description="Accuracy radius worse than this (or missing) flags a fix as suspicious.")
+    low_battery_pct: float = Field(15.0, description="Battery level at or below this raises a device alert.")
+    silence_strict_minutes: int = Field(30, description="No fix for this long raises 'signal lost' (strict tier).")
+    silence_ordinary_minutes: int = Field(120, description="… ordinary tier.")
+    silence_lenient_minutes: int = Field(360, description="… lenient tier.")
+    max_batch_fixes: int = Field(1000, description="Most fixes accepted in one native batch request.")
+
+
+class AlertSettings(BaseSettings):
+    model_config = SettingsConfigDict(**_COMMON)
+    escalate_high_minutes: int = Field(10, ge=1, description="Unacknowledged high/critical alerts escalate to bureau managers after this long, and again each period.")
+    escalate_other_minutes: int = Field(30, ge=1, description="… low/medium alerts.")
+    escalate_max_level: int = Field(5, ge=1, description="Stop re-escalating an untouched alert after this many levels.")
+    escalation_interval_seconds: float = Field(30.0, gt=0, description="How often the escalation job runs.")
+    flap_limit_per_hour: int = Field(3, ge=0, description="Re-openings of one supervisee+cause per hour before further ones are grouped, not re-sent.")
+    webhook_timeout_seconds: float = Field(5.0, gt=0, description="HTTP timeout of one webhook delivery.")
+    webhook_max_attempts: int = Field(8, ge=1, description="Attempts before a webhook delivery is marked failed.")
+    webhook_backoff_seconds: float = Field(30.0, gt=0, description="Delay before the first retry; doubles each attempt.")
+    webhook_backoff_max_seconds: float = Field(3600.0, gt=0, description="Longest delay between retries.")
+    webhook_allow_loopback: bool = Field(False, description="Allow webhook URLs on 127.0.0.0/8 and ::1 (tests, local relays).")
+
+
+class HubSettings(BaseSettings):
+    """The live alert websocket (alerts/hub.py) and the outbox relay (alerts/relay.py)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    ws_ticket_ttl_seconds: int = Field(30, ge=1, le=30, description="Lifetime of a one-time websocket ticket (at most 30 s).")
+    ws_queue_cap: int = Field(1000, ge=1, description="Events queued for one socket before it is closed with 4000 'resync'.")
+    ws_heartbeat_seconds: float = Field(20.0, gt=0, description="Interval of {\"type\":\"ping\"} messages to each socket.")
+    ws_max_message_bytes: int = Field(4096, ge=256, description="Largest client message; larger closes the socket (1009).")
+    ws_client_rate_per_second: float = Field(10.0, gt=0, description="Client messages per second (burst the same); more closes it (1008).")
+    ws_auth_timeout_seconds: float = Field(10.0, gt=0, description="Time allowed for the first (auth) message.")
+    ws_replay_limit: int = Field(10_000, ge=1, description="Most missed events replayed on resume; beyond it the client gets a snapshot.")
+    ws_snapshot_limit: int = Field(5000, ge=1, description="Most open alerts in one snapshot (newest first).")
+    relay_enabled: bool = Field(True, description="Run an outbox relay candidate in this process (one leader per database).")
+    bus_channel: str = Field("alerts", description="Bus channel of alert events; give deployments that share one NATS their own.")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -60,6 +101,9 @@ class Settings:
         self.auth = AuthSettings()
         self.audit = AuditSettings()
         self.api = ApiSettings()
+        self.hub = HubSettings()
+        self.alerts = AlertSettings()
+        self.ingest = IngestSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

@@ -88,3 +88,37 @@ def build_world(db: Session, settings, clock) -> World:
         w.tokens[key] = issue_access_token(settings.auth, user_id=user.id, role=user.role, now=clock.now()).token
     db.flush()
     return w
+
+
+def add_fence(db: Session, supervisee: Supervisee, kind: str, geometry, *, radius_m: float | None = None,
+              valid_from=None, valid_to=None, curfew=None, min_fixes: int = 2, min_seconds: float = 60.0,
+              label: str | None = None):
+    """A fence with one version, written directly (the REST layer is tested separately)."""
+    from datetime import UTC, datetime
+
+    from geo.models import Fence, FenceVersion
+
+    fence = Fence(supervisee_id=supervisee.id, kind=kind, label=label or kind, sensitive=kind == "exclusion",
+                  current_version=1, source={})
+    db.add(fence)
+    db.flush()
+    db.add(FenceVersion(fence_id=fence.id, version=1, geom=from_shape(geometry, srid=4326), radius_m=radius_m,
+                        datum="wgs84", raw={}, valid_from=valid_from or datetime(2020, 1, 1, tzinfo=UTC),
+                        valid_to=valid_to, curfew=curfew or [], min_fixes=min_fixes, min_seconds=min_seconds))
+    db.flush()
+    return fence
+
+
+def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "native", *,
+               owntracks_user: str | None = None, owntracks_device: str | None = None):
+    """A device and its secret."""
+    from core.security import new_device_secret
+    from supervision.models import Device
+
+    secret = new_device_secret()
+    device = Device(supervisee_id=supervisee.id, name=f"{protocol}-phone", kind="phone", protocol=protocol,
+                    credential_hash=keyed_hash(settings.auth.device_key, secret), owntracks_user=owntracks_user,
+                    owntracks_device=owntracks_device)
+    db.add(device)
+    db.flush()
+    return device, secret

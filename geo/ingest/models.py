@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +23,9 @@ class Fix(Base):
     __tablename__ = "fixes"
     __table_args__ = (
         Index("fixes_dedup", "device_id", "dedup_key", unique=True),
+        # Imports (GPX) have no device: dedup per supervisee instead.
+        Index("fixes_dedup_imported", "supervisee_id", "dedup_key", unique=True,
+              postgresql_where=text("device_id IS NULL")),
         Index("fixes_supervisee_time", "supervisee_id", "t"),
         Index("fixes_time_brin", "t", postgresql_using="brin"),
     )
@@ -79,6 +82,7 @@ class ViolationEpisode(Base):
     supervisee_id: Mapped[int] = mapped_column(BigInteger, index=True)
     fence_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("fences.id"))
     kind: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)  # ordinal in the track's fold
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     evidence_fix_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))

@@ -155,6 +155,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('fixes_dedup', 'fixes', ['device_id', 'dedup_key'], unique=True)
+    op.create_index('fixes_dedup_imported', 'fixes', ['supervisee_id', 'dedup_key'], unique=True, postgresql_where=sa.text('device_id IS NULL'))
     op.create_index('fixes_supervisee_time', 'fixes', ['supervisee_id', 't'], unique=False)
     op.create_index('fixes_time_brin', 'fixes', ['t'], unique=False, postgresql_using='brin')
     op.create_table('violation_episodes',
@@ -162,6 +163,7 @@ def upgrade() -> None:
     sa.Column('supervisee_id', sa.BigInteger(), nullable=False),
     sa.Column('fence_id', sa.BigInteger(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('evidence_fix_ids', postgresql.ARRAY(sa.BigInteger()), nullable=False),
@@ -245,6 +247,7 @@ def downgrade() -> None:
     op.drop_table('violation_episodes')
     op.drop_index('fixes_time_brin', table_name='fixes', postgresql_using='brin')
     op.drop_index('fixes_supervisee_time', table_name='fixes')
+    op.drop_index('fixes_dedup_imported', table_name='fixes', postgresql_where=sa.text('device_id IS NULL'))
     op.drop_index('fixes_dedup', table_name='fixes')
     op.drop_table('fixes')
     op.drop_index(op.f('ix_fence_versions_gen'), table_name='fence_versions')

@@ -1,0 +1,56 @@
+"""Device authentication for the ingest routes (and only there).
+
+Every device has its own 256-bit secret, stored as a keyed hash. Bearer
+token for our native API; HTTP Basic (OwnTracks user + secret) for OwnTracks;
+for OsmAnd, whose protocol has no auth field, the device ``id`` parameter is
+the secret itself — which is why it is redacted from every log line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import Unauthorized
+from core.security import keyed_hash
+from supervision.models import Device, Supervisee
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    device_id: int | None  # None for an officer's GPX import
+    supervisee_id: int
+    office_id: int
+    tier: str
+    protocol: str
+    supervisee_status: str
+
+
+def _lookup(db: Session, where) -> DeviceIdentity | None:
+    row = db.execute(
+        select(Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol, Supervisee.status)
+        .join(Supervisee, Supervisee.id == Device.supervisee_id)
+        .where(where, Device.active.is_(True))
+    ).first()
+    return DeviceIdentity(*row) if row else None
+
+
+def authenticate_secret(db: Session, device_key: str, secret: str) -> DeviceIdentity:
+    """A bearer token or OsmAnd id: the keyed hash finds the device in one lookup."""
+    ident = _lookup(db, Device.credential_hash == keyed_hash(device_key, secret)) if secret else None
+    if ident is None:
+        raise Unauthorized("unknown or inactive device credential")
+    return ident
+
+
+def authenticate_owntracks(db: Session, device_key: str, user: str, password: str, device: str | None) -> DeviceIdentity:
+    ident = _lookup(db, Device.credential_hash == keyed_hash(device_key, password)) if password else None
+    if ident is None:
+        raise Unauthorized("unknown or inactive device credential")
+    row = db.execute(select(Device.owntracks_user, Device.owntracks_device).where(Device.id == ident.device_id)).one()
+    # The secret decides; the names must also match what was registered, so a
+    # leaked secret cannot be replayed under another OwnTracks identity.
+    if row.owntracks_user != user or (device is not None and row.owntracks_device != device):
+        raise Unauthorized("OwnTracks user/device does not match the credential")
+    return ident

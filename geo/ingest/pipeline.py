@@ -1,0 +1,220 @@
+"""Ingest: the whole path of a batch of fixes from one device, in small steps.
+
+    decode (per protocol, in the route) → to WGS-84 → deduplicate → flag
+    suspicious → judge against fences → fold episodes → store fixes (COPY)
+    → raise alerts → update last contact
+
+Every step reads and extends one ``Batch``. Everything happens in the
+caller's transaction; the route commits, and only then acknowledges, so an
+acknowledged fix is durable and its alerts exist with it (outbox).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from core.errors import Conflict
+from core.settings import Settings
+from geo.datum import to_wgs84
+from geo.engine import FenceSet, Judgement, PersistenceRule
+from geo.fence_cache import FenceCache, LATE_FIX_HORIZON, load_fence_set
+from geo.ingest import store
+from geo.ingest.checks import suspicion_flags
+from geo.ingest.devices import DeviceIdentity
+from geo.ingest.fix import DecodedFix
+from geo.ingest.tracks import TrackResult, fold_track, load_tracks
+
+
+@dataclass
+class IngestContext:
+    db: Session
+    now: datetime
+    settings: Settings
+    device: DeviceIdentity
+    fences: FenceCache
+
+
+@dataclass
+class Batch:
+    fixes: list[DecodedFix]
+    lon: np.ndarray = field(default_factory=lambda: np.empty(0))
+    lat: np.ndarray = field(default_factory=lambda: np.empty(0))
+    new: list[int] = field(default_factory=list)  # indexes of fixes not stored before
+    duplicates: int = 0
+    flags: dict[int, set[str]] = field(default_factory=dict)
+    ids: dict[int, int] = field(default_factory=dict)  # fix index -> fixes.id
+    fence_set: FenceSet | None = None
+    judgement: Judgement | None = None
+    decisions: dict[int, list[list[int]]] = field(default_factory=dict)
+    tracks: list[TrackResult] = field(default_factory=list)
+    alert_ids: set[int] = field(default_factory=set)
+
+    @property
+    def judged(self) -> list[int]:
+        return [i for i in self.new if not self.flags.get(i)]
+
+
+def convert_datum(batch: Batch, ctx: IngestContext) -> None:
+    """Every position to WGS-84 (vectorised per declared datum); raw input is kept."""
+    lon = np.fromiter((f.lon for f in batch.fixes), np.float64, len(batch.fixes))
+    lat = np.fromiter((f.lat for f in batch.fixes), np.float64, len(batch.fixes))
+    for datum in {f.datum for f in batch.fixes} - {"wgs84"}:
+        mask = np.fromiter((f.datum == datum for f in batch.fixes), bool, len(batch.fixes))
+        lon[mask], lat[mask] = to_wgs84(lon[mask], lat[mask], datum)
+    batch.lon, batch.lat = lon, lat
+
+
+def deduplicate(batch: Batch, ctx: IngestContext) -> None:
+    """Known fixes are acknowledged again, not stored twice; same key, other payload: 409."""
+    dev = ctx.device
+    store.lock_source(ctx.db, dev.device_id, dev.supervisee_id)
+    seen: dict[str, tuple[int, str]] = {}
+    for i, f in enumerate(batch.fixes):
+        key, fp = f.dedup_key, f.payload_fingerprint()
+        if key in seen:
+            if seen[key][1] != fp:
+                raise Conflict(f"fix {key!r} appears twice in the batch with different content", field=f"fixes[{i}]")
+            batch.duplicates += 1
+            continue
+        seen[key] = (i, fp)
+    known = store.existing_fingerprints(ctx.db, dev.device_id, dev.supervisee_id, list(seen))
+    for key, (i, fp) in seen.items():
+        if key in known:
+            if known[key] != fp:
+                raise Conflict(f"fix {key!r} was already received with different content", field=f"fixes[{i}]")
+            batch.duplicates += 1
+        else:
+            batch.new.append(i)
+
+
+def flag_suspicious(batch: Batch, ctx: IngestContext) -> None:
+    """Future, too fast, too inaccurate, mock or tamper: kept, flagged, not judged."""
+    cfg = ctx.settings.ingest
+    order = sorted(batch.new, key=lambda i: batch.fixes[i].time)
+    previous = None
+    for i in order:
+        f = batch.fixes[i]
+        wgs = _wgs_fix(batch, i)
+        flags = suspicion_flags(wgs, now=ctx.now, previous=previous, max_speed_mps=cfg.max_speed_mps,
+                                max_accuracy_m=cfg.max_accuracy_m)
+        if flags:
+            batch.flags[i] = flags
+        else:
+            previous = (f.time, float(batch.lat[i]), float(batch.lon[i]), f.accuracy_m)
+
+
+def _wgs_fix(batch: Batch, i: int) -> DecodedFix:
+    from dataclasses import replace
+
+    f = batch.fixes[i]
+    return f if f.datum == "wgs84" else replace(f, lon=float(batch.lon[i]), lat=float(batch.lat[i]), datum="wgs84")
+
+
+def judge(batch: Batch, ctx: IngestContext) -> None:
+    """Accuracy-aware inside/outside/uncertain for every fence valid at each fix's time."""
+    idx = batch.judged
+    if not idx:
+        return
+    sid = ctx.device.supervisee_id
+    oldest = min(batch.fixes[i].time for i in idx)
+    if oldest < ctx.now - LATE_FIX_HORIZON:
+        # A backlog older than the cache keeps: load every version it may need.
+        batch.fence_set = load_fence_set(ctx.db, sid, since=oldest)
+    else:
+        ctx.fences.refresh(ctx.db)
+        batch.fence_set = ctx.fences.for_supervisee(ctx.db, sid, now=ctx.now)
+    if not len(batch.fence_set):
+        return
+    ix = np.array(idx)
+    t = np.fromiter((batch.fixes[i].time.timestamp() for i in idx), np.float64, len(idx))
+    acc = np.fromiter((batch.fixes[i].accuracy_m or 0.0 for i in idx), np.float64, len(idx))
+    j = batch.fence_set.judge(np.full(len(idx), sid), t, batch.lon[ix], batch.lat[ix], acc)
+    batch.judgement = j
+    for k, fid, ver, dec, st in zip(j.fix.tolist(), j.fence_id.tolist(), j.fence_version.tolist(),
+                                    j.decision.tolist(), j.status.tolist()):
+        batch.decisions.setdefault(idx[k], []).append([fid, ver, dec, st])
+
+
+def allocate_ids(batch: Batch, ctx: IngestContext) -> None:
+    for i, fix_id in zip(batch.new, store.allocate_ids(ctx.db, len(batch.new))):
+        batch.ids[i] = fix_id
+
+
+def fold_episodes(batch: Batch, ctx: IngestContext) -> None:
+    """Persistence per supervisee + fence, in fix-time order whatever the arrival order."""
+    if batch.judgement is None:
+        return
+    j = batch.judgement
+    idx = batch.judged
+    t = np.fromiter((batch.fixes[i].time.timestamp() for i in idx), np.float64, len(idx))
+    ids = np.fromiter((batch.ids[i] for i in idx), np.int64, len(idx))
+    per_fence = j.observations(t, ids)
+    if not per_fence:
+        return
+    fences = {f.id: f for f in batch.fence_set.fences}
+    tracks = load_tracks(ctx.db, sorted(per_fence))
+    for fence_id in sorted(per_fence):
+        fence = fences[fence_id]
+        rule = fence.persistence if isinstance(fence.persistence, PersistenceRule) else PersistenceRule()
+        batch.tracks.append(fold_track(ctx.db, supervisee_id=ctx.device.supervisee_id, fence_id=fence_id,
+                                       kind=str(fence.kind), rule=rule, new_obs=per_fence[fence_id],
+                                       track=tracks.get(fence_id), history=None, now=ctx.now))
+
+
+def store_fixes(batch: Batch, ctx: IngestContext) -> None:
+    """One COPY of every new fix, flagged ones included (they are evidence)."""
+    dev = ctx.device
+    rows = []
+    for i in batch.new:
+        f = batch.fixes[i]
+        flags = sorted(batch.flags.get(i, ()))
+        rows.append((batch.ids[i], dev.supervisee_id, dev.device_id, f.dedup_key, f.payload_fingerprint(), f.time,
+                     ctx.now, float(batch.lon[i]), float(batch.lat[i]), f.accuracy_m, f.speed_mps, f.heading_deg,
+                     f.altitude_m, f.battery_pct, f.datum, f.protocol, store.jsonb(f.raw), flags, bool(flags),
+                     store.jsonb(batch.decisions.get(i, []))))
+    store.copy_fixes(ctx.db, rows)
+
+
+def raise_alerts(batch: Batch, ctx: IngestContext) -> None:
+    from geo.ingest.alerting import raise_batch_alerts
+
+    raise_batch_alerts(batch, ctx)
+
+
+def update_contact(batch: Batch, ctx: IngestContext) -> None:
+    from geo.ingest.alerting import update_signal
+
+    update_signal(batch, ctx)
+
+
+Step = Callable[[Batch, IngestContext], None]
+STEPS: tuple[Step, ...] = (
+    convert_datum, deduplicate, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes, raise_alerts,
+    update_contact,
+)
+
+
+@dataclass
+class IngestResult:
+    received: int
+    stored: int
+    duplicates: int
+    flagged: int
+    alerts: list[int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
+                "flagged": self.flagged, "alerts": self.alerts}
+
+
+def ingest(fixes: list[DecodedFix], ctx: IngestContext) -> IngestResult:
+    """Run every step over one device's batch. The caller commits, then acknowledges."""
+    batch = Batch(fixes=fixes)
+    if fixes:
+        for step in STEPS:
+            step(batch, ctx)
+    return IngestResult(len(fixes), len(batch.new), batch.duplicates, len(batch.flags), sorted(batch.alert_ids))

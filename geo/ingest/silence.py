@@ -1,0 +1,56 @@
+"""Device silence: no fix for longer than the tier's limit raises "signal lost".
+
+Lost contact (Law art. 30) means the office must start a search at once, so
+the alert is raised at high severity and escalates immediately (see
+alerts.escalation). Run every minute by the scheduler, with the injectable
+clock; the caller commits.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from alerts.models import AlertKind
+from alerts.raising import raise_alert
+from core.settings import IngestSettings
+from geo.ingest.models import SuperviseeSignal
+from supervision.models import Device, Supervisee
+
+
+def silence_limits(cfg: IngestSettings) -> dict[str, timedelta]:
+    return {"strict": timedelta(minutes=cfg.silence_strict_minutes),
+            "ordinary": timedelta(minutes=cfg.silence_ordinary_minutes),
+            "lenient": timedelta(minutes=cfg.silence_lenient_minutes)}
+
+
+def check_silence(db: Session, *, now: datetime, cfg: IngestSettings) -> list[int]:
+    """Raise "signal lost" for every silent supervisee with a device; returns alert ids."""
+    raised = []
+    for tier, limit in silence_limits(cfg).items():
+        cutoff = now - limit
+        rows = db.execute(
+            select(Supervisee, SuperviseeSignal)
+            .join(SuperviseeSignal, SuperviseeSignal.supervisee_id == Supervisee.id, isouter=True)
+            .where(Supervisee.status == "active", Supervisee.tier == tier,
+                   Supervisee.id.in_(select(Device.supervisee_id).where(Device.active.is_(True))),
+                   or_(SuperviseeSignal.supervisee_id.is_(None),
+                       and_(SuperviseeSignal.silence_alerted.is_(False),
+                            or_(SuperviseeSignal.last_fix_t.is_(None), SuperviseeSignal.last_fix_t < cutoff))))
+        ).all()
+        for sup, signal in rows:
+            if signal is None:
+                # Never heard from: start counting from now rather than alerting at once.
+                db.add(SuperviseeSignal(supervisee_id=sup.id, last_received_at=None, silence_alerted=False,
+                                        last_fix_t=now, fixes_total=0, version=0))
+                continue
+            alert, _ = raise_alert(
+                db, now=now, supervisee_id=sup.id, office_id=sup.office_id, tier=sup.tier, kind=AlertKind.signal_lost,
+                cause="signal_lost", title="失去联系 · signal lost", occurred_at=signal.last_fix_t or now,
+                severity="high", detail={"last_fix_at": signal.last_fix_t.isoformat() if signal.last_fix_t else None,
+                                         "limit_minutes": int(limit.total_seconds() // 60), "tier": tier})
+            signal.silence_alerted = True
+            raised.append(alert.id)
+    db.flush()
+    return raised

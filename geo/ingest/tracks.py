@@ -1,0 +1,152 @@
+"""Violation episodes per supervisee + fence, whatever order fixes arrive in.
+
+The fold (geo.engine.persistence) is a pure function of the ordered fixes.
+Each track keeps a few checkpoints of the fold; a batch replays from the
+newest checkpoint older than its earliest fix, with every stored observation
+after that checkpoint plus the new ones. The recomputed episodes are then
+reconciled with the stored ones: matched by overlapping time, created when
+new, withdrawn (never deleted) when late data disproves them. The final set
+of episodes is therefore the same for every arrival order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geo.engine import Episode, PersistenceRule, PersistenceState, replay
+from geo.ingest import store
+from geo.ingest.models import FenceTrack, ViolationEpisode
+
+MAX_CHECKPOINTS = 12
+Obs = tuple[float, int, int]
+
+
+def _state_to_json(s: PersistenceState) -> dict[str, Any]:
+    ep = s.open_episode
+    return {
+        "rule": [s.rule.min_fixes, s.rule.min_seconds], "as_of": list(s.as_of) if s.as_of else None,
+        "closed": s.closed_count, "run": [list(k) for k in s.run],
+        "open": None if ep is None else [ep.seq, ep.opened_at, list(ep.evidence_fix_ids)],
+    }
+
+
+def _state_from_json(d: dict[str, Any]) -> PersistenceState:
+    op = d["open"]
+    episode = None if op is None else Episode(op[0], op[1], None, tuple(op[2]))
+    return PersistenceState(PersistenceRule(*d["rule"]), tuple(d["as_of"]) if d["as_of"] else None, d["closed"],
+                            episode, tuple(tuple(k) for k in d["run"]))
+
+
+@dataclass
+class TrackResult:
+    fence_id: int
+    created: list[ViolationEpisode]  # new episodes (need alerts)
+    closed: list[ViolationEpisode]  # episodes that closed in this batch
+    withdrawn: list[ViolationEpisode]
+    still_open: list[ViolationEpisode]  # open before and after: add evidence
+
+
+def _to_dt(t: float | None) -> datetime | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def load_tracks(db: Session, fence_ids: list[int]) -> dict[int, FenceTrack]:
+    rows = db.scalars(select(FenceTrack).where(FenceTrack.fence_id.in_(fence_ids)).with_for_update())
+    return {r.fence_id: r for r in rows}
+
+
+def choose_checkpoint(track: FenceTrack | None, first_new: tuple[float, int], rule: PersistenceRule) -> PersistenceState | None:
+    """Newest checkpoint strictly before the earliest new fix (None: from scratch)."""
+    if track is None:
+        return None
+    best = None
+    for cp in track.checkpoints:
+        state = _state_from_json(cp)
+        if state.rule != rule or state.as_of is None or tuple(state.as_of) >= first_new:
+            continue
+        if best is None or state.as_of > best.as_of:
+            best = state
+    return best
+
+
+def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prior: PersistenceState | None,
+              episodes: list[Episode]) -> TrackResult:
+    """Make stored episodes (from ``prior.closed_count`` on) equal the recomputed ones."""
+    first_seq = prior.closed_count if prior else 0
+    stored = list(db.scalars(select(ViolationEpisode).where(
+        ViolationEpisode.fence_id == fence_id, ViolationEpisode.withdrawn.is_(False),
+        ViolationEpisode.seq >= first_seq).order_by(ViolationEpisode.opened_at)))
+    result = TrackResult(fence_id, [], [], [], [])
+    unmatched = list(stored)
+    for ep in episodes:
+        start, end = ep.opened_at, ep.closed_at if ep.closed_at is not None else float("inf")
+        match = next((s for s in unmatched if s.opened_at.timestamp() < end and
+                      (s.closed_at is None or s.closed_at.timestamp() > start)), None)
+        closed_at = _to_dt(ep.closed_at)
+        if match is None:
+            row = ViolationEpisode(supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, seq=ep.seq,
+                                   opened_at=_to_dt(ep.opened_at), closed_at=closed_at,
+                                   evidence_fix_ids=list(ep.evidence_fix_ids),
+                                   closing_fix_ids=list(ep.closing_fix_ids), withdrawn=False)
+            db.add(row)
+            result.created.append(row)
+            continue
+        unmatched.remove(match)
+        was_open = match.closed_at is None
+        match.seq, match.opened_at, match.closed_at = ep.seq, _to_dt(ep.opened_at), closed_at
+        match.evidence_fix_ids, match.closing_fix_ids = list(ep.evidence_fix_ids), list(ep.closing_fix_ids)
+        if was_open and closed_at is not None:
+            result.closed.append(match)
+        elif was_open:
+            result.still_open.append(match)
+    for gone in unmatched:
+        gone.withdrawn = True
+        result.withdrawn.append(gone)
+    db.flush()
+    return result
+
+
+def save_checkpoint(db: Session, track: FenceTrack | None, *, fence_id: int, supervisee_id: int,
+                    state: PersistenceState, first_new: tuple[float, int], now: datetime) -> None:
+    """Keep the valid checkpoints (before the earliest new fix) and add the new state."""
+    kept = [cp for cp in (track.checkpoints if track else []) if cp["as_of"] and tuple(cp["as_of"]) < first_new]
+    kept.append(_state_to_json(state))
+    kept.sort(key=lambda cp: tuple(cp["as_of"]) if cp["as_of"] else (0.0, 0))
+    if len(kept) > MAX_CHECKPOINTS:
+        # Keep the newest half densely and thin the older ones, so a late fix
+        # far back still finds a checkpoint without a full replay.
+        old, recent = kept[: -MAX_CHECKPOINTS // 2], kept[-MAX_CHECKPOINTS // 2:]
+        step = max(1, len(old) // (MAX_CHECKPOINTS // 2))
+        kept = old[::step][-(MAX_CHECKPOINTS // 2):] + recent
+    if track is None:
+        db.add(FenceTrack(fence_id=fence_id, supervisee_id=supervisee_id, checkpoints=kept, updated_at=now))
+    else:
+        track.checkpoints = kept
+        track.updated_at = now
+    db.flush()
+
+
+def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,
+               new_obs: list[Obs], track: FenceTrack | None, history: list[tuple[int, float, list]] | None,
+               now: datetime) -> TrackResult:
+    """Replay one track with its new observations; ``history`` as from store.observations_since."""
+    first_new = min((t, fid) for t, fid, _ in new_obs)
+    prior = choose_checkpoint(track, first_new, rule)
+    if history is None:
+        history = store.observations_since(db, supervisee_id, _to_dt(prior.as_of[0]) if prior else None)
+    obs = list(new_obs)
+    after = prior.as_of if prior else None
+    for fix_id, t, decisions in history:
+        if after is not None and (t, fix_id) <= tuple(after):
+            continue
+        for d in decisions:
+            if d[0] == fence_id and d[3] != 0:
+                obs.append((t, fix_id, d[3]))
+    episodes, state = replay(prior, obs, None if prior else rule)
+    result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes)
+    save_checkpoint(db, track, fence_id=fence_id, supervisee_id=supervisee_id, state=state, first_new=first_new, now=now)
+    return result

@@ -1,0 +1,155 @@
+"""Decisions over whole tracks: arrival order, stationary jitter, datums."""
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from shapely.geometry import Point
+from sqlalchemy import select
+
+from core.settings import Settings
+from geo.datum import from_wgs84
+from geo.engine import distance_to_boundary_m
+from geo.fence_cache import FenceCache
+from geo.ingest.devices import DeviceIdentity
+from geo.ingest.fix import DecodedFix
+from geo.ingest.models import ViolationEpisode
+from geo.ingest.pipeline import IngestContext, ingest
+from tests.factories import add_device, add_fence, add_supervisee
+from tests.geo.ingest.conftest import EXCLUDED, HOME, OUTSIDE, QUJIANG_WGS84
+
+T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+
+
+def _ctx(db, device, sup, now):
+    ident = DeviceIdentity(device.id, sup.id, sup.office_id, sup.tier, device.protocol, sup.status)
+    return IngestContext(db=db, now=now, settings=Settings(), device=ident, fences=FenceCache())
+
+
+def _fix(i, t, lon, lat, acc, datum="wgs84"):
+    return DecodedFix(client_fix_id=f"f{i}", time=t, lat=lat, lon=lon, datum=datum, accuracy_m=acc, raw={"i": i})
+
+
+def _episodes(db, sup_id):
+    rows = db.scalars(select(ViolationEpisode).where(ViolationEpisode.supervisee_id == sup_id,
+                                                     ViolationEpisode.withdrawn.is_(False)))
+    return sorted((r.fence_id, r.kind, r.opened_at, r.closed_at) for r in rows)
+
+
+@pytest.fixture
+def person(db, settings, world):
+    sup = add_supervisee(db, settings, world.office_a, world.users["officer_a"], "戊", lon=HOME[0], lat=HOME[1])
+    add_fence(db, sup, "permitted", QUJIANG_WGS84)
+    add_fence(db, sup, "exclusion", Point(*EXCLUDED), radius_m=300)
+    add_fence(db, sup, "curfew", Point(*HOME), radius_m=150,
+              curfew=[{"start": "22:00", "end": "06:00", "weekdays": [0, 1, 2, 3, 4, 5, 6]}])
+    device, _ = add_device(db, settings, sup)
+    return sup, device
+
+
+def _track(rng: random.Random) -> list[DecodedFix]:
+    """Home, excursions out of the district and into the exclusion zone, short blips, noise."""
+    places = [HOME] * 6 + [OUTSIDE] * 5 + [HOME] * 2 + [OUTSIDE] + [HOME] * 4 + [EXCLUDED] * 4 + [HOME] * 6
+    fixes, t, last = [], T0 + timedelta(hours=9), None
+    for i, (lon, lat) in enumerate(places * 2):
+        # Moving between places takes hours (no impossible speeds: those are
+        # flagged and excluded, which is tested elsewhere); staying, seconds.
+        t += timedelta(hours=2) if (lon, lat) != last else timedelta(seconds=rng.choice([20, 45, 90, 300]))
+        last = (lon, lat)
+        acc = rng.choice([8.0, 15.0, 40.0, 400.0])  # 400 m: uncertain near the exclusion zone
+        fixes.append(_fix(i, t, lon + rng.uniform(-1e-4, 1e-4), lat + rng.uniform(-1e-4, 1e-4), acc))
+    return fixes
+
+
+def test_same_violations_for_every_arrival_order(db, person):
+    sup, device = person
+    rng = random.Random(7)
+    track = _track(rng)
+    reference = None
+    for trial in range(12):
+        order = list(track)
+        if trial:
+            rng.shuffle(order)
+        savepoint = db.begin_nested()
+        pos = 0
+        while pos < len(order):
+            size = rng.choice([1, 2, 3, 5, 8]) if trial else len(order)
+            ingest(order[pos:pos + size], _ctx(db, device, sup, T0 + timedelta(days=1)))
+            pos += size
+        got = _episodes(db, sup.id)
+        savepoint.rollback()
+        if reference is None:
+            reference = got
+            kinds = {k for _, k, _, _ in got}
+            assert {"permitted", "exclusion"} <= kinds and len(got) >= 3, got
+        assert got == reference, f"arrival order {trial} gave different violations"
+
+
+def _inward_home(polygon, inside_m: float) -> tuple[float, float]:
+    """A point ``inside_m`` metres inside the polygon's boundary (negative: outside)."""
+    b = polygon.boundary if polygon.geom_type == "Polygon" else max(polygon.geoms, key=lambda g: g.area).boundary
+    anchor = b.interpolate(0.37, normalized=True)
+    best = None
+    for k in range(72):
+        a = 2 * math.pi * k / 72
+        for r in np.linspace(5, 2000, 400):
+            lon = anchor.x + r * math.cos(a) / (111_320 * math.cos(math.radians(anchor.y)))
+            lat = anchor.y + r * math.sin(a) / 110_574
+            d = float(distance_to_boundary_m(polygon, lon, lat)[0])
+            if abs(d + inside_m) < 1.0:
+                if best is None or r < best[0]:
+                    best = (r, lon, lat)
+                break
+    assert best is not None
+    return best[1], best[2]
+
+
+def _jitter_week(home, seed: int) -> list[DecodedFix]:
+    """Every 5 minutes for 7 days, reported accuracy 20-80 m, error drawn to match it
+    (the reported radius holds ~68 % of fixes, as Android and iOS define it)."""
+    rng = np.random.default_rng(seed)
+    n = 7 * 24 * 12
+    acc = rng.uniform(20, 80, n)
+    sigma = acc / 1.51  # Rayleigh: P(r < acc) = 68 %
+    dx, dy = rng.normal(0, 1, n) * sigma, rng.normal(0, 1, n) * sigma
+    lon = home[0] + dx / (111_320 * math.cos(math.radians(home[1])))
+    lat = home[1] + dy / 110_574
+    return [_fix(i, T0 + timedelta(minutes=5 * i), float(lon[i]), float(lat[i]), float(acc[i])) for i in range(n)]
+
+
+@pytest.mark.parametrize("inside_m,expected", [(30, 0), (-470, 1)])
+def test_stationary_jitter_week(db, settings, world, inside_m, expected):
+    home = _inward_home(QUJIANG_WGS84, inside_m)
+    sup = add_supervisee(db, settings, world.office_a, world.users["officer_a"], "己", lon=home[0], lat=home[1])
+    fence = add_fence(db, sup, "permitted", QUJIANG_WGS84)
+    device, _ = add_device(db, settings, sup)
+    fixes = _jitter_week(home, seed=2026)
+    for hour in range(0, len(fixes), 12):  # a phone uploading every hour
+        ingest(fixes[hour:hour + 12], _ctx(db, device, sup, T0 + timedelta(days=8)))
+    episodes = [e for e in _episodes(db, sup.id) if e[0] == fence.id]
+    assert len(episodes) == expected, episodes
+
+
+def test_gcj02_reported_fixes_decide_like_wgs84(db, person):
+    """The same positions reported in GCJ-02 (as an Amap-based app would) give the same decisions."""
+    sup, device = person
+    from geo.ingest.models import Fix
+
+    rng = random.Random(3)
+    track = _track(rng)
+    gcj = []
+    for f in track:
+        lon, lat = from_wgs84(f.lon, f.lat, "gcj02")
+        gcj.append(_fix(f"g{f.client_fix_id}", f.time, float(lon), float(lat), f.accuracy_m, "gcj02"))
+    savepoint = db.begin_nested()
+    ingest(track, _ctx(db, device, sup, T0 + timedelta(days=1)))
+    wgs_eps = _episodes(db, sup.id)
+    wgs_dec = [row.decisions for row in db.scalars(select(Fix).where(Fix.supervisee_id == sup.id).order_by(Fix.t))]
+    savepoint.rollback()
+    ingest(gcj, _ctx(db, device, sup, T0 + timedelta(days=1)))
+    gcj_dec = [row.decisions for row in db.scalars(select(Fix).where(Fix.supervisee_id == sup.id).order_by(Fix.t))]
+    assert _episodes(db, sup.id) == wgs_eps
+    assert gcj_dec == wgs_dec

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from pathlib import Path
 
 import typer
 
@@ -11,8 +12,10 @@ from core.settings import get_settings
 app = typer.Typer(help="zhijiao 智矫: community-corrections supervision", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo and fixture data", no_args_is_help=True)
+fences_app = typer.Typer(help="Geofences and administrative areas", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(seed_app, name="seed")
+app.add_typer(fences_app, name="fences")
 
 
 def _session():
@@ -88,6 +91,39 @@ def seed_demo() -> None:
     typer.echo("demo accounts (fresh passwords, shown once):")
     for acc in accounts:
         typer.echo(f"  {acc.username:<22} {acc.role:<11} {acc.password}   {acc.where}")
+
+
+@fences_app.command("import-boundary")
+def import_boundary(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="GeoJSON (Multi)Polygon, Feature or 1-feature collection"),
+    datum: str = typer.Option(..., help="datum of the file: wgs84, gcj02 (Amap data) or bd09"),
+    code: str = typer.Option(None, help="administrative code (default: properties.adcode, or the file name)"),
+    name: str = typer.Option(None, help="name (default: properties.name, or the bundled names)"),
+) -> None:
+    """Upsert an administrative area, converted to WGS-84 (the raw file is kept)."""
+    from core.audit import AuditLog
+    from core.clock import SystemClock
+    from core.principal import RequestContext
+    from geo.admin_areas import import_boundary as run
+    from shapely.errors import ShapelyError
+
+    from geo.boundaries import BoundaryError
+
+    if datum not in ("wgs84", "gcj02", "bd09"):
+        raise typer.BadParameter("must be wgs84, gcj02 or bd09", param_hint="--datum")
+    settings = get_settings()
+    settings.require_secrets()
+    db = _session()
+    try:
+        area = run(db, file, datum=datum, code=code, name=name)
+    except (BoundaryError, ValueError, ShapelyError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from None
+    AuditLog(settings.audit.audit_key.encode(), SystemClock()).record(
+        db, RequestContext(None, source_addr="cli"), action="admin_area.import", object_type="admin_area",
+        object_id=area.code, detail={"file": file.name, "datum": datum, "created": area.created})
+    db.commit()
+    typer.echo(f"{'imported' if area.created else 'updated'} {area.code} {area.name}: "
+               f"{area.vertices} vertices, {area.area_km2:.1f} km²")
 
 
 if __name__ == "__main__":

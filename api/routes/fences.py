@@ -1,0 +1,55 @@
+"""REST routes for geofences. Thin: parse, call geo.fences, commit, answer."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import CtxDep, PagingDep
+from geo import fences
+from geo.fence_schemas import FenceIn, FenceOut, FenceSummary, FenceVersionIn
+from supervision.schemas import Page
+
+router = APIRouter(tags=["fences"])
+_404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}
+_422 = {422: {"description": "Invalid input; for geometry, the message says why (self-intersecting, too many "
+                             "vertices, out of range, unclosed ring, too large, ...)"}}
+
+
+@router.post("/supervisees/{supervisee_id}/fences", response_model=FenceOut, status_code=201,
+             responses={**_404, **_422})
+def create_fence(supervisee_id: int, data: FenceIn, ctx: CtxDep):
+    out = fences.create_fence(ctx=ctx, supervisee_id=supervisee_id, data=data)
+    ctx.db.commit()
+    return out
+
+
+@router.get("/supervisees/{supervisee_id}/fences", response_model=Page[FenceSummary], responses=_404)
+def list_fences(supervisee_id: int, ctx: CtxDep, paging: PagingDep, include_retired: bool = False):
+    try:
+        out = fences.list_fences(ctx=ctx, supervisee_id=supervisee_id, include_retired=include_retired,
+                                 limit=paging.limit, offset=paging.offset)
+    finally:
+        ctx.db.commit()  # the audit row, also of a refused read
+    return out
+
+
+@router.get("/fences/{fence_id}", response_model=FenceOut, responses=_404)
+def get_fence(fence_id: int, ctx: CtxDep):
+    try:
+        out = fences.get_fence(ctx=ctx, fence_id=fence_id)
+    finally:
+        ctx.db.commit()  # the audit row, also of a refused read
+    return out
+
+
+@router.post("/fences/{fence_id}/versions", response_model=FenceOut, status_code=201, responses={**_404, **_422})
+def new_fence_version(fence_id: int, data: FenceVersionIn, ctx: CtxDep):
+    out = fences.new_version(ctx=ctx, fence_id=fence_id, data=data)
+    ctx.db.commit()
+    return out
+
+
+@router.post("/fences/{fence_id}/retire", response_model=FenceOut, responses=_404)
+def retire_fence(fence_id: int, ctx: CtxDep):
+    out = fences.retire_fence(ctx=ctx, fence_id=fence_id)
+    ctx.db.commit()
+    return out

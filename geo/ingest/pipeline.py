@@ -45,6 +45,7 @@ class Batch:
     lat: np.ndarray = field(default_factory=lambda: np.empty(0))
     new: list[int] = field(default_factory=list)  # indexes of fixes not stored before
     duplicates: int = 0
+    fingerprints: dict[int, str] = field(default_factory=dict)
     flags: dict[int, set[str]] = field(default_factory=dict)
     ids: dict[int, int] = field(default_factory=dict)  # fix index -> fixes.id
     fence_set: FenceSet | None = None
@@ -75,6 +76,7 @@ def deduplicate(batch: Batch, ctx: IngestContext) -> None:
     seen: dict[str, tuple[int, str]] = {}
     for i, f in enumerate(batch.fixes):
         key, fp = f.dedup_key, f.payload_fingerprint()
+        batch.fingerprints[i] = fp
         if key in seen:
             if seen[key][1] != fp:
                 raise Conflict(f"fix {key!r} appears twice in the batch with different content", field=f"fixes[{i}]")
@@ -172,10 +174,10 @@ def store_fixes(batch: Batch, ctx: IngestContext) -> None:
     for i in batch.new:
         f = batch.fixes[i]
         flags = sorted(batch.flags.get(i, ()))
-        rows.append((batch.ids[i], dev.supervisee_id, dev.device_id, f.dedup_key, f.payload_fingerprint(), f.time,
+        rows.append((batch.ids[i], dev.supervisee_id, dev.device_id, f.dedup_key, batch.fingerprints[i], f.time,
                      ctx.now, float(batch.lon[i]), float(batch.lat[i]), f.accuracy_m, f.speed_mps, f.heading_deg,
-                     f.altitude_m, f.battery_pct, f.datum, f.protocol, store.jsonb(f.raw), flags, bool(flags),
-                     store.jsonb(batch.decisions.get(i, []))))
+                     f.altitude_m, f.battery_pct, f.datum, f.protocol, f.raw, store.PgTextArray(flags), bool(flags),
+                     batch.decisions.get(i, [])))
     store.copy_fixes(ctx.db, rows)
 
 

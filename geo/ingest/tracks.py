@@ -59,24 +59,31 @@ def load_tracks(db: Session, fence_ids: list[int]) -> dict[int, FenceTrack]:
     return {r.fence_id: r for r in rows}
 
 
-def choose_checkpoint(track: FenceTrack | None, first_new: tuple[float, int], rule: PersistenceRule) -> PersistenceState | None:
-    """Newest checkpoint strictly before the earliest new fix (None: from scratch)."""
+def choose_checkpoint(track: FenceTrack | None, first_new: tuple[float, int],
+                     rule: PersistenceRule) -> tuple[PersistenceState | None, bool]:
+    """Newest checkpoint strictly before the earliest new fix (None: from scratch),
+    and whether it is the track's newest one: then nothing stored lies after it."""
     if track is None:
-        return None
-    best = None
+        return None, False
+    best, newest = None, None
     for cp in track.checkpoints:
         state = _state_from_json(cp)
+        if state.as_of is not None and (newest is None or state.as_of > newest):
+            newest = state.as_of
         if state.rule != rule or state.as_of is None or tuple(state.as_of) >= first_new:
             continue
         if best is None or state.as_of > best.as_of:
             best = state
-    return best
+    return best, best is not None and best.as_of == newest
 
 
 def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prior: PersistenceState | None,
-              episodes: list[Episode]) -> TrackResult:
+              episodes: list[Episode], nothing_stored_after: bool = False) -> TrackResult:
     """Make stored episodes (from ``prior.closed_count`` on) equal the recomputed ones."""
     first_seq = prior.closed_count if prior else 0
+    if nothing_stored_after and prior is not None and prior.open_episode is None and not episodes:
+        # The common case: in-order fixes, nothing open, nothing new.
+        return TrackResult(fence_id, [], [], [], [])
     stored = list(db.scalars(select(ViolationEpisode).where(
         ViolationEpisode.fence_id == fence_id, ViolationEpisode.withdrawn.is_(False),
         ViolationEpisode.seq >= first_seq).order_by(ViolationEpisode.opened_at)))
@@ -135,8 +142,10 @@ def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
                now: datetime) -> TrackResult:
     """Replay one track with its new observations; ``history`` as from store.observations_since."""
     first_new = min((t, fid) for t, fid, _ in new_obs)
-    prior = choose_checkpoint(track, first_new, rule)
-    if history is None:
+    prior, newest = choose_checkpoint(track, first_new, rule)
+    if newest:
+        history = []  # every stored observation is already folded into it
+    elif history is None:
         history = store.observations_since(db, supervisee_id, _to_dt(prior.as_of[0]) if prior else None)
     obs = list(new_obs)
     after = prior.as_of if prior else None
@@ -147,6 +156,7 @@ def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
             if d[0] == fence_id and d[3] != 0:
                 obs.append((t, fix_id, d[3]))
     episodes, state = replay(prior, obs, None if prior else rule)
-    result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes)
+    result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes,
+                       nothing_stored_after=newest)
     save_checkpoint(db, track, fence_id=fence_id, supervisee_id=supervisee_id, state=state, first_new=first_new, now=now)
     return result

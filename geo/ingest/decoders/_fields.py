@@ -63,8 +63,25 @@ def require_object(value: Any, field: str) -> Mapping[str, Any]:
     return value
 
 
+def _plainly_strict(value: Any, depth: int = 0) -> bool:
+    """Fast path of json_safe: finite numbers, strings, bools, None, lists and str-keyed dicts."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if depth > 32:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plainly_strict(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plainly_strict(v, depth + 1) for v in value)
+    return False
+
+
 def json_safe(value: Any, field: str) -> Any:
     """Check that evidence we are about to keep is strict JSON (no NaN, no foreign types); "" is the body."""
+    if _plainly_strict(value):
+        return value  # the common case, without serialising every fix once more
     try:
         json.dumps(value, allow_nan=False)
     except (ValueError, TypeError, RecursionError):

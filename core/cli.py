@@ -13,9 +13,11 @@ app = typer.Typer(help="zhijiao 智矫: community-corrections supervision", no_a
 users_app = typer.Typer(help="Accounts", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo and fixture data", no_args_is_help=True)
 fences_app = typer.Typer(help="Geofences and administrative areas", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(seed_app, name="seed")
 app.add_typer(fences_app, name="fences")
+app.add_typer(audit_app, name="audit")
 
 
 def _session():
@@ -84,11 +86,11 @@ def seed_demo() -> None:
     settings = get_settings()
     settings.require_secrets()
     db = _session()
-    accounts = build(db, id_hash_key=settings.auth.id_hash_key, today=date.today())
+    accounts = build(db, id_hash_key=settings.auth.id_hash_key, today=date.today(), device_key=settings.auth.device_key)
     AuditLog(settings.audit.audit_key.encode(), SystemClock()).record(
         db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts)})
     db.commit()
-    typer.echo("demo accounts (fresh passwords, shown once):")
+    typer.echo("demo accounts and device tokens (fresh, shown once):")
     for acc in accounts:
         typer.echo(f"  {acc.username:<22} {acc.role:<11} {acc.password}   {acc.where}")
 
@@ -124,6 +126,93 @@ def import_boundary(
     db.commit()
     typer.echo(f"{'imported' if area.created else 'updated'} {area.code} {area.name}: "
                f"{area.vertices} vertices, {area.area_km2:.1f} km²")
+
+
+def _audit_bound(value: str | None, option: str):
+    """``--from``/``--to``: a seq (digits) or an ISO time with its offset."""
+    from datetime import datetime
+
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("give a seq or an ISO time such as 2026-01-05T08:00+08:00", param_hint=option) from None
+    if when.tzinfo is None:
+        # Refuse to guess between UTC and Beijing time: they are 8 hours apart.
+        raise typer.BadParameter("the time needs an offset (+08:00 or Z)", param_hint=option)
+    return when
+
+
+@audit_app.command("verify")
+def audit_verify(
+    from_: str = typer.Option(None, "--from", help="first row: a seq, or an ISO time (+08:00 / Z)"),
+    to: str = typer.Option(None, "--to", help="last row: a seq, or an ISO time (default: the head)"),
+    checkpoints: bool = typer.Option(True, help="also check the signed checkpoint file (off: the chain only)"),
+) -> None:
+    """Check the hash chain and the signed checkpoints; name the first bad row (exit 1)."""
+    from core.audit_verify import verify_audit_log
+
+    lo, hi = _audit_bound(from_, "--from"), _audit_bound(to, "--to")
+    if isinstance(lo, int) and isinstance(hi, int) and hi < lo:
+        raise typer.BadParameter("--to is before --from", param_hint="--to")
+    settings = get_settings()
+    if not settings.audit.audit_key:
+        raise typer.BadParameter("ZHIJIAO_AUDIT_KEY is not set")
+    path = settings.audit.audit_checkpoint_path
+    db = _session()
+    # One snapshot for the whole scan: rows appended meanwhile are simply not seen.
+    db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    try:
+        report = verify_audit_log(db, key=settings.audit.audit_key.encode(), from_=lo, to=hi,
+                                  checkpoint_path=path if checkpoints else None)
+    finally:
+        db.rollback()
+        db.close()
+    chain = report.chain
+    if chain.ok:
+        typer.echo(f"chain OK: {chain.rows_checked} rows, head seq {chain.last_seq or 0}"
+                   + (f" ({len(report.checkpoints)} checkpoints agree)" if checkpoints else " (checkpoints not checked)"))
+    else:
+        problem = chain.problem
+        assert problem is not None
+        typer.echo(f"chain BROKEN: first bad row seq {problem.seq} ({problem.reason}): {problem.message}", err=True)
+        if problem.reason == "truncated":
+            typer.echo(f"  rows after seq {chain.last_seq or 0} are missing", err=True)
+        found = report.checkpoint_at(problem.seq) if problem.reason in ("checkpoint_mismatch", "truncated") else None
+        if found:
+            line_no, cp = found
+            typer.echo(f"  checkpoint #{line_no} in {path} (seq {cp.seq}, written {cp.at.isoformat()})", err=True)
+        typer.echo(f"  {chain.rows_checked} rows verified before it", err=True)
+    if report.checkpoint_error:
+        typer.echo(f"checkpoints BAD: {report.checkpoint_error}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain head into the checkpoint file now (the server does it every minute)."""
+    from core.audit_checkpoint_job import write_checkpoint
+    from core.checkpoints import CheckpointError
+    from core.clock import SystemClock
+
+    settings = get_settings()
+    if not settings.audit.audit_key:
+        raise typer.BadParameter("ZHIJIAO_AUDIT_KEY is not set")
+    path = settings.audit.audit_checkpoint_path
+    db = _session()
+    try:
+        cp = write_checkpoint(db, path=path, key=settings.audit.audit_key.encode(), now=SystemClock().now())
+    except CheckpointError as exc:
+        typer.echo(f"checkpoint refused ({path}): {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.rollback()
+        db.close()
+    typer.echo(f"checkpoint written: seq {cp.seq} -> {path}" if cp else "nothing to checkpoint: head unchanged or empty")
 
 
 if __name__ == "__main__":

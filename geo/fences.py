@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from geo.engine import FenceKind
+from geo.boundaries import union_of_areas
 from geo.fence_engine import curfew_windows, effective_window, fence_to_engine, load_active_versions, load_versions
 from geo.fence_schemas import (
     CurfewWindowIn,
@@ -59,10 +60,6 @@ PAST_TOLERANCE = timedelta(minutes=5)
 _ADMIN_KINDS = {FenceKind.PERMITTED, FenceKind.LEAVE_DESTINATION}
 _LABELS = {FenceKind.PERMITTED: "permitted area", FenceKind.EXCLUSION: "exclusion zone",
            FenceKind.CURFEW: "home curfew", FenceKind.LEAVE_DESTINATION: "leave destination"}
-# ~1 cm grid: neighbouring districts' shared borders rarely match to the last
-# bit, and their union would otherwise keep dozens of zero-area sliver holes
-# along the border, which make fixes there needlessly "uncertain".
-_UNION_GRID_DEG = 1e-7
 
 
 # --- scoping --------------------------------------------------------------------
@@ -91,7 +88,7 @@ def _admin_union(ctx: Ctx, codes: list[str]) -> ParsedGeometry:
     if missing:
         raise GeometryError(f"unknown administrative area code(s): {', '.join(missing)} "
                             "(import them with `zhijiao fences import-boundary`)")
-    union = shapely.union_all(shapely.set_precision([to_shape(g) for _, g in rows], _UNION_GRID_DEG))
+    union = union_of_areas(to_shape(g) for _, g in rows)
     check_polygonal(union, "the union of the administrative areas")
     return ParsedGeometry(union, None, "wgs84")  # admin areas are stored in WGS-84 already
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import shapely
@@ -20,11 +20,11 @@ from shapely.prepared import prep
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.security import generate_password, hash_password, keyed_hash
-from geo.boundaries import NAMES, bundled, load_boundary
-from geo.models import AdminArea
+from core.security import generate_password, hash_password, keyed_hash, new_device_secret
+from geo.boundaries import NAMES, bundled, load_boundary, union_of_areas
+from geo.models import AdminArea, Fence, FenceVersion
 from supervision.jurisdictions import add_jurisdiction
-from supervision.models import Jurisdiction, Role, SentenceType, Supervisee, Tier, User
+from supervision.models import Device, Jurisdiction, Role, SentenceType, Supervisee, Tier, User
 from supervision.schemas import _ID_CHECK, _ID_WEIGHTS
 
 BUREAU_CODE = "330803"
@@ -106,7 +106,21 @@ def _account(db: Session, accounts: list[DemoAccount], username: str, role: Role
     return user
 
 
-def seed_demo(db: Session, *, id_hash_key: str, today: date) -> list[DemoAccount]:
+def _devices(db: Session, accounts: list[DemoAccount], device_key: str) -> None:
+    """A phone (native protocol) for each demo supervisee account, with a fresh secret."""
+    for user in db.scalars(select(User).where(User.username.like("demo-supervisee%")).order_by(User.id)):
+        secret = new_device_secret()
+        device = db.scalar(select(Device).where(Device.supervisee_id == user.supervisee_id, Device.name == "demo phone"))
+        if device is None:
+            device = Device(supervisee_id=user.supervisee_id, name="demo phone", kind="phone", protocol="native",
+                            credential_hash="")
+            db.add(device)
+        device.credential_hash = keyed_hash(device_key, secret)
+        db.flush()
+        accounts.append(DemoAccount(f"device of {user.username}", "device", user.jurisdiction.name, secret))
+
+
+def seed_demo(db: Session, *, id_hash_key: str, today: date, device_key: str = "") -> list[DemoAccount]:
     """Build (or refresh the passwords of) the demo district. Caller commits."""
     accounts: list[DemoAccount] = []
     bureau = db.scalar(select(Jurisdiction).where(Jurisdiction.code == BUREAU_CODE))
@@ -114,6 +128,7 @@ def seed_demo(db: Session, *, id_hash_key: str, today: date) -> list[DemoAccount
         # Already seeded: hand out fresh passwords for the same accounts.
         for user in db.scalars(select(User).where(User.username.like("demo-%")).order_by(User.id)):
             _account(db, accounts, user.username, Role(user.role), user.jurisdiction, user.full_name, user.supervisee_id)
+        _devices(db, accounts, device_key)
         return accounts
 
     rng = random.Random(330803)
@@ -156,7 +171,31 @@ def seed_demo(db: Session, *, id_hash_key: str, today: date) -> list[DemoAccount
             db.add(row)
             first_supervisee.setdefault(office.id, row)
     db.flush()
+    add_demo_fences(db, permitted=union_of_areas([areas[c] for c in PERMITTED_CODES]), today=today)
     for i, office in enumerate(offices[:2]):
         person = first_supervisee[office.id]
         _account(db, accounts, f"demo-supervisee{i + 1}", Role.supervisee, office, person.name, person.id)
+    if device_key:
+        _devices(db, accounts, device_key)
     return accounts
+
+
+def add_demo_fences(db: Session, *, permitted, today: date) -> None:
+    """Every demo supervisee: the permitted area 衢江区 ∪ 柯城区; strict-tier ones
+    also a 150 m home curfew, 22:00–06:00 (Asia/Shanghai)."""
+    start = datetime.combine(today, time(0, 0), tzinfo=UTC)
+    permitted_wkb = from_shape(permitted, srid=4326)
+    for person in db.scalars(select(Supervisee).order_by(Supervisee.id)):
+        fences = [("permitted", "许可活动区域 衢江区∪柯城区", permitted_wkb, None, [],
+                   {"admin_codes": PERMITTED_CODES})]
+        if person.tier == Tier.strict:
+            fences.append(("curfew", "居家时段 22:00–06:00", person.residence, 150.0,
+                           [{"start": "22:00", "end": "06:00", "weekdays": list(range(7))}], {"source": "demo"}))
+        for kind, label, geom, radius, curfew, raw in fences:
+            fence = Fence(supervisee_id=person.id, kind=kind, label=label, sensitive=False, current_version=1,
+                          source={"demo": True})
+            db.add(fence)
+            db.flush()
+            db.add(FenceVersion(fence_id=fence.id, version=1, geom=geom, radius_m=radius, datum="wgs84", raw=raw,
+                                valid_from=start, curfew=curfew, min_fixes=2, min_seconds=60))
+    db.flush()

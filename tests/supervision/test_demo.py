@@ -28,8 +28,15 @@ def demo_url(server_url):
 def test_seed_demo_builds_the_district(demo_url, settings):
     eng = create_engine(sqlalchemy_url(demo_url))
     with Session(eng) as db:
-        accounts = seed_demo(db, id_hash_key=settings.auth.id_hash_key, today=date(2026, 11, 25))
+        accounts = seed_demo(db, id_hash_key=settings.auth.id_hash_key, today=date(2026, 11, 25),
+                             device_key=settings.auth.device_key)
         db.commit()
+        # Every demo supervisee has a permitted area 衢江区 ∪ 柯城区 (one geometry, about 2,400 km²).
+        permitted = db.execute(text(
+            "SELECT count(DISTINCT f.supervisee_id), min(ST_Area(v.geom::geography)) FROM fences f"
+            " JOIN fence_versions v ON v.fence_id = f.id WHERE f.kind = 'permitted'")).one()
+        assert permitted[0] == 393 and 2.2e9 < permitted[1] < 2.7e9
+        assert {a.role for a in accounts if a.role == "device"} == {"device"}
         assert db.scalar(select(func.count()).select_from(Supervisee)) == SUPERVISEES == 393
         bureau = db.scalar(select(Jurisdiction).where(Jurisdiction.code == "330803"))
         offices = db.scalars(select(Jurisdiction).where(Jurisdiction.parent_id == bureau.id)).all()
@@ -56,15 +63,17 @@ def test_seed_demo_builds_the_district(demo_url, settings):
         tiers = dict(db.execute(select(Supervisee.tier, func.count()).group_by(Supervisee.tier)).all())
         assert set(tiers) == {"strict", "ordinary", "lenient"}
         assert all(s == ["330803", "330802"] for s in db.scalars(select(Supervisee.permitted_area_codes)))
-        roles = {a.role for a in accounts}
+        roles = {str(a.role) for a in accounts}
         assert {"officer", "manager", "auditor", "admin", "supervisee"} <= roles
         assert len({a.password for a in accounts}) == len(accounts)
         # Seeding again keeps the data and hands out fresh passwords.
-        again = seed_demo(db, id_hash_key=settings.auth.id_hash_key, today=date(2026, 11, 25))
+        again = seed_demo(db, id_hash_key=settings.auth.id_hash_key, today=date(2026, 11, 25),
+                          device_key=settings.auth.device_key)
         db.commit()
         assert {a.username for a in again} == {a.username for a in accounts}
         assert not ({a.password for a in again} & {a.password for a in accounts})
-        assert db.scalar(select(func.count()).select_from(User).where(User.username.like("demo-%"))) == len(accounts)
+        users = [a for a in accounts if a.role != "device"]
+        assert db.scalar(select(func.count()).select_from(User).where(User.username.like("demo-%"))) == len(users)
     eng.dispose()
 
 

@@ -12,10 +12,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import install_error_handlers
 from alerts.hub import run_delivery
-from api.routes import alerts, auth, fences, health, ingest, supervision, ws
+from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
+from core.jobs import JobRunner
 from core.logging import install_redaction
 from core.settings import Settings, get_settings
 from geo.fence_cache import FenceCache
@@ -25,11 +26,19 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Per-process background work: the alert bus, websocket hub and outbox relay."""
+    """Per-process background work: the alert bus, websocket hub and outbox relay,
+    and the periodic jobs (escalation, silence, overdue returns, checkpoints…)."""
     state = app.state
     async with run_delivery(settings=state.settings, engine=state.engine, clock=state.clock) as delivery:
         state.delivery = delivery
-        yield
+        jobs = JobRunner(app) if state.settings.api.jobs_enabled else None
+        if jobs is not None:
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                await jobs.stop()
 
 
 class RequestIdMiddleware:
@@ -72,6 +81,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.fence_cache = FenceCache()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, auth, supervision, fences, ingest, ws, alerts):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, leave):
         app.include_router(module.router)
     return app

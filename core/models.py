@@ -4,3 +4,5 @@ from core import audit  # noqa: F401
 from geo import models as geo_models  # noqa: F401
 from geo.ingest import models as ingest_models  # noqa: F401
 from supervision import models  # noqa: F401
+from leave import models as leave_models  # noqa: F401
+from alerts import tickets as ws_tickets  # noqa: F401,E402

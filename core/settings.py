@@ -50,6 +50,7 @@ class ApiSettings(BaseSettings):
         description="Origins allowed to open the alert websocket (JSON list).",
     )
     bus_url: str = Field("memory://", description="Event bus: memory://, postgresql://…, or nats://host:port.")
+    jobs_enabled: bool = Field(True, description="Run the periodic jobs (escalation, silence, overdue returns, audit checkpoints) in this process; each job runs in one process at a time.")
 
 
 class IngestSettings(BaseSettings):

@@ -120,7 +120,11 @@ def db(engine: Engine) -> Iterator[Session]:
 def settings():
     from core.settings import Settings
 
-    return Settings()
+    value = Settings()
+    # Background jobs would commit behind the rolled-back test transaction;
+    # tests call each job directly with the manual clock instead.
+    value.api.jobs_enabled = False
+    return value
 
 
 @pytest.fixture

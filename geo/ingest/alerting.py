@@ -178,8 +178,9 @@ def update_signal(batch: Batch, ctx: IngestContext) -> None:
     latest = max(batch.new, key=lambda i: batch.fixes[i].time)
     f = batch.fixes[latest]
     sid = ctx.device.supervisee_id
-    ctx.db.execute(text(
-        "INSERT INTO supervisee_signal (supervisee_id, last_fix_t, last_fix_lon, last_fix_lat, last_received_at,"
+    was_silent = ctx.db.execute(text(
+        "WITH prev AS (SELECT silence_alerted FROM supervisee_signal WHERE supervisee_id = :s)"
+        " INSERT INTO supervisee_signal (supervisee_id, last_fix_t, last_fix_lon, last_fix_lat, last_received_at,"
         " battery_pct, fixes_total, silence_alerted, version) VALUES (:s, :t, :lon, :lat, :now, :b, :n, false, 1)"
         " ON CONFLICT (supervisee_id) DO UPDATE SET"
         "  last_fix_lon = CASE WHEN EXCLUDED.last_fix_t > supervisee_signal.last_fix_t OR supervisee_signal.last_fix_t IS NULL"
@@ -190,9 +191,12 @@ def update_signal(batch: Batch, ctx: IngestContext) -> None:
         "  last_received_at = EXCLUDED.last_received_at,"
         "  battery_pct = COALESCE(EXCLUDED.battery_pct, supervisee_signal.battery_pct),"
         "  fixes_total = supervisee_signal.fixes_total + EXCLUDED.fixes_total,"
-        "  silence_alerted = false, version = supervisee_signal.version + 1"),
+        "  silence_alerted = false, version = supervisee_signal.version + 1"
+        " RETURNING (SELECT silence_alerted FROM prev)"),
         {"s": sid, "t": f.time, "lon": float(batch.lon[latest]), "lat": float(batch.lat[latest]), "now": ctx.now,
-         "b": f.battery_pct, "n": len(batch.new)})
+         "b": f.battery_pct, "n": len(batch.new)}).scalar()
+    if not was_silent:
+        return  # the common case: no "signal lost" alert can be waiting for this fix
     lost = ctx.db.scalar(select(Alert).where(Alert.supervisee_id == sid, Alert.cause == "signal_lost",
                                              Alert.state != "resolved", Alert.cleared_at.is_(None)))
     if lost is not None:

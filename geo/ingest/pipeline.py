@@ -26,7 +26,7 @@ from geo.ingest import store
 from geo.ingest.checks import suspicion_flags
 from geo.ingest.devices import DeviceIdentity
 from geo.ingest.fix import DecodedFix
-from geo.ingest.tracks import TrackResult, fold_track, load_tracks
+from geo.ingest.tracks import TrackResult, fold_track, load_tracks, write_checkpoints
 
 
 @dataclass
@@ -72,7 +72,7 @@ def convert_datum(batch: Batch, ctx: IngestContext) -> None:
 def deduplicate(batch: Batch, ctx: IngestContext) -> None:
     """Known fixes are acknowledged again, not stored twice; same key, other payload: 409."""
     dev = ctx.device
-    store.lock_source(ctx.db, dev.device_id, dev.supervisee_id)
+    store.lock_supervisee(ctx.db, dev.supervisee_id)
     seen: dict[str, tuple[int, str]] = {}
     for i, f in enumerate(batch.fixes):
         key, fp = f.dedup_key, f.payload_fingerprint()
@@ -159,12 +159,15 @@ def fold_episodes(batch: Batch, ctx: IngestContext) -> None:
         return
     fences = {f.id: f for f in batch.fence_set.fences}
     tracks = load_tracks(ctx.db, sorted(per_fence))
+    checkpoints = {}
     for fence_id in sorted(per_fence):
         fence = fences[fence_id]
         rule = fence.persistence if isinstance(fence.persistence, PersistenceRule) else PersistenceRule()
-        batch.tracks.append(fold_track(ctx.db, supervisee_id=ctx.device.supervisee_id, fence_id=fence_id,
-                                       kind=str(fence.kind), rule=rule, new_obs=per_fence[fence_id],
-                                       track=tracks.get(fence_id), history=None, now=ctx.now))
+        result, checkpoints[fence_id] = fold_track(
+            ctx.db, supervisee_id=ctx.device.supervisee_id, fence_id=fence_id, kind=str(fence.kind), rule=rule,
+            new_obs=per_fence[fence_id], track=tracks.get(fence_id), history=None)
+        batch.tracks.append(result)
+    write_checkpoints(ctx.db, ctx.device.supervisee_id, checkpoints, ctx.now)
 
 
 def store_fixes(batch: Batch, ctx: IngestContext) -> None:

@@ -23,11 +23,11 @@ def raw_connection(db: Session) -> psycopg.Connection:
     return db.connection().connection.driver_connection  # type: ignore[return-value]
 
 
-def lock_source(db: Session, device_id: int | None, supervisee_id: int) -> None:
-    """Serialise batches of one device (or one supervisee's imports): per-device
-    ordering, and no race between the dedup lookup and the insert."""
-    space, key = (1, device_id) if device_id is not None else (2, supervisee_id)
-    db.execute(text("SELECT pg_advisory_xact_lock(:s, CAST(:k AS integer))"), {"s": space, "k": key % 2_000_000_000})
+def lock_supervisee(db: Session, supervisee_id: int) -> None:
+    """Serialise the batches of one supervisee (all their devices and imports):
+    per-device ordering, no race between the dedup lookup and the insert, and
+    one fold at a time over the supervisee's fence tracks."""
+    db.execute(text("SELECT pg_advisory_xact_lock(1, CAST(:k AS integer))"), {"k": supervisee_id % 2_000_000_000})
 
 
 def existing_fingerprints(db: Session, device_id: int | None, supervisee_id: int, keys: Sequence[str]) -> dict[str, str]:

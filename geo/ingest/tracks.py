@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from geo.engine import Episode, PersistenceRule, PersistenceState, replay
@@ -55,7 +56,8 @@ def _to_dt(t: float | None) -> datetime | None:
 
 
 def load_tracks(db: Session, fence_ids: list[int]) -> dict[int, FenceTrack]:
-    rows = db.scalars(select(FenceTrack).where(FenceTrack.fence_id.in_(fence_ids)).with_for_update())
+    # The caller holds the supervisee's ingest lock: no other batch folds these tracks now.
+    rows = db.scalars(select(FenceTrack).where(FenceTrack.fence_id.in_(fence_ids)))
     return {r.fence_id: r for r in rows}
 
 
@@ -117,8 +119,8 @@ def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prio
     return result
 
 
-def save_checkpoint(db: Session, track: FenceTrack | None, *, fence_id: int, supervisee_id: int,
-                    state: PersistenceState, first_new: tuple[float, int], now: datetime) -> None:
+def next_checkpoints(track: FenceTrack | None, *, state: PersistenceState,
+                     first_new: tuple[float, int]) -> list[dict[str, Any]]:
     """Keep the valid checkpoints (before the earliest new fix) and add the new state."""
     kept = [cp for cp in (track.checkpoints if track else []) if cp["as_of"] and tuple(cp["as_of"]) < first_new]
     kept.append(_state_to_json(state))
@@ -129,18 +131,27 @@ def save_checkpoint(db: Session, track: FenceTrack | None, *, fence_id: int, sup
         old, recent = kept[: -MAX_CHECKPOINTS // 2], kept[-MAX_CHECKPOINTS // 2:]
         step = max(1, len(old) // (MAX_CHECKPOINTS // 2))
         kept = old[::step][-(MAX_CHECKPOINTS // 2):] + recent
-    if track is None:
-        db.add(FenceTrack(fence_id=fence_id, supervisee_id=supervisee_id, checkpoints=kept, updated_at=now))
-    else:
-        track.checkpoints = kept
-        track.updated_at = now
+    return kept
+
+
+def write_checkpoints(db: Session, supervisee_id: int, checkpoints: dict[int, list[dict[str, Any]]],
+                      now: datetime) -> None:
+    """Every track of the batch in one statement (one round trip, not one per fence)."""
+    if not checkpoints:
+        return
     db.flush()
+    rows = [{"fence_id": fid, "supervisee_id": supervisee_id, "checkpoints": cps, "updated_at": now}
+            for fid, cps in checkpoints.items()]
+    stmt = pg_insert(FenceTrack).values(rows)
+    db.execute(stmt.on_conflict_do_update(index_elements=[FenceTrack.fence_id], set_={
+        "checkpoints": stmt.excluded.checkpoints, "updated_at": stmt.excluded.updated_at}))
 
 
 def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,
                new_obs: list[Obs], track: FenceTrack | None, history: list[tuple[int, float, list]] | None,
-               now: datetime) -> TrackResult:
-    """Replay one track with its new observations; ``history`` as from store.observations_since."""
+               ) -> tuple[TrackResult, list[dict[str, Any]]]:
+    """Replay one track with its new observations (``history`` as from
+    store.observations_since); returns the result and the track's new checkpoints."""
     first_new = min((t, fid) for t, fid, _ in new_obs)
     prior, newest = choose_checkpoint(track, first_new, rule)
     if newest:
@@ -158,5 +169,4 @@ def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
     episodes, state = replay(prior, obs, None if prior else rule)
     result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes,
                        nothing_stored_after=newest)
-    save_checkpoint(db, track, fence_id=fence_id, supervisee_id=supervisee_id, state=state, first_new=first_new, now=now)
-    return result
+    return result, next_checkpoints(track, state=state, first_new=first_new)

@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -89,6 +89,9 @@ class Alert(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Added in 0003 (lifecycle): when a flapping cause last re-opened this row;
+    # escalation timers count from here, not from created_at.
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AlertEvidence(Base):
@@ -137,3 +140,72 @@ class AlertEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- added by 0003_alert_lifecycle ----------------------------------------------
+
+class AlertFlap(Base):
+    """Per supervisee + cause: openings in the current one-hour window.
+
+    A fixed window (not sliding) keeps this one upsert per opening; it only
+    decides when repeats stop being re-sent, so the coarser edge is harmless.
+    """
+
+    __tablename__ = "alert_flaps"
+    __table_args__ = (PrimaryKeyConstraint("supervisee_id", "cause"),)
+
+    supervisee_id: Mapped[int] = mapped_column(BigInteger)
+    cause: Mapped[str] = mapped_column(String(120))
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    openings: Mapped[int] = mapped_column(Integer)
+    # The one "this is flapping" event of the window has been sent.
+    announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class WebhookState(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+
+
+class Webhook(Base):
+    """An outgoing webhook of one bureau (e.g. the offices' messaging platform)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    bureau_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("jurisdictions.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # HMAC key; never returned after creation (see alerts.webhook_config).
+    secret: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(200))
+    event_types: Mapped[list[str] | None] = mapped_column(ARRAY(String(24)))  # None: every type
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One event to one webhook: the retry state the deliveries route shows."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_valid"),
+        # The relay may hand the same event over twice (crash after publish): enqueue is idempotent.
+        UniqueConstraint("webhook_id", "event_id", name="webhook_deliveries_once"),
+        Index("webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("webhooks.id"), index=True)
+    event_id: Mapped[int] = mapped_column(BigInteger)  # alert_events.id (no FK: the outbox may be pruned)
+    event_type: Mapped[str] = mapped_column(String(24))
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)  # snapshot: retries send the same bytes' content
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -88,14 +88,27 @@ def raise_alert(
     fence_id: int | None = None,
     fence_version: int | None = None,
     severity: Severity | str | None = None,
+    flap_limit: int | None = None,
 ) -> tuple[Alert, bool]:
-    """Open an alert for this cause, or add evidence to the unresolved one. Returns (alert, created)."""
+    """Open an alert for this cause, or add evidence to the unresolved one. Returns (alert, created).
+
+    A cause that keeps re-opening (see alerts.flapping) is grouped onto its latest
+    alert instead of being sent again; then ``created`` is False.
+    """
+    from alerts import flapping  # imported here: flapping builds on emit/add_evidence below
+
+    limit = flapping.default_limit() if flap_limit is None else flap_limit
     alert = db.scalar(
         select(Alert).where(Alert.supervisee_id == supervisee_id, Alert.cause == cause, Alert.state != "resolved")
         .with_for_update()
     )
-    created = alert is None
-    if created:
+    if alert is None:
+        verdict = flapping.count_opening(db, supervisee_id=supervisee_id, cause=cause, now=now, limit=limit)
+        if verdict.grouped:
+            latest = flapping.reopen_latest(db, supervisee_id=supervisee_id, cause=cause, now=now, verdict=verdict)
+            if latest is not None:
+                add_evidence(db, latest, evidence, now=now, announce=False)
+                return latest, False
         alert = Alert(
             supervisee_id=supervisee_id, office_id=office_id, kind=str(kind), cause=cause,
             severity=str(severity or default_severity(kind, tier)), state="open", title=title, detail=detail or {},
@@ -104,15 +117,32 @@ def raise_alert(
         )
         db.add(alert)
         db.flush()
-    else:
-        # The condition is back: it is no longer cleared.
-        alert.cleared_at = None
-        if detail:
-            alert.detail = {**(alert.detail or {}), **detail}
-    add_evidence(db, alert, evidence, now=now, announce=not created)
-    if created:
+        add_evidence(db, alert, evidence, now=now, announce=False)
         emit(db, alert, "created", now)
-    return alert, created
+        if alert.kind == AlertKind.signal_lost:
+            # Law art. 30: lost contact means a search starts at once, so the
+            # managers hear of it now rather than at the next escalation run.
+            from alerts.escalation import escalate_alert
+
+            escalate_alert(db, alert, now=now, reason="lost_contact")
+        return alert, True
+    announce = True
+    if alert.cleared_at is not None:
+        # The condition is back after it had ended: a re-opening for flap counting.
+        alert.cleared_at = None
+        verdict = flapping.count_opening(db, supervisee_id=supervisee_id, cause=cause, now=now, limit=limit)
+        if verdict.grouped:
+            alert.reopen_count = (alert.reopen_count or 0) + 1
+            announce = False
+            if verdict.announce and evidence:
+                add_evidence(db, alert, evidence, now=now, announce=False)
+                emit(db, alert, "evidence", now, {"added": len(evidence), "flapping": True,
+                                                  "openings_this_hour": verdict.openings})
+                evidence = []
+    if detail:
+        alert.detail = {**(alert.detail or {}), **detail}
+    add_evidence(db, alert, evidence, now=now, announce=announce)
+    return alert, False
 
 
 def add_evidence(db: Session, alert: Alert, evidence: list[Evidence], *, now: datetime, announce: bool = True) -> None:
@@ -135,4 +165,7 @@ def clear_alert(db: Session, alert: Alert, *, now: datetime, cleared_at: datetim
     if alert.state == "resolved" or alert.cleared_at is not None:
         return
     alert.cleared_at = cleared_at
-    emit(db, alert, "cleared", now, {"reason": reason})
+    from alerts.flapping import is_grouped
+
+    if not is_grouped(db, supervisee_id=alert.supervisee_id, cause=alert.cause, now=now):
+        emit(db, alert, "cleared", now, {"reason": reason})

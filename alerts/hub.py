@@ -1,0 +1,215 @@
+"""The websocket hub of one server process: subscribes to the bus and forwards.
+
+The hub only subscribes, filters by scope and forwards (Tile38: detection and
+delivery are separate pieces). One bus subscription per process feeds every
+socket; each socket has its own bounded queue, so a slow client only ever
+fills its own queue and is then cut off with close code 4000 "resync" (it
+reconnects with its last seq and replays from the database) instead of
+slowing the others or growing memory without bound.
+
+Whether a socket may see an event is decided by ``supervision.scope`` (the one
+place for scoping): ``alert_path_visible`` for live events, ``alert_clause`` /
+``alert_event_clause`` for the snapshot and the replay.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from alerts.bus import Bus, bus_from_url
+from alerts.models import Alert, AlertEvent
+from alerts.raising import alert_summary
+from alerts.relay import BUS_CHANNEL, OutboxRelay, bus_message
+from core.clock import Clock
+from core.principal import Principal
+from core.settings import Settings
+from supervision.scope import alert_clause, alert_event_clause, alert_path_visible
+
+log = logging.getLogger(__name__)
+
+RESYNC = (4000, "resync")
+
+
+def client_event(message: dict[str, Any]) -> dict[str, Any]:
+    """What a client receives for one event, live or replayed (routing fields stripped)."""
+    out = {"type": "event", "seq": message["seq"], "event": message["event"], "alert_id": message["alert_id"],
+           "alert": message.get("alert"), "detail": message.get("detail") or {}}
+    if message.get("truncated"):
+        out["truncated"] = True
+    return out
+
+
+@dataclass(eq=False)
+class HubClient:
+    """The outbound side of one authenticated socket."""
+
+    principal: Principal
+    queue: asyncio.Queue[tuple[int, str]]
+    # Set when the socket must be closed with "resync": its queue overflowed, or
+    # the hub lost its bus subscription (events may have been missed).
+    resync: asyncio.Event = field(default_factory=asyncio.Event)
+    last_seq: int = 0  # highest seq already sent (or covered by the snapshot/replay)
+
+    def offer(self, seq: int, wire: str) -> None:
+        if self.resync.is_set():
+            return
+        try:
+            self.queue.put_nowait((seq, wire))
+        except asyncio.QueueFull:
+            self.resync.set()
+
+
+class AlertHub:
+    """Routes bus events to the sockets whose scope contains the event's office."""
+
+    def __init__(self, bus: Bus, *, channel: str = BUS_CHANNEL) -> None:
+        self._bus, self._channel = bus, channel
+        # Sockets grouped by (role, jurisdiction path): ``alert_path_visible``
+        # depends on nothing else, so each event is checked once per group, not
+        # once per socket.
+        self._groups: dict[tuple[str, str], set[HubClient]] = {}
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def clients(self) -> int:
+        return sum(len(g) for g in self._groups.values())
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._pump(), name="zhijiao-alert-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait({self._task})
+            self._task = None
+        self._resync_all()
+
+    async def register(self, principal: Principal, *, queue_cap: int, timeout: float = 5.0) -> HubClient:
+        """Add a socket. Call *before* reading the snapshot/replay: events committed
+        meanwhile then arrive both ways and the sender drops those at or below the
+        snapshot's seq, so none is missed and none sent twice."""
+        async with asyncio.timeout(timeout):  # TimeoutError: the bus is down, tell the client to retry
+            await self._ready.wait()
+        client = HubClient(principal=principal, queue=asyncio.Queue(maxsize=queue_cap))
+        self._groups.setdefault((principal.role, principal.jurisdiction_path), set()).add(client)
+        return client
+
+    def unregister(self, client: HubClient) -> None:
+        key = (client.principal.role, client.principal.jurisdiction_path)
+        group = self._groups.get(key)
+        if group is not None:
+            group.discard(client)
+            if not group:
+                del self._groups[key]
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        """Offer one bus message to every socket entitled to it."""
+        path, seq, wire = message.get("office_path") or "", message["seq"], None
+        for group in self._groups.values():
+            first = next(iter(group))
+            if not alert_path_visible(first.principal, path):
+                continue
+            if wire is None:  # serialise once per event, not once per socket
+                wire = json.dumps(client_event(message), ensure_ascii=False, separators=(",", ":"))
+            for client in group:
+                client.offer(seq, wire)
+
+    async def _pump(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                async with self._bus.subscribe(self._channel) as messages:
+                    self._ready.set()
+                    delay = 0.1
+                    async for message in messages:
+                        try:
+                            self.dispatch(message)
+                        except (KeyError, TypeError):
+                            log.warning("alert hub: ignoring malformed bus message %.200r", message)
+                    log.warning("alert hub: bus subscription ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # BusOverflowError, lost connection...
+                log.warning("alert hub: bus subscription failed (%s); resubscribing in %.1fs", exc, delay)
+            finally:
+                self._ready.clear()
+                # Events may have been lost while unsubscribed: every socket resyncs
+                # from the database rather than silently missing them.
+                self._resync_all()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _resync_all(self) -> None:
+        for group in self._groups.values():
+            for client in group:
+                client.resync.set()
+
+
+def initial_messages(db: Session, principal: Principal, last_seq: int | None, *, replay_limit: int,
+                     snapshot_limit: int) -> tuple[list[dict[str, Any]], int]:
+    """What a socket gets before live events, and the seq that covers.
+
+    Without ``last_seq``: a snapshot of the open alerts in scope. With it: the
+    events in scope after ``last_seq`` (Zulip-style resume), then a "resumed"
+    marker. Replaying events on top of a snapshot could move a client's view of
+    an alert backwards, so a resume gets no snapshot, unless the gap is too large
+    to replay or ``last_seq`` is not one this database issued (a snapshot
+    marked ``resync`` instead).
+
+    One REPEATABLE READ transaction: the max seq and the rows are read from the
+    same snapshot, and seqs only become visible in increasing order (one relay
+    leader), so every event up to that seq is in what we read.
+    """
+    db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    top = db.scalar(select(func.max(AlertEvent.seq))) or 0
+    if last_seq is not None and 0 <= last_seq <= top:
+        events = db.scalars(
+            select(AlertEvent).where(AlertEvent.seq > last_seq, AlertEvent.seq <= top, alert_event_clause(principal))
+            .order_by(AlertEvent.seq).limit(replay_limit + 1)
+        ).all()
+        if len(events) <= replay_limit:
+            replay = [client_event(bus_message(e, None)) for e in events]
+            return [*replay, {"type": "resumed", "from_seq": last_seq, "seq": top, "count": len(replay)}], top
+    alerts = db.scalars(
+        select(Alert).where(alert_clause(principal), Alert.state != "resolved")
+        .order_by(Alert.id.desc()).limit(snapshot_limit + 1)
+    ).all()
+    snapshot = {"type": "snapshot", "seq": top, "alerts": [alert_summary(a) for a in alerts[:snapshot_limit]],
+                "truncated": len(alerts) > snapshot_limit, "resync": last_seq is not None}
+    return [snapshot], top
+
+
+@dataclass
+class Delivery:
+    hub: AlertHub
+    relay: OutboxRelay | None
+    bus: Bus
+
+
+@asynccontextmanager
+async def run_delivery(*, settings: Settings, engine: Engine, clock: Clock) -> AsyncIterator[Delivery]:
+    """Bus + hub + relay candidate for one server process (the app lifespan)."""
+    bus = bus_from_url(settings.api.bus_url)
+    await bus.connect()  # fail fast at startup on a wrong bus URL
+    channel = settings.hub.bus_channel
+    hub = AlertHub(bus, channel=channel)
+    relay = OutboxRelay(engine=engine, bus=bus, clock=clock, channel=channel) if settings.hub.relay_enabled else None
+    await hub.start()
+    if relay is not None:
+        await relay.start()
+    try:
+        yield Delivery(hub=hub, relay=relay, bus=bus)
+    finally:
+        if relay is not None:
+            await relay.stop()
+        await hub.stop()
+        await bus.close()

@@ -1,0 +1,128 @@
+"""Webhook configuration per bureau, and which addresses a webhook may reach.
+
+A webhook URL is typed in by a person and fetched by the server, so it must
+not become a way to reach internal services: only http(s), never link-local
+(169.254.0.0/16 holds the cloud metadata service; fe80::/10), unspecified or
+multicast addresses, and loopback only when ``webhook_allow_loopback`` is set.
+Private ranges stay allowed: an office's messaging platform is often on the
+government intranet. Hostnames are resolved and every address checked, at
+creation and again before each delivery (DNS may change in between).
+"""
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import socket
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from alerts.models import Webhook, WebhookDelivery
+from alerts.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut, WebhookUpdate
+from core.context import Ctx
+from core.errors import Invalid, NotFound
+from core.settings import AlertSettings
+from supervision.models import Jurisdiction, JurisdictionLevel, Role
+from supervision.schemas import Page
+from supervision.scope import bureau_config_clause, require_role, subtree_ids
+
+CONFIGURERS = {Role.admin, Role.manager}
+READERS = {Role.admin, Role.manager, Role.auditor}
+
+
+class AddressRefused(ValueError):
+    pass
+
+
+def check_address(addr: str, cfg: AlertSettings) -> None:
+    ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is still the metadata service
+    if ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+        raise AddressRefused(f"address {ip} is link-local, unspecified or multicast")
+    if ip.is_loopback and not cfg.webhook_allow_loopback:
+        raise AddressRefused(f"address {ip} is loopback (set ZHIJIAO_WEBHOOK_ALLOW_LOOPBACK to allow)")
+
+
+def resolve_and_check(url: str, cfg: AlertSettings) -> None:
+    """Raise AddressRefused unless ``url`` is http(s) and every address it resolves to is allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AddressRefused("url must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise AddressRefused("url must not contain credentials; use the signing secret")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise AddressRefused(f"host {parts.hostname!r} does not resolve ({exc})") from None
+    for info in infos:
+        check_address(str(info[4][0]), cfg)
+
+
+def _bureau_for(ctx: Ctx, bureau_id: int | None) -> int:
+    wanted = bureau_id if bureau_id is not None else ctx.principal.jurisdiction_id
+    row = ctx.db.scalar(select(Jurisdiction).where(Jurisdiction.id == wanted,
+                                                   Jurisdiction.id.in_(subtree_ids(ctx.principal))))
+    if row is None or row.level != JurisdictionLevel.bureau:
+        raise Invalid("bureau_id must name a district bureau in your jurisdiction", field="bureau_id")
+    return row.id
+
+
+def _scoped(ctx: Ctx, webhook_id: int, action: str) -> Webhook:
+    hook = ctx.db.scalar(select(Webhook).where(Webhook.id == webhook_id,
+                                               bureau_config_clause(ctx.principal, Webhook.bureau_id)))
+    if hook is None:
+        ctx.record(action, "webhook", webhook_id, outcome="not_found")
+        raise NotFound()
+    return hook
+
+
+def create_webhook(*, ctx: Ctx, data: WebhookIn) -> WebhookCreated:
+    require_role(ctx.principal, CONFIGURERS, "configure webhooks")
+    bureau_id = _bureau_for(ctx, data.bureau_id)
+    try:
+        resolve_and_check(data.url, ctx.settings.alerts)
+    except AddressRefused as exc:
+        raise Invalid(str(exc), field="url") from None
+    secret = data.secret or secrets.token_urlsafe(32)
+    hook = Webhook(bureau_id=bureau_id, url=data.url, secret=secret, description=data.description,
+                   event_types=data.event_types, active=True, created_by=ctx.principal.user_id,
+                   created_at=ctx.clock.now())
+    ctx.db.add(hook)
+    ctx.db.flush()
+    ctx.record("webhook.create", "webhook", hook.id, detail={"bureau_id": bureau_id, "url": data.url})
+    return WebhookCreated(**WebhookOut.model_validate(hook).model_dump(), secret=secret)
+
+
+def list_webhooks(*, ctx: Ctx, limit: int, offset: int) -> Page[WebhookOut]:
+    require_role(ctx.principal, READERS, "read webhooks")
+    where = bureau_config_clause(ctx.principal, Webhook.bureau_id)
+    total = ctx.db.scalar(select(func.count()).select_from(Webhook).where(where)) or 0
+    rows = ctx.db.scalars(select(Webhook).where(where).order_by(Webhook.id).limit(limit).offset(offset))
+    return Page(items=[WebhookOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def update_webhook(*, ctx: Ctx, webhook_id: int, data: WebhookUpdate) -> WebhookOut:
+    require_role(ctx.principal, CONFIGURERS, "configure webhooks")
+    hook = _scoped(ctx, webhook_id, "webhook.update")
+    changes = data.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        setattr(hook, name, value)
+    ctx.db.flush()
+    ctx.record("webhook.update", "webhook", hook.id, detail={"fields": sorted(changes)})
+    return WebhookOut.model_validate(hook)
+
+
+def list_deliveries(*, ctx: Ctx, webhook_id: int, limit: int, offset: int,
+                    status: str | None = None) -> Page[DeliveryOut]:
+    """Newest first: where failures (attempts, last error, next attempt) show."""
+    require_role(ctx.principal, READERS, "read webhooks")
+    hook = _scoped(ctx, webhook_id, "webhook.deliveries")
+    where = [WebhookDelivery.webhook_id == hook.id]
+    if status is not None:
+        where.append(WebhookDelivery.status == status)
+    total = ctx.db.scalar(select(func.count()).select_from(WebhookDelivery).where(*where)) or 0
+    rows = ctx.db.scalars(select(WebhookDelivery).where(*where).order_by(WebhookDelivery.id.desc())
+                          .limit(limit).offset(offset))
+    return Page(items=[DeliveryOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)

@@ -1,0 +1,256 @@
+"""Alert delivery benchmark: violation -> every entitled officer socket, under ingest load.
+
+Runs the real server (uvicorn subprocess) on a scratch database holding the
+bench district (bench/world.py: 5,000 supervisees in 8 offices, 20,000 fences),
+connects N officer websockets spread over the offices, drives background
+ingest through ``POST /ingest/native`` at a set rate from a separate process
+(fixes near home: no alerts), and injects violations: one native batch per
+reserved supervisee that leaves the district (two fixes at home, three 65 km
+away an hour later), which opens a "left permitted area" alert.
+
+Latency is from just before sending the violating request to the receipt of
+the first event about that supervisee at each socket of its office; both
+timestamps come from ``time.perf_counter`` in this process. Prints one JSON
+object. Run: ./dev bench alerts [--sockets 200 --fixes-per-s 1000 --seconds 60]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import start_server  # noqa: E402
+from bench.world import build, create_scratch, drop_scratch  # noqa: E402
+from core.security import issue_access_token  # noqa: E402
+from core.settings import Settings  # noqa: E402
+
+ORIGIN = "http://127.0.0.1:8000"  # the default allow-list entry
+OUTSIDE = (118.3, 28.9)  # west of 衢江区, outside every supervisee's permitted area
+
+
+def add_officers(url: str, n: int) -> list[tuple[int, int]]:
+    """n officers spread round-robin over the offices: [(user_id, office_id)]."""
+    with psycopg.connect(url) as conn:
+        offices = [r[0] for r in conn.execute("SELECT id FROM jurisdictions WHERE level = 'office' ORDER BY id")]
+        rows = [conn.execute("INSERT INTO users (username, password_hash, full_name, role, jurisdiction_id)"
+                             " VALUES (%s, '!', %s, 'officer', %s) RETURNING id",
+                             (f"bench-officer-{i}", f"officer {i}", offices[i % len(offices)])).fetchone()[0]
+                for i in range(n)]
+        conn.commit()
+    return [(uid, offices[i % len(offices)]) for i, uid in enumerate(rows)]
+
+
+def violation_body(sup: int, home: tuple[float, float], t_end: datetime) -> bytes:
+    t0 = t_end - timedelta(hours=3)
+    fixes = [{"id": f"v{sup}-h{i}", "time": (t0 + timedelta(minutes=i)).isoformat(), "lon": home[0], "lat": home[1],
+              "accuracy": 15} for i in range(2)]
+    t1 = t_end - timedelta(minutes=30)
+    fixes += [{"id": f"v{sup}-o{i}", "time": (t1 + timedelta(seconds=40 * i)).isoformat(), "lon": OUTSIDE[0],
+               "lat": OUTSIDE[1], "accuracy": 30} for i in range(3)]
+    return json.dumps({"fixes": fixes}).encode()
+
+
+# --- background ingest (separate process, so it does not skew our clock readings) -----
+
+def background(base: str, devices: list[tuple[str, float, float]], rate: float, batch: int, seconds: float,
+               out: Any) -> None:
+    workers = 16
+    sent = [0] * workers
+    errors = [0] * workers
+    start = time.perf_counter()
+    t_start = datetime.now(UTC) - timedelta(days=1)
+
+    def work(w: int) -> None:
+        mine = devices[w::workers]
+        cursor = {i: t_start for i in range(len(mine))}
+        per_worker = rate / workers / batch  # requests/s of this worker
+        rng = np.random.default_rng(w)
+        with httpx.Client(timeout=30) as client:
+            k = 0
+            while (now := time.perf_counter() - start) < seconds:
+                due = k / per_worker
+                if due > now:
+                    time.sleep(due - now)
+                i = k % len(mine)
+                secret, lon, lat = mine[i]
+                fixes = []
+                for j in range(batch):
+                    cursor[i] += timedelta(seconds=10)
+                    fixes.append({"id": f"b{k}-{j}", "time": cursor[i].isoformat(),
+                                  "lon": lon + float(rng.normal(0, 0.0002)), "lat": lat + float(rng.normal(0, 0.0002)),
+                                  "accuracy": 20})
+                r = client.post(base + "/ingest/native", json={"fixes": fixes},
+                                headers={"Authorization": f"Bearer {secret}"})
+                if r.status_code == 200:
+                    sent[w] += batch
+                else:
+                    errors[w] += 1
+                k += 1
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put({"fixes": sum(sent), "errors": sum(errors), "seconds": time.perf_counter() - start})
+
+
+# --- sockets and violations ------------------------------------------------------------
+
+class Socket:
+    def __init__(self, office: int) -> None:
+        self.office = office
+        self.first: dict[int, float] = {}  # supervisee -> receipt time of the first event about it
+        self.out_of_scope = 0
+        self.events = 0
+
+
+async def watch(ws_url: str, ticket: str, sock: Socket, ready: asyncio.Event, stop: asyncio.Event) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(ws_url, origin=ORIGIN, open_timeout=30, max_queue=None) as ws:
+        await ws.send(json.dumps({"type": "auth", "ticket": ticket, "last_seq": None}))
+        snapshot = json.loads(await ws.recv())
+        sock.out_of_scope += sum(a["office_id"] != sock.office for a in snapshot["alerts"])
+        ready.set()
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            now = time.perf_counter()
+            message = json.loads(raw)
+            if message["type"] != "event":
+                continue
+            sock.events += 1
+            alert = message["alert"]
+            if message.get("alert", {}).get("office_id", sock.office) != sock.office:
+                sock.out_of_scope += 1
+            sock.first.setdefault(alert.get("supervisee_id"), now)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    settings = Settings()
+    url = create_scratch("zj_bench_alerts")
+    server = None
+    bg = None
+    try:
+        world = build(url, args.supervisees, device_key=settings.auth.device_key, seed=1)
+        officers = add_officers(url, args.sockets)
+        with psycopg.connect(url) as conn:
+            office_of = dict(conn.execute("SELECT id, office_id FROM supervisees").fetchall())
+        env = {**os.environ, "ZHIJIAO_BUS_URL": args.bus_url}
+        server, base = start_server(url, env, 1)
+        ws_url = base.replace("http://", "ws://") + "/ws/alerts"
+        n = len(world.supervisee_ids)
+        violators = list(range(n - args.violations, n))  # reserved: never in the background load
+        bg_devices = [(world.secrets[d], float(world.home_lon[d]), float(world.home_lat[d]))
+                      for d in range(n - args.violations)]
+
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=64)) as http:
+            sockets, tasks = [], []
+            stop, now = asyncio.Event(), datetime.now(UTC)
+            for uid, office in officers:
+                token = issue_access_token(settings.auth, user_id=uid, role="officer", now=now).token
+                r = await http.post("/ws/tickets", headers={"Authorization": f"Bearer {token}"})
+                r.raise_for_status()
+                sock, ready = Socket(office), asyncio.Event()
+                sockets.append(sock)
+                tasks.append(asyncio.create_task(watch(ws_url, r.json()["ticket"], sock, ready, stop)))
+                await asyncio.wait_for(ready.wait(), 30)
+
+            out: mp.Queue = mp.get_context("spawn").Queue()
+            bg = mp.get_context("spawn").Process(target=background, args=(
+                base, bg_devices, args.fixes_per_s, args.batch, args.seconds, out))
+            bg.start()
+            await asyncio.sleep(2)  # let the background load reach its rate first
+
+            sent: dict[int, float] = {}
+            statuses: dict[int, int] = {}
+            answered: dict[int, float] = {}  # violating request -> its HTTP response time
+            interval = (args.seconds - 4) / max(1, args.violations)
+            t_first = time.perf_counter()
+            for k, d in enumerate(violators):
+                due = t_first + k * interval
+                if (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+                sup = int(world.supervisee_ids[d])
+                body = violation_body(sup, (float(world.home_lon[d]), float(world.home_lat[d])), datetime.now(UTC))
+                sent[sup] = time.perf_counter()
+                r = await http.post("/ingest/native", content=body, headers={
+                    "Authorization": f"Bearer {world.secrets[d]}", "Content-Type": "application/json"})
+                statuses[sup] = r.status_code
+                answered[sup] = time.perf_counter() - sent[sup]
+            background_result = await asyncio.to_thread(out.get, True, args.seconds + 60)
+            bg.join(30)
+            # Grace period for the last deliveries.
+            expected = {(i, sup) for i, s in enumerate(sockets) for sup in sent if office_of[sup] == s.office}
+            deadline = time.perf_counter() + 5
+            while time.perf_counter() < deadline:
+                if all(sup in sockets[i].first for i, sup in expected):
+                    break
+                await asyncio.sleep(0.1)
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        latencies = [sockets[i].first[sup] - sent[sup] for i, sup in expected if sup in sockets[i].first]
+        t_last = max((sockets[i].first[sup] for i, sup in expected if sup in sockets[i].first), default=t_first)
+        ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
+        return {
+            "p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "p99_ms": round(float(np.percentile(ms, 99)), 1),
+            "max_ms": round(float(ms.max()), 1),
+            "deliveries_per_s": round(len(latencies) / max(1e-9, t_last - t_first), 1),
+            "out_of_scope": sum(s.out_of_scope for s in sockets),
+            "missing": len(expected) - len(latencies),
+            "sockets": len(sockets),
+            "background_fixes_per_s": round(background_result["fixes"] / background_result["seconds"], 1),
+            "background_errors": background_result["errors"],
+            "violation_request_p50_ms": round(float(np.percentile(list(answered.values()), 50)) * 1000, 1),
+            "violation_request_p99_ms": round(float(np.percentile(list(answered.values()), 99)) * 1000, 1),
+            "violations": len(sent),
+            "violation_requests_failed": sum(1 for s in statuses.values() if s != 200),
+            "deliveries": len(latencies),
+            "events_received": sum(s.events for s in sockets),
+            "bus_url": args.bus_url.split("://")[0] + "://",
+            "cpus": os.cpu_count(),
+        }
+    finally:
+        if bg is not None and bg.is_alive():
+            bg.terminate()
+        if server is not None:
+            server.terminate()
+            server.wait(15)
+        drop_scratch(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sockets", type=int, default=200)
+    parser.add_argument("--fixes-per-s", type=float, default=1000.0)
+    parser.add_argument("--batch", type=int, default=10, help="fixes per background request")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the measured run")
+    parser.add_argument("--violations", type=int, default=240)
+    parser.add_argument("--supervisees", type=int, default=5000)
+    parser.add_argument("--bus-url", default="memory://")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args))))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Webhooks: configuration (scoped, secret shown once, addresses checked) and
+delivery to a real local HTTP server that verifies the HMAC signature, plus a
+failing endpoint showing retries with backoff and a visible failure."""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from alerts.models import AlertEvent, WebhookDelivery
+from alerts.webhooks import (
+    SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, enqueue_webhooks, make_http_client, verify_signature,
+)
+from tests.alerts.alert_helpers import make_alert
+
+SECRET = "s3cret-s3cret-s3cret"
+
+
+class Receiver:
+    """A tiny HTTP server on 127.0.0.1 that answers ``status`` and checks signatures."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append({
+                    "body": json.loads(body), "event": self.headers["X-Zhijiao-Event"],
+                    "valid": verify_signature(SECRET, timestamp=self.headers[TIMESTAMP_HEADER], body=body,
+                                              signature=self.headers[SIGNATURE_HEADER], now=datetime.now(UTC)),
+                })
+                self.send_response(receiver.status)
+                self.end_headers()
+                self.wfile.write(b"boom" if receiver.status >= 400 else b"ok")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def loopback(settings):
+    settings.alerts.webhook_allow_loopback = True
+    return settings
+
+
+def create(client, world, who="manager", **body):
+    return client.post("/webhooks", headers=world.auth(who), json=body)
+
+
+def last_event(db, alert_id) -> AlertEvent:
+    return db.scalar(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id.desc()))
+
+
+def test_configuration_is_per_bureau_and_the_secret_is_shown_once(client, world, loopback, receiver):
+    r = create(client, world, url=receiver.url, secret=SECRET, description="office chat")
+    assert r.status_code == 201, r.text
+    assert r.json()["secret"] == SECRET and r.json()["bureau_id"] == world.bureau.id
+    generated = create(client, world, "admin", url=receiver.url)
+    assert generated.status_code == 201 and len(generated.json()["secret"]) >= 32
+    for who in ("manager", "auditor", "admin"):
+        listing = client.get("/webhooks", headers=world.auth(who))
+        assert listing.status_code == 200
+        assert {h["id"] for h in listing.json()["items"]} == {r.json()["id"], generated.json()["id"]}
+        assert "secret" not in listing.text and SECRET not in listing.text
+    assert create(client, world, "officer_a", url=receiver.url).status_code == 403
+    assert create(client, world, "auditor", url=receiver.url).status_code == 403
+    assert client.get("/webhooks", headers=world.auth("officer_a")).status_code == 403
+    office = create(client, world, url=receiver.url, bureau_id=world.office_a.id)
+    assert office.status_code == 422 and office.json()["errors"][0]["field"] == "bureau_id"
+    assert create(client, world, url=receiver.url, extra=1).status_code == 422
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/", "http://[::ffff:169.254.169.254]/", "http://[fe80::1]/",
+    "http://0.0.0.0/", "ftp://example.org/hook", "http://user:pw@127.0.0.1/", "http://no-such-host.invalid/",
+])
+def test_urls_that_could_reach_internal_services_are_refused(client, world, loopback, url):
+    r = create(client, world, url=url)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "url"
+
+
+def test_loopback_only_when_the_setting_allows_it(client, world, settings, receiver):
+    r = create(client, world, url=receiver.url)
+    assert r.status_code == 422 and "loopback" in r.json()["detail"]
+
+
+async def test_delivery_is_signed_and_recorded(client, world, db, clock, loopback, receiver):
+    hook = create(client, world, url=receiver.url, secret=SECRET).json()
+    alert = make_alert(db, world, clock)
+    event = last_event(db, alert.id)
+    assert enqueue_webhooks(db, event) == 1
+    assert enqueue_webhooks(db, event) == 0  # the relay handing it over twice queues it once
+    async with make_http_client(loopback) as http:
+        report = await deliver_due(lambda: nullcontext(db), now=clock.now(), http_client=http, settings=loopback)
+    assert (report.delivered, report.retrying, report.failed) == (1, 0, 0)
+    [got] = receiver.received
+    assert got["valid"] and got["event"] == "created"
+    assert got["body"]["type"] == "created" and got["body"]["payload"]["alert"]["id"] == alert.id
+    assert "lon" not in json.dumps(got["body"])  # the summary only: no location leaves the system
+    deliveries = client.get(f"/webhooks/{hook['id']}/deliveries", headers=world.auth("manager")).json()["items"]
+    assert [(d["status"], d["attempts"], d["last_status"]) for d in deliveries] == [("delivered", 1, 200)]
+
+
+async def test_a_failing_endpoint_is_retried_with_backoff_then_marked_failed(client, world, db, clock, loopback,
+                                                                           receiver):
+    receiver.status = 500
+    loopback.alerts.webhook_max_attempts = 3
+    hook = create(client, world, url=receiver.url, secret=SECRET).json()
+    enqueue_webhooks(db, last_event(db, make_alert(db, world, clock).id))
+    factory = lambda: nullcontext(db)  # noqa: E731
+    delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook["id"]))
+    async with make_http_client(loopback) as http:
+        report = await deliver_due(factory, now=clock.now(), http_client=http, settings=loopback)
+        assert report.retrying == 1
+        assert delivery.next_attempt_at == clock.now() + timedelta(seconds=30)
+        assert "HTTP 500" in delivery.last_error
+        # Not due yet: nothing is sent.
+        assert (await deliver_due(factory, now=clock.now() + timedelta(seconds=29), http_client=http,
+                                  settings=loopback)).retrying == 0
+        clock.advance(seconds=30)
+        await deliver_due(factory, now=clock.now(), http_client=http, settings=loopback)
+        assert delivery.attempts == 2 and delivery.next_attempt_at == clock.now() + timedelta(seconds=60)
+        clock.advance(seconds=60)
+        report = await deliver_due(factory, now=clock.now(), http_client=http, settings=loopback)
+    assert report.failed == 1 and len(receiver.received) == 3
+    r = client.get(f"/webhooks/{hook['id']}/deliveries", headers=world.auth("manager"), params={"status": "failed"})
+    [failed] = r.json()["items"]
+    assert (failed["status"], failed["attempts"], failed["last_status"]) == ("failed", 3, 500)
+    assert failed["last_error"].startswith("HTTP 500") and failed["next_attempt_at"] is None
+    officer = client.get(f"/webhooks/{hook['id']}/deliveries", headers=world.auth("officer_a"))
+    assert officer.status_code == 403
+
+
+async def test_event_filter_and_deactivation(client, world, db, clock, loopback, receiver):
+    only = create(client, world, url=receiver.url, secret=SECRET, event_types=["escalated"]).json()
+    assert enqueue_webhooks(db, last_event(db, make_alert(db, world, clock).id)) == 0
+    r = client.patch(f"/webhooks/{only['id']}", headers=world.auth("manager"), json={"event_types": None})
+    assert r.status_code == 200
+    alert = make_alert(db, world, clock, "b")
+    assert enqueue_webhooks(db, last_event(db, alert.id)) == 1
+    client.patch(f"/webhooks/{only['id']}", headers=world.auth("manager"), json={"active": False})
+    async with make_http_client(loopback) as http:
+        report = await deliver_due(lambda: nullcontext(db), now=clock.now(), http_client=http, settings=loopback)
+    assert report.failed == 1 and receiver.received == []  # queued before deactivation: not sent
+    assert enqueue_webhooks(db, last_event(db, make_alert(db, world, clock, "a2").id)) == 0

@@ -93,7 +93,9 @@ def drive(base: str, world, bodies, concurrency: int) -> tuple[float, int]:
         r.raise_for_status()
         return r.json()["stored"]
 
-    client = httpx.Client(limits=httpx.Limits(max_connections=concurrency * 2))
+    # No keep-alive: each request takes a fresh connection, so the kernel spreads
+    # them over the server worker processes instead of pinning a few to one.
+    client = httpx.Client(limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=0))
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         stored = sum(pool.map(send, bodies))

@@ -14,18 +14,21 @@ app is the only client that can report them.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from geo.ingest.decoders import _fields as f
 from geo.ingest.errors import DecodeError
-from geo.ingest.fix import DecodedFix
+from geo.ingest.fix import DATUMS, DecodedFix
 
 PROTOCOL = "native"
 MAX_FIXES = 1000
 MAX_BODY_BYTES = 1_000_000
 
 REQUIRED = ("id", "time", "lat", "lon", "accuracy")
+_REQUIRED_SET = frozenset(REQUIRED)
 OPTIONAL = ("speed", "heading", "altitude", "battery", "charging", "mock", "tamper", "datum")
 ALLOWED = frozenset(REQUIRED + OPTIONAL)
 
@@ -52,7 +55,57 @@ def decode(body: bytes | Mapping[str, Any]) -> list[DecodedFix]:
     return fixes
 
 
+_NUMBER = (int, float)
+_OPTIONAL_NUMBERS = {"speed": (0.0, None), "heading": (0.0, 360.0), "altitude": (None, None), "battery": (0.0, 100.0)}
+
+
+def _plain_number(v: Any, lo: float | None = None, hi: float | None = None) -> bool:
+    return (type(v) in _NUMBER and math.isfinite(v) and (lo is None or v >= lo) and (hi is None or v <= hi))
+
+
+def _fast_fix(item: Any) -> DecodedFix | None:
+    """The common, well-formed fix without per-field error bookkeeping (ingest's
+    hot loop). Anything unusual returns None and goes through the careful path,
+    which produces the error message naming the field."""
+    if type(item) is not dict or not (item.keys() <= ALLOWED and item.keys() >= _REQUIRED_SET):
+        return None
+    fid, time, lat, lon, acc = item["id"], item["time"], item["lat"], item["lon"], item["accuracy"]
+    if not (type(fid) is str and 0 < len(fid) <= 128 and fid.isprintable() and type(time) is str
+            and _plain_number(lat, -90.0, 90.0) and _plain_number(lon, -180.0, 180.0) and _plain_number(acc, 0.0)):
+        return None
+    extra = {}
+    for key, (lo, hi) in _OPTIONAL_NUMBERS.items():
+        v = item.get(key)
+        if v is not None and not _plain_number(v, lo, hi):
+            return None
+        extra[key] = None if v is None else float(v)
+    flags = {}
+    for key in ("charging", "mock", "tamper"):
+        v = item.get(key)
+        if v is not None and type(v) is not bool:
+            return None
+        flags[key] = v
+    datum = item.get("datum", "wgs84")
+    if datum not in DATUMS:
+        return None
+    try:
+        t = datetime.fromisoformat(time)
+    except ValueError:
+        return None
+    if t.tzinfo is None or len(time) > 64:
+        return None
+    return DecodedFix(
+        client_fix_id=fid, time=t.astimezone(UTC), lat=float(lat), lon=float(lon), datum=datum,
+        accuracy_m=float(acc), speed_mps=extra["speed"], heading_deg=extra["heading"], altitude_m=extra["altitude"],
+        battery_pct=extra["battery"], charging=flags["charging"], mock=bool(flags["mock"]),
+        tamper=bool(flags["tamper"]), raw={"input": item}, protocol=PROTOCOL,
+    )
+
+
 def _decode_fix(item: Any, path: str) -> DecodedFix:
+    fast = _fast_fix(item)
+    if fast is not None:
+        return fast
     obj = f.require_object(item, path)
     for key in obj:
         if key not in ALLOWED:

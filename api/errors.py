@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from core.audit import AuditUnavailable
 from core.errors import NotFound, ServiceError, Unauthorized
 
 log = logging.getLogger("zhijiao.api")
@@ -42,3 +43,13 @@ def install_error_handlers(app: FastAPI) -> None:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
         log.info("integrity error on %s: %s", request.url.path, constraint)
         return JSONResponse({"detail": f"conflicts with existing data ({constraint or 'constraint'})"}, status_code=409)
+
+    @app.exception_handler(AuditUnavailable)
+    async def audit_unavailable(request: Request, exc: AuditUnavailable) -> JSONResponse:
+        # Fail closed: the action (or read) was rolled back with its audit row.
+        # Not the caller's fault and usually transient, hence 503, and nothing
+        # of the requested data in the body.
+        log.error("audit trail unavailable on %s %s: %s", request.method, request.url.path, exc,
+                  exc_info=exc.__cause__ or exc)
+        return JSONResponse({"detail": "audit trail unavailable: the request was not carried out; try again later"},
+                            status_code=503, headers={"Retry-After": "30"})

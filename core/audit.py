@@ -26,6 +26,10 @@ from core.principal import RequestContext
 AUDIT_LOCK_ID = 0x7A6A_4155  # "zjAU": one advisory lock for the chain head
 
 
+class AuditUnavailable(RuntimeError):
+    """The audit row could not be written, so the action it records must not happen."""
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (
@@ -80,7 +84,35 @@ class AuditLog:
         outcome: str = "ok",
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        """Append one row in ``db``'s transaction (fail closed: errors propagate)."""
+        """Append one row in ``db``'s transaction (fail closed: raise AuditUnavailable).
+
+        On any failure the caller's whole transaction is rolled back here, not
+        only the audit insert: routes that commit in a ``finally`` (to keep the
+        audit row of a refused read) would otherwise commit the action's own
+        changes without their audit row, or hide this error behind "transaction
+        already aborted". The action fails with its audit row, never without it.
+        """
+        try:
+            return self._append(db, ctx, action=action, object_type=object_type, object_id=object_id,
+                                outcome=outcome, detail=detail)
+        except Exception as exc:
+            try:
+                db.rollback()
+            except Exception:  # noqa: BLE001 - a dead connection discards the transaction anyway
+                pass
+            raise AuditUnavailable(f"audit row for {action!r} could not be written: {type(exc).__name__}") from exc
+
+    def _append(
+        self,
+        db: Session,
+        ctx: RequestContext,
+        *,
+        action: str,
+        object_type: str | None,
+        object_id: object,
+        outcome: str,
+        detail: dict[str, Any] | None,
+    ) -> AuditEntry:
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_ID})
         head = db.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
         seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)

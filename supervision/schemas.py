@@ -14,6 +14,15 @@ T = TypeVar("T")
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        # PostgreSQL text and JSON cannot hold NUL: refuse it here with a 422
+        # rather than fail later (the audit write would turn it into a 503).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)

@@ -59,6 +59,11 @@ from sqlalchemy.orm import Session
 for _name in ("JWT_SECRET", "ID_HASH_KEY", "DEVICE_KEY", "AUDIT_KEY"):
     os.environ.setdefault(f"ZHIJIAO_{_name}", _secrets.token_hex(16))
 os.environ.setdefault("ZHIJIAO_DATABASE_URL", "postgresql://unused")
+# Never let a test write checkpoints of a test database into the developer's
+# real checkpoint file (./dev points the variable at .data/).
+import tempfile as _tempfile
+
+os.environ["ZHIJIAO_AUDIT_CHECKPOINT_PATH"] = os.path.join(_tempfile.mkdtemp(prefix="zj-audit-"), "checkpoints.jsonl")
 
 
 def create_database(server_url: str, prefix: str) -> str:

@@ -14,8 +14,12 @@ from geo.engine.zones import local_to_lonlat
 
 IN, OUT, UNC = int(Decision.INSIDE), int(Decision.OUTSIDE), int(Decision.UNCERTAIN)
 
+# Distances to a polygon's boundary are measured in UTM zone 50N (EPSG:32650,
+# scale error ~1e-5 around Quzhou), not on geography: PostGIS's geography
+# point-to-edge distance was found up to ~0.5 % off (392.38 m where UTM and
+# the engine agree on 390.99 / 390.96 m), which made this oracle flaky.
 POLYGON_SQL = """
-SELECT ST_Covers(s.g, q.p), ST_Distance(ST_Boundary(s.g)::geography, q.p::geography)
+SELECT ST_Covers(s.g, q.p), ST_Distance(ST_Transform(ST_Boundary(s.g), 32650), ST_Transform(q.p, 32650))
 FROM (SELECT ST_GeomFromText(%s, 4326) AS g) s,
      unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS u(lon, lat, i),
      LATERAL (SELECT ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS p) q
@@ -79,7 +83,8 @@ def test_decisions_match_postgis(pg_conn: psycopg.Connection, case) -> None:
     assert (got[clear] == expect[clear]).all(), (got[clear], expect[clear], d[clear], acc[clear])
     # the evidence distance agrees with the geodesic one within the budget
     mine = distance_to_boundary_m(zone, lon, lat)
-    assert (np.abs(np.abs(mine) - d) <= tolerance(d)).all()
+    bad = np.abs(np.abs(mine) - d) > tolerance(d)
+    assert not bad.any(), (zone.wkt, lon[bad], lat[bad], mine[bad], d[bad], inside[bad])
 
 
 def test_county_scale_distances_match_postgis(pg_conn: psycopg.Connection) -> None:

@@ -1,0 +1,87 @@
+"""Reading a supervisee's track: scoped, bounded, and audited on every read.
+
+A track is the most sensitive thing the system holds (where a person was,
+minute by minute), so each read writes an audit row in the same transaction
+as the query: if the row cannot be written the read fails (core.audit). The
+answer carries fixes only, never fence geometry: a fence (a victim's home in
+an exclusion zone) is not for every reader of a track.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from core.context import Ctx
+from core.errors import Forbidden, Invalid, NotFound
+from geo.ingest.models import Fix
+from supervision.models import Role, Supervisee
+from supervision.scope import STAFF_READERS, supervisee_clause
+
+DEFAULT_WINDOW = timedelta(hours=24)
+MAX_LIMIT = 5000  # a day at one fix every 20 s; more is paged with ``since``
+TRACK_READERS = STAFF_READERS | {Role.supervisee}
+
+
+class TrackFixOut(BaseModel):
+    id: int
+    t: datetime
+    lon: float  # WGS-84
+    lat: float
+    accuracy_m: float | None
+    flags: list[str]
+    excluded: bool
+
+
+class TrackOut(BaseModel):
+    supervisee_id: int
+    since: datetime
+    until: datetime
+    datum: str = "wgs84"
+    count: int
+    # More fixes in the window than ``limit``: ask again with since = last t
+    # (inclusive, so drop fixes already seen by id).
+    more: bool
+    fixes: list[TrackFixOut]
+
+
+def _window(ctx: Ctx, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    for name, value in (("since", since), ("until", until)):
+        # A naive time would be read in the server's zone: 8 hours off in Beijing.
+        if value is not None and value.utcoffset() is None:
+            raise Invalid(f"{name} needs a time zone offset (e.g. +08:00 or Z)", field=f"query.{name}")
+    until = until or ctx.clock.now()
+    since = since or until - DEFAULT_WINDOW
+    if since >= until:
+        raise Invalid("since must be before until", field="query.since")
+    return since, until
+
+
+def read_track(*, ctx: Ctx, supervisee_id: int, since: datetime | None, until: datetime | None,
+               limit: int) -> TrackOut:
+    """Fixes of one supervisee in [since, until), oldest first, at most ``limit``."""
+    principal = ctx.principal
+    if principal.role not in TRACK_READERS:
+        # Admins manage accounts and hold no location data; the refusal is audited too.
+        ctx.record("track.read", "supervisee", supervisee_id, outcome="forbidden")
+        raise Forbidden(f"role {principal.role} may not read tracks")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}", field="query.limit")
+    since, until = _window(ctx, since, until)
+    visible = ctx.db.scalar(select(Supervisee.id).where(Supervisee.id == supervisee_id, supervisee_clause(principal)))
+    if visible is None:
+        # Out of scope answers like "absent" but is recorded as the refusal it is.
+        ctx.record("track.read", "supervisee", supervisee_id, outcome="not_found",
+                   detail={"since": since, "until": until})
+        raise NotFound()
+    rows = ctx.db.execute(
+        select(Fix.id, Fix.t, Fix.lon, Fix.lat, Fix.accuracy_m, Fix.flags, Fix.excluded)
+        .where(Fix.supervisee_id == supervisee_id, Fix.t >= since, Fix.t < until)
+        .order_by(Fix.t, Fix.id)
+        .limit(limit + 1)
+    ).mappings().all()  # mappings: Row.t is SQLAlchemy's own "as tuple" accessor
+    more = len(rows) > limit
+    fixes = [TrackFixOut(**{**r, "flags": list(r["flags"] or [])}) for r in rows[:limit]]
+    ctx.record("track.read", "supervisee", supervisee_id, detail={"since": since, "until": until, "count": len(fixes)})
+    return TrackOut(supervisee_id=supervisee_id, since=since, until=until, count=len(fixes), more=more, fixes=fixes)

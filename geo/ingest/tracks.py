@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from geo.engine import Episode, PersistenceRule, PersistenceState, replay
 from geo.ingest import store
-from geo.ingest.models import FenceTrack, ViolationEpisode
+from geo.ingest.models import ViolationEpisode
 
 MAX_CHECKPOINTS = 12
 Obs = tuple[float, int, int]
@@ -55,28 +55,38 @@ def _to_dt(t: float | None) -> datetime | None:
     return None if t is None else datetime.fromtimestamp(t, UTC)
 
 
-def load_tracks(db: Session, fence_ids: list[int]) -> dict[int, FenceTrack]:
-    # The caller holds the supervisee's ingest lock: no other batch folds these tracks now.
-    rows = db.scalars(select(FenceTrack).where(FenceTrack.fence_id.in_(fence_ids)))
-    return {r.fence_id: r for r in rows}
+Checkpoints = list[dict[str, Any]]  # sorted by as_of, oldest first
 
 
-def choose_checkpoint(track: FenceTrack | None, first_new: tuple[float, int],
-                     rule: PersistenceRule) -> tuple[PersistenceState | None, bool]:
+def load_tracks(db: Session, fence_ids: list[int]) -> dict[int, Checkpoints]:
+    """The stored checkpoints of these tracks. The caller holds the supervisee's
+    ingest lock: no other batch folds these tracks now."""
+    rows = store.raw_connection(db).execute(
+        "SELECT fence_id, checkpoints FROM fence_tracks WHERE fence_id = ANY(%s)", (fence_ids,)).fetchall()
+    return {fid: cps for fid, cps in rows}
+
+
+def _key(cp: dict[str, Any]) -> tuple[float, int]:
+    return (cp["as_of"][0], cp["as_of"][1]) if cp["as_of"] else (float("-inf"), 0)
+
+
+def choose_checkpoint(checkpoints: Checkpoints | None, first_new: tuple[float, int],
+                      rule: PersistenceRule) -> tuple[PersistenceState | None, bool]:
     """Newest checkpoint strictly before the earliest new fix (None: from scratch),
-    and whether it is the track's newest one: then nothing stored lies after it."""
-    if track is None:
+    and whether it is the track's newest one: then nothing stored lies after it.
+    Only checkpoints from the newest back to the chosen one are parsed (in
+    order, usually just the newest)."""
+    if not checkpoints:
         return None, False
-    best, newest = None, None
-    for cp in track.checkpoints:
-        state = _state_from_json(cp)
-        if state.as_of is not None and (newest is None or state.as_of > newest):
-            newest = state.as_of
-        if state.rule != rule or state.as_of is None or tuple(state.as_of) >= first_new:
+    for position in range(len(checkpoints) - 1, -1, -1):
+        cp = checkpoints[position]
+        if cp["as_of"] is None or _key(cp) >= first_new:
             continue
-        if best is None or state.as_of > best.as_of:
-            best = state
-    return best, best is not None and best.as_of == newest
+        state = _state_from_json(cp)
+        if state.rule != rule:
+            return None, False  # the rule changed: the old folds do not apply
+        return state, position == len(checkpoints) - 1
+    return None, False
 
 
 def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prior: PersistenceState | None,
@@ -119,12 +129,12 @@ def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prio
     return result
 
 
-def next_checkpoints(track: FenceTrack | None, *, state: PersistenceState,
-                     first_new: tuple[float, int]) -> list[dict[str, Any]]:
+def next_checkpoints(checkpoints: Checkpoints | None, *, state: PersistenceState,
+                     first_new: tuple[float, int]) -> Checkpoints:
     """Keep the valid checkpoints (before the earliest new fix) and add the new state."""
-    kept = [cp for cp in (track.checkpoints if track else []) if cp["as_of"] and tuple(cp["as_of"]) < first_new]
+    kept = [cp for cp in (checkpoints or []) if cp["as_of"] and _key(cp) < first_new]
     kept.append(_state_to_json(state))
-    kept.sort(key=lambda cp: tuple(cp["as_of"]) if cp["as_of"] else (0.0, 0))
+    kept.sort(key=_key)
     if len(kept) > MAX_CHECKPOINTS:
         # Keep the newest half densely and thin the older ones, so a late fix
         # far back still finds a checkpoint without a full replay.
@@ -140,15 +150,16 @@ def write_checkpoints(db: Session, supervisee_id: int, checkpoints: dict[int, li
     if not checkpoints:
         return
     db.flush()
-    rows = [{"fence_id": fid, "supervisee_id": supervisee_id, "checkpoints": cps, "updated_at": now}
-            for fid, cps in checkpoints.items()]
-    stmt = pg_insert(FenceTrack).values(rows)
-    db.execute(stmt.on_conflict_do_update(index_elements=[FenceTrack.fence_id], set_={
-        "checkpoints": stmt.excluded.checkpoints, "updated_at": stmt.excluded.updated_at}))
+    ids = list(checkpoints)
+    store.raw_connection(db).execute(
+        "INSERT INTO fence_tracks (fence_id, supervisee_id, checkpoints, updated_at)"
+        " SELECT f, %s, c::jsonb, %s FROM unnest(%s::bigint[], %s::text[]) AS u(f, c)"
+        " ON CONFLICT (fence_id) DO UPDATE SET checkpoints = EXCLUDED.checkpoints, updated_at = EXCLUDED.updated_at",
+        (supervisee_id, now, ids, [orjson.dumps(checkpoints[f]).decode() for f in ids]))
 
 
 def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,
-               new_obs: list[Obs], track: FenceTrack | None, history: list[tuple[int, float, list]] | None,
+               new_obs: list[Obs], track: Checkpoints | None, history: list[tuple[int, float, list]] | None,
                ) -> tuple[TrackResult, list[dict[str, Any]]]:
     """Replay one track with its new observations (``history`` as from
     store.observations_since); returns the result and the track's new checkpoints."""

@@ -154,8 +154,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         officers = add_officers(url, args.sockets)
         with psycopg.connect(url) as conn:
             office_of = dict(conn.execute("SELECT id, office_id FROM supervisees").fetchall())
-        env = {**os.environ, "ZHIJIAO_BUS_URL": args.bus_url}
-        server, base = start_server(url, env, 1)
+        bus_url = url if args.bus_url == "postgres" else args.bus_url
+        if args.workers > 1 and bus_url.startswith("memory"):
+            raise SystemExit("several workers need a bus that crosses processes: --bus-url postgres or nats://…")
+        env = {**os.environ, "ZHIJIAO_BUS_URL": bus_url}
+        server, base = start_server(url, env, args.workers)
         ws_url = base.replace("http://", "ws://") + "/ws/alerts"
         n = len(world.supervisee_ids)
         violators = list(range(n - args.violations, n))  # reserved: never in the background load
@@ -227,7 +230,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "violation_requests_failed": sum(1 for s in statuses.values() if s != 200),
             "deliveries": len(latencies),
             "events_received": sum(s.events for s in sockets),
-            "bus_url": args.bus_url.split("://")[0] + "://",
+            "bus_url": args.bus_url.split("://")[0] + ("://" if "://" in args.bus_url else ""),
+            "server_workers": args.workers,
             "cpus": os.cpu_count(),
         }
     finally:
@@ -247,7 +251,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the measured run")
     parser.add_argument("--violations", type=int, default=240)
     parser.add_argument("--supervisees", type=int, default=5000)
-    parser.add_argument("--bus-url", default="memory://")
+    parser.add_argument("--bus-url", default="memory://",
+                        help="memory://, postgres (the scratch database's LISTEN/NOTIFY) or nats://host:port")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))
 

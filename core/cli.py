@@ -177,7 +177,7 @@ def audit_verify(
     chain = report.chain
     if chain.ok:
         typer.echo(f"chain OK: {chain.rows_checked} rows, head seq {chain.last_seq or 0}"
-                   + (f" ({len(report.checkpoints)} checkpoints agree)" if checkpoints else " (checkpoints not checked)"))
+                   + (f"; {len(report.checkpoints)} signed checkpoints read" if checkpoints else "; checkpoints not checked"))
     else:
         problem = chain.problem
         assert problem is not None

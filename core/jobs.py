@@ -55,9 +55,9 @@ def _overdue_returns(db: Session, *, now: datetime, settings: Settings) -> Any:
 
 
 def _standing_permits(db: Session, *, now: datetime, settings: Settings) -> Any:
-    from leave.scheduled import schedule_standing_permits
+    from leave.scheduled import activate_standing_permits
 
-    return schedule_standing_permits(db, now=now, settings=settings)
+    return activate_standing_permits(db, now=now, settings=settings)
 
 
 def _audit_checkpoint(db: Session, *, now: datetime, settings: Settings) -> Any:
@@ -71,7 +71,7 @@ JOBS: tuple[Job, ...] = (
     Job("escalation", _escalation, 30),
     Job("silence", _silence, 60),
     Job("overdue_returns", _overdue_returns, 60),
-    Job("standing_permits", _standing_permits, 3600),
+    Job("standing_permits", _standing_permits, 900),
     Job("audit_checkpoint", _audit_checkpoint, 60),
 )
 

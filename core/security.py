@@ -82,14 +82,22 @@ def decode_access_token(settings: AuthSettings, token: str, *, now: datetime) ->
             algorithms=JWT_ALGORITHMS,
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_exp": False},
+            options={"require": ["exp", "iat", "sub", "aud", "iss"], "verify_exp": False, "verify_iat": False,
+                     "verify_nbf": False},
         )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from exc
-    # Expiry is checked against the injectable clock, not the wall clock, so
-    # tests can age a token without sleeping.
-    if claims["exp"] <= now.timestamp():
-        raise TokenError("token expired")
+    # Time claims are checked against the injectable clock, not the wall
+    # clock, so tests (and a server whose clock is injected) age tokens
+    # consistently. A little leeway for clock skew between issuer and checker.
+    ts = now.timestamp()
+    try:
+        if float(claims["exp"]) <= ts:
+            raise TokenError("token expired")
+        if float(claims.get("nbf", claims["iat"])) > ts + 30:
+            raise TokenError("token not yet valid")
+    except (TypeError, ValueError) as exc:
+        raise TokenError("bad time claim") from exc
     try:
         return int(claims["sub"])
     except (TypeError, ValueError) as exc:

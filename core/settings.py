@@ -105,6 +105,9 @@ class Settings:
         self.hub = HubSettings()
         self.alerts = AlertSettings()
         self.ingest = IngestSettings()
+        from leave.settings import LeaveSettings  # kept with its package; imported late (no cycle)
+
+        self.leave = LeaveSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

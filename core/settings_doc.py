@@ -10,8 +10,11 @@ from core import settings as settings_module
 
 
 def setting_classes() -> list[type[BaseSettings]]:
-    return [obj for name, obj in vars(settings_module).items()
-            if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings]
+    from leave.settings import LeaveSettings
+
+    found = [obj for name, obj in vars(settings_module).items()
+             if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings]
+    return found + [LeaveSettings]
 
 
 def _default(field) -> str:

@@ -40,7 +40,7 @@ def _b64(obj) -> str:
 
 
 @pytest.mark.parametrize("case", ["expired", "wrong_key", "alg_none", "other_audience", "other_issuer", "garbage",
-                                  "missing_exp", "hs512"])
+                                  "missing_exp", "hs512", "not_yet_valid"])
 def test_bad_tokens_are_refused(client, world, settings, clock, case):
     user = world.users["manager"]
     now = clock.now()
@@ -59,6 +59,9 @@ def test_bad_tokens_are_refused(client, world, settings, clock, case):
         claims = _claims(settings, user, now)
         del claims["exp"]
         token = jwt.encode(claims, key, "HS256")
+    elif case == "not_yet_valid":
+        later = now + timedelta(hours=1)
+        token = jwt.encode(_claims(settings, user, later, nbf=int(later.timestamp())), key, "HS256")
     elif case == "hs512":
         token = jwt.encode(_claims(settings, user, now), key, "HS512")
     else:

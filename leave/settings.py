@@ -1,0 +1,40 @@
+"""Leave settings (``ZHIJIAO_LEAVE_*``), kept with the leave package.
+
+``core.settings.Settings`` does not (yet) carry a ``leave`` group, so
+:func:`leave_settings` reads ``settings.leave`` when present and otherwise a
+process-wide instance from the environment. Tests set ``settings.leave``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LeaveSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHIJIAO_", extra="ignore", env_file=None)
+
+    leave_travel_allowance_hours: float = Field(
+        6.0, ge=0, le=48,
+        description="The destination is an allowed area from departure minus this until return plus this "
+                    "(arriving early, leaving late). 6 h covers a same-day rail trip anywhere in the province.")
+    leave_return_grace_hours: float = Field(
+        2.0, ge=0, le=72, description="No return report (销假) by the return time plus this raises 'overdue_return'.")
+    leave_past_tolerance_minutes: int = Field(
+        5, ge=0, le=60, description="A departure this far in the past is still accepted (clock skew).")
+    leave_permit_horizon_days: int = Field(
+        7, ge=1, le=31, description="Standing-permit occurrence fences are created this far ahead.")
+    leave_repeat_count: int = Field(3, ge=2, description="Report flag: this many requests by one person ...")
+    leave_repeat_days: int = Field(30, ge=1, description="... within this many days.")
+
+
+@lru_cache
+def _from_env() -> LeaveSettings:
+    return LeaveSettings()
+
+
+def leave_settings(settings: Any) -> LeaveSettings:
+    """The leave group of an aggregate ``Settings`` (or the environment's)."""
+    return getattr(settings, "leave", None) or _from_env()

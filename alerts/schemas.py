@@ -128,6 +128,7 @@ class WebhookIn(Input):
 
 
 class WebhookUpdate(Input):
+    not_null = frozenset({"active"})
     active: bool | None = None
     description: str | None = Field(default=None, max_length=200)
     event_types: list[WebhookEventType] | None = Field(default=None, max_length=16)

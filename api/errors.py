@@ -42,7 +42,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # name): the caller's input conflicts with stored data.
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
         log.info("integrity error on %s: %s", request.url.path, constraint)
-        return JSONResponse({"detail": f"conflicts with existing data ({constraint or 'constraint'})"}, status_code=409)
+        # The constraint's name stays in the log: it can say more than the caller may know.
+        return JSONResponse({"detail": "conflicts with existing data"}, status_code=409)
 
     @app.exception_handler(AuditUnavailable)
     async def audit_unavailable(request: Request, exc: AuditUnavailable) -> JSONResponse:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from typing import ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from supervision.models import DeviceKind, DeviceProtocol, JurisdictionLevel, Role, SentenceType, SuperviseeStatus, Tier
 
@@ -13,6 +14,16 @@ T = TypeVar("T")
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+    # Fields of a partial update that may be left out but not set to null.
+    not_null: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _explicit_nulls(self):
+        for name in self.model_fields_set & self.not_null:
+            if getattr(self, name) is None:
+                raise PydanticCustomError("not_null", "{field} cannot be null (leave it out to keep the value)",
+                                          {"field": name})
+        return self
 
     @field_validator("*", mode="after")
     @classmethod
@@ -56,6 +67,7 @@ class JurisdictionIn(Input):
 
 
 class JurisdictionUpdate(Input):
+    not_null = frozenset({"name"})
     name: str | None = Field(default=None, min_length=1, max_length=200)
     code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
 
@@ -87,6 +99,7 @@ class UserIn(Input):
 
 
 class UserUpdate(Input):
+    not_null = frozenset({"full_name", "password", "active"})
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=12, max_length=256)
     active: bool | None = None
@@ -155,6 +168,7 @@ class SuperviseeIn(Input):
 
 
 class SuperviseeUpdate(Input):
+    not_null = frozenset({"name", "tier", "status", "term_end", "office_id", "permitted_area_codes"})
     name: str | None = Field(default=None, min_length=1, max_length=100)
     tier: Tier | None = None
     status: SuperviseeStatus | None = None
@@ -200,6 +214,7 @@ class DeviceIn(Input):
 
 
 class DeviceUpdate(Input):
+    not_null = frozenset({"name", "active", "rotate_secret"})
     name: str | None = Field(default=None, min_length=1, max_length=100)
     active: bool | None = None
     rotate_secret: bool = False

@@ -79,7 +79,12 @@ def create_supervisee(*, ctx: Ctx, data: SuperviseeIn) -> SuperviseeOut:
         _check_officer(ctx, data.officer_id, data.office_id)
     id_hash = keyed_hash(ctx.settings.auth.id_hash_key, data.national_id)
     if ctx.db.scalar(select(Supervisee.id).where(Supervisee.id_hash == id_hash)) is not None:
-        raise Conflict("a supervisee with this national ID already exists", field="national_id")
+        # The same answer whether the existing record is in the caller's scope
+        # or not, and no id: whether someone is under supervision elsewhere is
+        # not the caller's to learn. The attempt is recorded for the bureau.
+        ctx.record("supervisee.create", "supervisee", None, outcome="conflict", detail={"reason": "national_id"})
+        raise Conflict("this person cannot be registered here; the district bureau can resolve it",
+                       field="national_id")
     row = Supervisee(
         name=data.name, id_hash=id_hash, id_last4=data.national_id[-4:], sentence_type=data.sentence_type,
         term_start=data.term_start, term_end=data.term_end, tier=data.tier, office_id=data.office_id,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from alerts import service, webhook_config
 from alerts.models import AlertKind
@@ -44,8 +45,8 @@ def _unit(ctx: Ctx) -> Iterator[None]:
 def list_alerts(ctx: CtxDep, paging: PagingDep,
                 state: Literal["open", "acknowledged", "resolved"] | None = None, kind: AlertKind | None = None,
                 office_id: int | None = Query(None, ge=1), supervisee_id: int | None = Query(None, ge=1),
-                since: datetime | None = Query(None, description="created_at >= since"),
-                until: datetime | None = Query(None, description="created_at < until")):
+                since: AwareDatetime | None = Query(None, description="created_at >= since (with UTC offset)"),
+                until: AwareDatetime | None = Query(None, description="created_at < until (with UTC offset)")):
     with _unit(ctx):
         return service.list_alerts(ctx=ctx, limit=paging.limit, offset=paging.offset, state=state, kind=kind,
                                    office_id=office_id, supervisee_id=supervisee_id, since=since, until=until)

@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
 from api.deps import CtxDep, get_db
-from core.errors import Forbidden, Invalid, Unauthorized
+from core.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from geo.ingest.decoders import gpx, native, osmand, owntracks
 from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
+from geo.ingest.decoders._fields import load_json
 from geo.ingest.errors import DecodeError
 from geo.ingest.fix import DecodedFix
 from geo.ingest.pipeline import IngestContext, ingest
@@ -84,12 +85,10 @@ async def ingest_osmand(request: Request, db: DbDep):
         body = await _body(request)
         ctype = request.headers.get("content-type", "")
         if "json" in ctype and body:
-            import json
-
             try:
-                json_body = json.loads(body)
-            except ValueError:
-                raise Invalid("body: not valid JSON", field="body") from None
+                json_body = load_json(body)
+            except DecodeError as exc:
+                raise _decode_error(exc) from None
         elif "form" in ctype:
             form = await request.form()
             params.update({k: str(v) for k, v in form.items()})
@@ -130,7 +129,11 @@ async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
     body = await _body(request, MAX_GPX)
 
     def run() -> dict:
-        supervisee = get_scoped(ctx, supervisee_id)
+        try:
+            supervisee = get_scoped(ctx, supervisee_id)
+        except ServiceError:
+            ctx.db.commit()  # the refusal's audit row
+            raise
         try:
             fixes = gpx.decode(body, datum=datum)
         except DecodeError as exc:
@@ -141,6 +144,6 @@ async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
                                              fences=state.fence_cache))
         ctx.record("fixes.import_gpx", "supervisee", supervisee.id, detail=result.as_dict())
         ctx.db.commit()
-        return result.as_dict()
+        return result.as_dict(with_alerts=True)
 
     return await run_in_threadpool(run)

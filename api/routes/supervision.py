@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from api.deps import CtxDep, PagingDep
+from core.errors import Conflict
 from supervision import accounts, devices, jurisdictions, supervisees
 from supervision.models import Role, SuperviseeStatus
 from supervision.schemas import (
@@ -84,7 +85,11 @@ def get_supervisee(supervisee_id: int, ctx: CtxDep):
 
 @router.post("/supervisees", response_model=SuperviseeOut, status_code=201, tags=["supervisees"])
 def create_supervisee(data: SuperviseeIn, ctx: CtxDep):
-    out = supervisees.create_supervisee(ctx=ctx, data=data)
+    try:
+        out = supervisees.create_supervisee(ctx=ctx, data=data)
+    except Conflict:
+        ctx.db.commit()  # keep the audit row of the refused registration
+        raise
     ctx.db.commit()
     return out
 

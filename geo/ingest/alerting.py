@@ -126,7 +126,9 @@ def _track_alerts(batch: Batch, ctx: IngestContext) -> None:
             emit(ctx.db, alert, "episode_withdrawn", ctx.now, {"episode_opened_at": ep.opened_at.isoformat()})
             remaining = ctx.db.scalar(select(text("count(*)")).select_from(ViolationEpisode).where(
                 ViolationEpisode.alert_id == alert.id, ViolationEpisode.withdrawn.is_(False))) or 0
-            if remaining == 0 and alert.state != "resolved":
+            # Only an untouched alert is closed by the system; once an officer
+            # has acknowledged it, the decision stays with people.
+            if remaining == 0 and alert.state == "open":
                 alert.state, alert.resolution, alert.resolved_at = "resolved", "withdrawn", ctx.now
                 alert.resolution_note = "late fixes showed the violation did not persist"
                 emit(ctx.db, alert, "resolved", ctx.now, {"reason": "withdrawn"})
@@ -172,10 +174,14 @@ def raise_batch_alerts(batch: Batch, ctx: IngestContext) -> None:
 
 
 def update_signal(batch: Batch, ctx: IngestContext) -> None:
-    """Last contact; a fix after silence clears the "signal lost" alert."""
-    if not batch.new:
+    """Last contact; a fix after silence clears the "signal lost" alert.
+
+    Only fixes that passed the integrity checks count as contact: a single
+    future-dated (or mock) fix must not switch the silence alarm off."""
+    trusted = [i for i in batch.new if not batch.flags.get(i) and batch.fixes[i].time <= ctx.now]
+    if not trusted:
         return
-    latest = max(batch.new, key=lambda i: batch.fixes[i].time)
+    latest = max(trusted, key=lambda i: batch.fixes[i].time)
     f = batch.fixes[latest]
     sid = ctx.device.supervisee_id
     was_silent = ctx.db.execute(text(
@@ -194,7 +200,7 @@ def update_signal(batch: Batch, ctx: IngestContext) -> None:
         "  silence_alerted = false, version = supervisee_signal.version + 1"
         " RETURNING (SELECT silence_alerted FROM prev)"),
         {"s": sid, "t": f.time, "lon": float(batch.lon[latest]), "lat": float(batch.lat[latest]), "now": ctx.now,
-         "b": f.battery_pct, "n": len(batch.new)}).scalar()
+         "b": f.battery_pct, "n": len(trusted)}).scalar()
     if not was_silent:
         return  # the common case: no "signal lost" alert can be waiting for this fix
     lost = ctx.db.scalar(select(Alert).where(Alert.supervisee_id == sid, Alert.cause == "signal_lost",

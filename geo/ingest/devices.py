@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import Unauthorized
+from core.errors import Forbidden, Unauthorized
 from core.security import keyed_hash
 from supervision.models import Device, Supervisee
 
@@ -36,12 +36,20 @@ def _lookup(db: Session, where) -> DeviceIdentity | None:
     return DeviceIdentity(*row) if row else None
 
 
+def _active(ident: DeviceIdentity) -> DeviceIdentity:
+    # Monitoring ends with the term (Law art. 44): fixes of an ended or
+    # suspended supervision are refused, not stored and judged.
+    if ident.supervisee_status != "active":
+        raise Forbidden(f"supervision is {ident.supervisee_status}: this device no longer reports")
+    return ident
+
+
 def authenticate_secret(db: Session, device_key: str, secret: str) -> DeviceIdentity:
     """A bearer token or OsmAnd id: the keyed hash finds the device in one lookup."""
     ident = _lookup(db, Device.credential_hash == keyed_hash(device_key, secret)) if secret else None
     if ident is None:
         raise Unauthorized("unknown or inactive device credential")
-    return ident
+    return _active(ident)
 
 
 def authenticate_owntracks(db: Session, device_key: str, user: str, password: str, device: str | None) -> DeviceIdentity:
@@ -53,4 +61,4 @@ def authenticate_owntracks(db: Session, device_key: str, user: str, password: st
     # leaked secret cannot be replayed under another OwnTracks identity.
     if row.owntracks_user != user or (device is not None and row.owntracks_device != device):
         raise Unauthorized("OwnTracks user/device does not match the credential")
-    return ident
+    return _active(ident)

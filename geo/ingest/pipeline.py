@@ -10,6 +10,7 @@ acknowledged fix is durable and its alerts exist with it (outbox).
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -23,7 +24,7 @@ from geo.datum import to_wgs84
 from geo.engine import FenceSet, Judgement, PersistenceRule
 from geo.fence_cache import FenceCache, LATE_FIX_HORIZON, load_fence_set
 from geo.ingest import store
-from geo.ingest.checks import suspicion_flags
+from geo.ingest.checks import implied_speed_mps, suspicion_flags
 from geo.ingest.devices import DeviceIdentity
 from geo.ingest.fix import DecodedFix
 from geo.ingest.tracks import TrackResult, fold_track, load_tracks, write_checkpoints
@@ -94,15 +95,34 @@ def deduplicate(batch: Batch, ctx: IngestContext) -> None:
 
 
 def flag_suspicious(batch: Batch, ctx: IngestContext) -> None:
-    """Future, too fast, too inaccurate, mock or tamper: kept, flagged, not judged."""
+    """Future, too fast, too inaccurate, mock or tamper: kept, flagged, not judged.
+
+    Speed is judged against the time-neighbours among the stored fixes as well
+    as the batch: otherwise a phone could send, in a later request, fixes timed
+    between real ones ("at home" 20 s after each fix in an exclusion zone) and
+    have late-data reconciliation withdraw a genuine violation.
+    """
     cfg = ctx.settings.ingest
     order = sorted(batch.new, key=lambda i: batch.fixes[i].time)
+    if not order:
+        return
+    stored = store.neighbour_fixes(ctx.db, ctx.device.supervisee_id, batch.fixes[order[0]].time,
+                                   batch.fixes[order[-1]].time)
+    stored_times = [n[0] for n in stored]
+    events = sorted([(n[0], 0, n) for n in stored] + [(batch.fixes[i].time, 1, i) for i in order],
+                    key=lambda e: (e[0], e[1]))
     previous = None
-    for i in order:
-        f = batch.fixes[i]
-        wgs = _wgs_fix(batch, i)
+    for _, kind, item in events:
+        if kind == 0:
+            previous = item
+            continue
+        i = item
+        f, wgs = batch.fixes[i], _wgs_fix(batch, i)
         flags = suspicion_flags(wgs, now=ctx.now, previous=previous, max_speed_mps=cfg.max_speed_mps,
                                 max_accuracy_m=cfg.max_accuracy_m)
+        after = bisect.bisect_right(stored_times, f.time)
+        if not flags and after < len(stored) and implied_speed_mps(wgs, stored[after]) > cfg.max_speed_mps:
+            flags = {"speed"}  # a late fix must also fit the stored fix that follows it
         if flags:
             batch.flags[i] = flags
         else:
@@ -211,9 +231,14 @@ class IngestResult:
     flagged: int
     alerts: list[int]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
-                "flagged": self.flagged, "alerts": self.alerts}
+    def as_dict(self, *, with_alerts: bool = False) -> dict[str, Any]:
+        """The acknowledgement. Devices never get alert ids: a supervisee's phone
+        could otherwise probe where exclusion zones are."""
+        out = {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
+               "flagged": self.flagged}
+        if with_alerts:
+            out["alerts"] = self.alerts
+        return out
 
 
 def ingest(fixes: list[DecodedFix], ctx: IngestContext) -> IngestResult:

@@ -120,3 +120,15 @@ def fix_details(db: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     cur = raw_connection(db).execute(
         "SELECT id, t, lon, lat, accuracy_m, datum, raw FROM fixes WHERE id = ANY(%s)", (list(ids),))
     return {r[0]: {"t": r[1], "lon": r[2], "lat": r[3], "accuracy_m": r[4], "datum": r[5], "raw": r[6]} for r in cur}
+
+
+def neighbour_fixes(db: Session, supervisee_id: int, first: datetime, last: datetime,
+                    limit: int = 5000) -> list[tuple[datetime, float, float, float | None]]:
+    """Stored, unflagged fixes around a batch's time span, as (t, lat, lon, accuracy):
+    the one before ``first``, those within, the one after ``last`` (time order)."""
+    cols = "t, lat, lon, accuracy_m FROM fixes WHERE supervisee_id = %(s)s AND NOT excluded"
+    sql = (f"(SELECT {cols} AND t < %(a)s ORDER BY t DESC LIMIT 1) UNION ALL"
+           f" (SELECT {cols} AND t >= %(a)s AND t <= %(b)s ORDER BY t LIMIT %(n)s) UNION ALL"
+           f" (SELECT {cols} AND t > %(b)s ORDER BY t LIMIT 1) ORDER BY 1")
+    return [tuple(r) for r in raw_connection(db).execute(sql, {"s": supervisee_id, "a": first, "b": last,
+                                                                "n": limit}).fetchall()]

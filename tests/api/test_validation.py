@@ -71,6 +71,7 @@ def test_duplicate_national_id_conflict(client, world):
 @pytest.mark.parametrize("body,field", [
     ({"tier": "nope"}, "tier"), ({"status": "gone"}, "status"), ({"term_end": "1999-01-01"}, "term_end"),
     ({"officer_id": -1}, "officer_id"), ({"bogus": True}, "bogus"), ({"residence": {"lon": 1}}, "residence.lat"),
+    ({"term_end": None}, "term_end"), ({"name": None}, "name"), ({"tier": None}, "tier"),
 ])
 def test_update_supervisee_bad_field(client, world, body, field):
     r = client.patch(f"/supervisees/{world.supervisees['a'].id}", headers=world.auth("officer_a"), json=body)

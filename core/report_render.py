@@ -123,6 +123,90 @@ def _col_widths(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[f
     return weights
 
 
+# fpdf2's line breaker never finishes on a glyph wider than its column (it
+# emits empty lines until memory runs out: a test run reached 23 GB). So every
+# column is at least two CJK characters wide, the font shrinks (to a floor)
+# and then the table splits into column groups before that can happen, and
+# each cell is clipped to a bounded number of lines we count ourselves.
+_FONT_SIZES_PT = (9.0, 8.0, 7.0, 6.0)  # tried in turn; the last is the floor
+_MAX_CELL_LINES = 20    # x 5 mm: a row always fits on one page, whatever a cell holds
+_MAX_HEADING_LINES = 4
+_MAX_CELL_CHARS = 4_000  # measured per character: bound that work too
+_WRAP_SLACK_MM = 0.5     # count lines on a slightly narrower column than fpdf2 uses: never fewer lines
+_ELLIPSIS = "…"
+
+
+def _min_col_width(pdf: FPDF) -> float:
+    """Two CJK characters plus the cell's margins and border, at the current font size."""
+    return pdf.get_string_width("中中") + 2 * pdf.c_margin + pdf.line_width + _WRAP_SLACK_MM
+
+
+def _fit_widths(weights: Sequence[float], total: float, minimum: float) -> list[float]:
+    """Widths proportional to ``weights`` summing to ``total``, none below ``minimum`` (len * minimum <= total)."""
+    widths = [0.0] * len(weights)
+    free, remaining = set(range(len(weights))), total
+    while free:  # each pass fixes at least one column at the minimum, or ends
+        wsum = sum(weights[i] for i in free)
+        small = {i for i in free if weights[i] / wsum * remaining < minimum}
+        if not small:
+            for i in free:
+                widths[i] = weights[i] / wsum * remaining
+            break
+        for i in small:
+            widths[i] = minimum
+        remaining -= minimum * len(small)
+        free -= small
+    return widths
+
+
+def _plan_columns(pdf: FPDF, weights: Sequence[float]) -> tuple[float, list[tuple[list[int], list[float]]]]:
+    """Font size and column groups (column indices, widths in mm) so that every column is wide enough.
+
+    The largest font at which all columns fit; failing that, at the floor
+    size, groups of columns each repeating column 0 as the row's key.
+    """
+    total = pdf.epw
+    for size in _FONT_SIZES_PT:
+        pdf.set_font_size(size)
+        minimum = _min_col_width(pdf)
+        if len(weights) * minimum <= total:
+            return size, [(list(range(len(weights))), _fit_widths(weights, total, minimum))]
+    per_group = max(1, int(total // minimum) - 1)  # besides the key column
+    groups = [[0, *range(i, min(i + per_group, len(weights)))] for i in range(1, len(weights), per_group)]
+    return size, [(g, _fit_widths([weights[i] for i in g], total, minimum)) for g in groups]
+
+
+def _clip_cell(pdf: FPDF, text: str, col_width: float, max_lines: int, glyph_w: dict[str, float]) -> str:
+    """``text`` cut (with an ellipsis) to at most ``max_lines`` lines when char-wrapped in the column.
+
+    A glyph wider than the column (none should be, but fonts vary) becomes
+    "?": it is the one thing fpdf2 cannot wrap.
+    """
+    width = col_width - 2 * pdf.c_margin - pdf.line_width - _WRAP_SLACK_MM
+    if len(text) > _MAX_CELL_CHARS:
+        text = text[:_MAX_CELL_CHARS] + _ELLIPSIS.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    out: list[str] = []
+    lines, x = 1, 0.0
+    for ch in text:
+        if ch == "\n":
+            lines, x = lines + 1, 0.0
+        elif ord(ch) < 0x20:
+            continue  # other control characters have no business in a printed cell
+        else:
+            w = glyph_w.get(ch)
+            if w is None:
+                w = glyph_w[ch] = pdf.get_string_width(ch)
+            if w > width:
+                ch, w = "?", pdf.get_string_width("?")
+            if x + w > width:
+                lines, x = lines + 1, 0.0
+            x += w
+        if lines > max_lines:
+            return "".join(out[:-1]).rstrip("\n") + _ELLIPSIS  # one glyph out, the ellipsis (narrower) in
+        out.append(ch)
+    return "".join(out)
+
+
 def render_pdf(
     title: str,
     subtitle: str,
@@ -162,15 +246,26 @@ def render_pdf(
         if not rows:
             pdf.cell(0, 6, "（无记录）", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             continue
-        with pdf.table(
-            col_widths=_col_widths(columns, rows),
-            headings_style=heading,
-            repeat_headings=1,
-            wrapmode=WrapMode.CHAR,   # Chinese has no spaces to break at
-            text_align="LEFT",
-            line_height=5,
-        ) as table:
-            table.row([str(c) for c in columns])
-            for r in rows:
-                table.row([_cell_text(v) for v in r])
+        size, groups = _plan_columns(pdf, _col_widths(columns, rows))
+        head = [str(c) for c in columns]
+        body = [[_cell_text(v) for v in r] for r in rows]
+        for k, (cols, widths) in enumerate(groups, start=1):
+            if len(groups) > 1:
+                pdf.set_font("cjk", size=10)
+                pdf.cell(0, 7, f"{name}（第 {k}/{len(groups)} 组列，首列重复）",
+                         new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_font("cjk", size=size)
+            glyph_w: dict[str, float] = {}  # per font size: measuring is per character
+            with pdf.table(
+                col_widths=widths,
+                width=min(sum(widths), pdf.epw),  # float sums can exceed epw by a hair
+                headings_style=heading,
+                repeat_headings=1,
+                wrapmode=WrapMode.CHAR,   # Chinese has no spaces to break at
+                text_align="LEFT",
+                line_height=round(size * 0.56, 2),  # 5 mm at 9 pt
+            ) as table:
+                table.row([_clip_cell(pdf, head[i], w, _MAX_HEADING_LINES, glyph_w) for i, w in zip(cols, widths)])
+                for r in body:
+                    table.row([_clip_cell(pdf, r[i], w, _MAX_CELL_LINES, glyph_w) for i, w in zip(cols, widths)])
     return bytes(pdf.output())

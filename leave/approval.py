@@ -15,7 +15,7 @@ from leave.fences import open_fence, reschedule_fence
 from leave.models import AuthorityLevel, LeaveRequest, LeaveStatus
 from leave.policy import RANK, effective_policy, require_authority
 from leave.schemas import LeaveOut
-from leave.service import fence_window, scoped_leave, to_out
+from leave.service import fence_window, scoped_leave, sync_travel_corridor, to_out
 from supervision.models import Role
 from supervision.scope import require_role
 
@@ -53,10 +53,12 @@ def approve_leave(*, ctx: Ctx, leave_id: int, reason: str) -> LeaveOut:
     leave.decided_at, leave.decision_reason = now, reason
     if leave.parent_id is None:
         start, end = fence_window(ctx, leave)
+        # max(.., now): approved within the allowance before departure, the fence still may not start in the past.
         fence = open_fence(ctx.db, supervisee_id=leave.supervisee_id, dest=leave, label=f"请假目的地 {leave.address}",
-                           source={"leave_id": leave.id}, valid_from=start, valid_to=end,
+                           source={"leave_id": leave.id}, valid_from=max(start, now), valid_to=end,
                            created_by=ctx.principal.user_id)
         leave.fence_id = fence.id
+        corridor = sync_travel_corridor(ctx, leave)
     else:
         parent = ctx.db.get(LeaveRequest, leave.parent_id, with_for_update=True)
         if parent.status != LeaveStatus.approved or parent.returned_at is not None:
@@ -68,11 +70,13 @@ def approve_leave(*, ctx: Ctx, leave_id: int, reason: str) -> LeaveOut:
             moved = reschedule_fence(ctx.db, fence, valid_from=start, valid_to=end, now=now,
                                      created_by=ctx.principal.user_id)
             parent.fence_id = moved.id if moved is not None else parent.fence_id
+        corridor = sync_travel_corridor(ctx, parent)  # the return leg follows the new return time
         leave.fence_id = parent.fence_id
     ctx.db.flush()
     ctx.record("leave.approve", "leave", leave.id, detail={
         "supervisee_id": leave.supervisee_id, "office_id": leave.office_id, "level": held,
-        "required_level": leave.required_level, "fence_id": leave.fence_id, "reason": reason})
+        "required_level": leave.required_level, "fence_id": leave.fence_id, "corridor_fence_ids": corridor,
+        "reason": reason})
     return to_out(leave)
 
 

@@ -6,7 +6,7 @@ audited too: a leave holds where a supervisee will be.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -16,7 +16,7 @@ from core.context import Ctx
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from geo.models import Fence
 from leave import rules
-from leave.fences import end_fence, inside_permitted_area, parse_destination, reschedule_fence
+from leave.fences import end_fence, inside_permitted_area, parse_destination, reschedule_fence, sync_corridor
 from leave.models import LeaveRequest, LeaveStatus
 from leave.policy import effective_policy, leave_days
 from leave.schemas import CutShortIn, ExtendIn, LeaveIn, LeaveOut, ReturnIn, WithdrawIn
@@ -67,6 +67,30 @@ def fence_window(ctx: Ctx, leave: LeaveRequest):
     """The destination is allowed from departure minus the travel allowance until return plus it."""
     a = _allowance(ctx)
     return leave.depart_at - a, leave.return_due_at + a
+
+
+def travel_windows(ctx: Ctx, leave: LeaveRequest) -> dict[str, tuple[datetime, datetime]]:
+    """The travel corridor's windows by leg: departure ± allowance and return ± allowance.
+
+    Only these: mid-leave the person should be at the destination, and a
+    corridor valid all along would hide a detour anywhere near the route.
+    Windows that touch (a leave shorter than two allowances) become one.
+    """
+    a = _allowance(ctx)
+    if a <= timedelta(0):
+        return {}
+    out, back = (leave.depart_at - a, leave.depart_at + a), (leave.return_due_at - a, leave.return_due_at + a)
+    if back[0] <= out[1]:
+        return {"outbound": (out[0], back[1])}
+    return {"outbound": out, "return": back}
+
+
+def sync_travel_corridor(ctx: Ctx, leave: LeaveRequest, *, ended: bool = False) -> list[int]:
+    """Keep the corridor fences on the leave's current travel windows (none once ``ended``); returns live ids."""
+    cfg = leave_settings(ctx.settings)
+    return sync_corridor(ctx.db, leave=leave, windows={} if ended else travel_windows(ctx, leave),
+                         buffer_m=cfg.leave_corridor_buffer_km * 1000.0, now=ctx.clock.now(),
+                         created_by=ctx.principal.user_id)
 
 
 def create_leave(*, ctx: Ctx, data: LeaveIn) -> LeaveOut:
@@ -137,10 +161,11 @@ def _lapse_pending_extensions(ctx: Ctx, leave: LeaveRequest) -> None:
 
 
 def move_fence(ctx: Ctx, leave: LeaveRequest) -> None:
-    """Keep the destination fence on the leave's current window (after any change of return time)."""
+    """Keep the destination and corridor fences on the leave's current window (after any change of return time)."""
     fence = ctx.db.get(Fence, leave.fence_id) if leave.fence_id else None
     if fence is None:
         return
+    sync_travel_corridor(ctx, leave)
     start, end = fence_window(ctx, leave)
     moved = reschedule_fence(ctx.db, fence, valid_from=start, valid_to=end, now=ctx.clock.now(),
                              created_by=ctx.principal.user_id)
@@ -227,6 +252,7 @@ def withdraw_leave(*, ctx: Ctx, leave_id: int, data: WithdrawIn) -> LeaveOut:
         fence = ctx.db.get(Fence, leave.fence_id) if leave.fence_id else None
         if fence is not None:
             end_fence(ctx.db, fence, now=now)
+        sync_travel_corridor(ctx, leave, ended=True)
     ctx.db.flush()
     ctx.record("leave.withdraw", "leave", leave.id, detail={
         "supervisee_id": leave.supervisee_id, "was": was, "reason": data.reason})
@@ -254,6 +280,7 @@ def report_return(*, ctx: Ctx, leave_id: int, data: ReturnIn) -> LeaveOut:
     fence = ctx.db.get(Fence, leave.fence_id) if leave.fence_id else None
     if fence is not None:
         end_fence(ctx.db, fence, now=now)
+    sync_travel_corridor(ctx, leave, ended=True)  # back home: the return leg is no longer needed
     alert = ctx.db.get(Alert, leave.overdue_alert_id) if leave.overdue_alert_id else None
     if alert is not None:
         clear_alert(ctx.db, alert, now=now, cleared_at=now, reason="returned from leave")

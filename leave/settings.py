@@ -20,6 +20,12 @@ class LeaveSettings(BaseSettings):
         6.0, ge=0, le=48,
         description="The destination is an allowed area from departure minus this until return plus this "
                     "(arriving early, leaving late). 6 h covers a same-day rail trip anywhere in the province.")
+    leave_corridor_buffer_km: float = Field(
+        20.0, gt=0, le=100,
+        description="Half-width of the travel corridor (the convex hull of home and the destination, buffered by "
+                    "this) allowed during the outbound and return travel windows (departure / return ± the "
+                    "travel allowance), so the journey itself raises no 'outside leave destination' alert. "
+                    "20 km covers expressway and rail routes that bend away from the straight line.")
     leave_return_grace_hours: float = Field(
         2.0, ge=0, le=72, description="No return report (销假) by the return time plus this raises 'overdue_return'.")
     leave_past_tolerance_minutes: int = Field(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import datetime, timezone
 
 import pypdf
@@ -92,3 +93,45 @@ def test_missing_font_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setattr("core.report_render.CJK_FONT_CANDIDATES", ((str(tmp_path / "x.ttc"), 0),))
     with pytest.raises(FontNotFoundError, match="fonts-wqy-microhei"):
         render_pdf("t", "", [])
+
+
+def _squeezed(text: str) -> str:
+    # Narrow columns wrap a heading over lines; its pieces stay consecutive in the text.
+    return "".join(text.split())
+
+
+def test_pdf_with_many_columns_and_long_chinese_cells_finishes():
+    # Before: 30+ columns on A4 made a column narrower than one CJK character and
+    # fpdf2's wrapping never ended (a test run grew to 23 GB).
+    columns = [f"字段{i:02d}" for i in range(30)]
+    # A third of the columns hold long remarks, the rest one character: proportional
+    # widths alone would leave those columns ~2 mm wide.
+    rows = [[f"第{r}行：就医，去杭州市第一人民医院复查，并在亲属家中暂住数日" * (1 + (r + c) % 4) if c % 3 == 0
+             else "是" for c in range(30)] for r in range(12)]
+    started = time.monotonic()
+    data = render_pdf(TITLE, "30 列", [("宽表", columns, rows)])
+    assert time.monotonic() - started < 5
+    pages, texts = _pdf_text(data)
+    text = _squeezed("".join(texts))
+    assert all(c in text for c in columns)
+    assert "…" in text  # over-long cells are clipped, not wrapped without end
+
+
+def test_pdf_too_many_columns_split_into_groups_repeating_the_key():
+    columns = ["姓名"] + [f"项{i:03d}" for i in range(1, 120)]
+    rows = [[f"张三{r}"] + ["是否按时报到" for _ in range(119)] for r in range(3)]
+    started = time.monotonic()
+    data = render_pdf(TITLE, "", [("超宽表", columns, rows)])
+    assert time.monotonic() - started < 5
+    _, texts = _pdf_text(data)
+    text = _squeezed("".join(texts))
+    assert all(c in text for c in columns) and "超宽表（第1/" in text
+    groups = int(text.split("超宽表（第1/")[1][0])
+    assert groups >= 2 and text.count("张三0") == groups  # the key column repeats in every group
+
+
+def test_pdf_cell_wider_than_a_page_is_clipped_and_odd_characters_survive():
+    cell = "超长备注" * 5000 + "\r\n\t\x00"
+    data = render_pdf("t", "", [("s", ["备注", "结果"], [[cell, "批准"], ["\U0001F600" * 50, "否"]])])
+    _, texts = _pdf_text(data)
+    assert "批准" in "".join(texts) and "…" in "".join(texts)

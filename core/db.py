@@ -29,7 +29,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip on every request); connections
+        # are recycled instead, and a dead one fails one request, not all.
+        pool_pre_ping=False,
+        pool_recycle=1800,
         # Acknowledged means durable: never let a session turn this off.
         connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
     )

@@ -42,9 +42,11 @@ class FenceCache:
         self._gen = -1
         self._sets: dict[int, FenceSet] = {}
 
-    def refresh(self, db: Session) -> None:
-        """Evict supervisees whose fences changed since the last look."""
-        gen = db.scalar(select(func.coalesce(func.max(FenceVersion.gen), 0)))
+    def refresh(self, db: Session, *, gen: int | None = None) -> None:
+        """Evict supervisees whose fences changed since the last look (``gen``:
+        the current generation if the caller already read it)."""
+        if gen is None:
+            gen = db.scalar(select(func.coalesce(func.max(FenceVersion.gen), 0)))
         with self._lock:
             if gen == self._gen:
                 return

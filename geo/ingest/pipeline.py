@@ -47,6 +47,7 @@ class Batch:
     new: list[int] = field(default_factory=list)  # indexes of fixes not stored before
     duplicates: int = 0
     fingerprints: dict[int, str] = field(default_factory=dict)
+    prefetched: store.Prefetched | None = None
     flags: dict[int, set[str]] = field(default_factory=dict)
     ids: dict[int, int] = field(default_factory=dict)  # fix index -> fixes.id
     fence_set: FenceSet | None = None
@@ -70,10 +71,17 @@ def convert_datum(batch: Batch, ctx: IngestContext) -> None:
     batch.lon, batch.lat = lon, lat
 
 
+def prefetch(batch: Batch, ctx: IngestContext) -> None:
+    """Lock the supervisee's ingest and read what the next steps need, in one round trip."""
+    dev = ctx.device
+    times = [f.time for f in batch.fixes]
+    batch.prefetched = store.prefetch(ctx.db, device_id=dev.device_id, supervisee_id=dev.supervisee_id,
+                                      keys=list({f.dedup_key for f in batch.fixes}), first=min(times),
+                                      last=max(times), count=len(batch.fixes))
+
+
 def deduplicate(batch: Batch, ctx: IngestContext) -> None:
     """Known fixes are acknowledged again, not stored twice; same key, other payload: 409."""
-    dev = ctx.device
-    store.lock_supervisee(ctx.db, dev.supervisee_id)
     seen: dict[str, tuple[int, str]] = {}
     for i, f in enumerate(batch.fixes):
         key, fp = f.dedup_key, f.payload_fingerprint()
@@ -84,7 +92,7 @@ def deduplicate(batch: Batch, ctx: IngestContext) -> None:
             batch.duplicates += 1
             continue
         seen[key] = (i, fp)
-    known = store.existing_fingerprints(ctx.db, dev.device_id, dev.supervisee_id, list(seen))
+    known = batch.prefetched.known
     for key, (i, fp) in seen.items():
         if key in known:
             if known[key] != fp:
@@ -106,8 +114,7 @@ def flag_suspicious(batch: Batch, ctx: IngestContext) -> None:
     order = sorted(batch.new, key=lambda i: batch.fixes[i].time)
     if not order:
         return
-    stored = store.neighbour_fixes(ctx.db, ctx.device.supervisee_id, batch.fixes[order[0]].time,
-                                   batch.fixes[order[-1]].time)
+    stored = batch.prefetched.neighbours
     stored_times = [n[0] for n in stored]
     events = sorted([(n[0], 0, n) for n in stored] + [(batch.fixes[i].time, 1, i) for i in order],
                     key=lambda e: (e[0], e[1]))
@@ -147,7 +154,7 @@ def judge(batch: Batch, ctx: IngestContext) -> None:
         # A backlog older than the cache keeps: load every version it may need.
         batch.fence_set = load_fence_set(ctx.db, sid, since=oldest)
     else:
-        ctx.fences.refresh(ctx.db)
+        ctx.fences.refresh(ctx.db, gen=batch.prefetched.fence_gen)
         batch.fence_set = ctx.fences.for_supervisee(ctx.db, sid, now=ctx.now)
     if not len(batch.fence_set):
         return
@@ -162,7 +169,8 @@ def judge(batch: Batch, ctx: IngestContext) -> None:
 
 
 def allocate_ids(batch: Batch, ctx: IngestContext) -> None:
-    for i, fix_id in zip(batch.new, store.allocate_ids(ctx.db, len(batch.new))):
+    # Ids were drawn for every fix of the batch; those of duplicates stay unused.
+    for i, fix_id in zip(batch.new, batch.prefetched.ids):
         batch.ids[i] = fix_id
 
 
@@ -218,7 +226,7 @@ def update_contact(batch: Batch, ctx: IngestContext) -> None:
 
 Step = Callable[[Batch, IngestContext], None]
 STEPS: tuple[Step, ...] = (
-    convert_datum, deduplicate, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes, raise_alerts,
+    convert_datum, prefetch, deduplicate, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes, raise_alerts,
     update_contact,
 )
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 FIX_COLUMNS = (
@@ -21,32 +21,6 @@ _COPY = f"COPY fixes ({', '.join(FIX_COLUMNS)}) FROM STDIN"
 def raw_connection(db: Session) -> psycopg.Connection:
     """The psycopg connection under the session, in the session's transaction."""
     return db.connection().connection.driver_connection  # type: ignore[return-value]
-
-
-def lock_supervisee(db: Session, supervisee_id: int) -> None:
-    """Serialise the batches of one supervisee (all their devices and imports):
-    per-device ordering, no race between the dedup lookup and the insert, and
-    one fold at a time over the supervisee's fence tracks."""
-    db.execute(text("SELECT pg_advisory_xact_lock(1, CAST(:k AS integer))"), {"k": supervisee_id % 2_000_000_000})
-
-
-def existing_fingerprints(db: Session, device_id: int | None, supervisee_id: int, keys: Sequence[str]) -> dict[str, str]:
-    """Fingerprints of already stored fixes with these keys (GPX imports have no device)."""
-    if not keys:
-        return {}
-    if device_id is not None:
-        sql, arg = "SELECT dedup_key, fingerprint FROM fixes WHERE device_id = %s AND dedup_key = ANY(%s)", device_id
-    else:
-        sql = "SELECT dedup_key, fingerprint FROM fixes WHERE device_id IS NULL AND supervisee_id = %s AND dedup_key = ANY(%s)"
-        arg = supervisee_id
-    return dict(raw_connection(db).execute(sql, (arg, list(keys))).fetchall())
-
-
-def allocate_ids(db: Session, n: int) -> list[int]:
-    if n == 0:
-        return []
-    cur = raw_connection(db).execute("SELECT nextval('fixes_id_seq') FROM generate_series(1, %s)", (n,))
-    return [r[0] for r in cur.fetchall()]
 
 
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -122,13 +96,39 @@ def fix_details(db: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     return {r[0]: {"t": r[1], "lon": r[2], "lat": r[3], "accuracy_m": r[4], "datum": r[5], "raw": r[6]} for r in cur}
 
 
-def neighbour_fixes(db: Session, supervisee_id: int, first: datetime, last: datetime,
-                    limit: int = 5000) -> list[tuple[datetime, float, float, float | None]]:
-    """Stored, unflagged fixes around a batch's time span, as (t, lat, lon, accuracy):
-    the one before ``first``, those within, the one after ``last`` (time order)."""
+@dataclass
+class Prefetched:
+    """What a batch's steps read before deciding, fetched in one round trip."""
+
+    known: dict[str, str]  # dedup key -> fingerprint of fixes already stored
+    neighbours: list[tuple[datetime, float, float, float | None]]
+    fence_gen: int
+    ids: list[int]
+
+
+def prefetch(db: Session, *, device_id: int | None, supervisee_id: int, keys: Sequence[str], first: datetime,
+             last: datetime, count: int) -> Prefetched:
+    """Take the supervisee's ingest lock, then read dedup fingerprints, time
+    neighbours, the fence generation and fresh fix ids — pipelined, so a small
+    batch from a phone costs one round trip here instead of five. The lock is
+    sent first, so every read after it sees whatever the previous batch of
+    this supervisee committed."""
+    conn = raw_connection(db)
+    if device_id is not None:
+        fp_sql, fp_arg = "SELECT dedup_key, fingerprint FROM fixes WHERE device_id = %s AND dedup_key = ANY(%s)", device_id
+    else:
+        fp_sql = ("SELECT dedup_key, fingerprint FROM fixes WHERE device_id IS NULL AND supervisee_id = %s"
+                  " AND dedup_key = ANY(%s)")
+        fp_arg = supervisee_id
     cols = "t, lat, lon, accuracy_m FROM fixes WHERE supervisee_id = %(s)s AND NOT excluded"
-    sql = (f"(SELECT {cols} AND t < %(a)s ORDER BY t DESC LIMIT 1) UNION ALL"
-           f" (SELECT {cols} AND t >= %(a)s AND t <= %(b)s ORDER BY t LIMIT %(n)s) UNION ALL"
-           f" (SELECT {cols} AND t > %(b)s ORDER BY t LIMIT 1) ORDER BY 1")
-    return [tuple(r) for r in raw_connection(db).execute(sql, {"s": supervisee_id, "a": first, "b": last,
-                                                                "n": limit}).fetchall()]
+    neighbour_sql = (f"(SELECT {cols} AND t < %(a)s ORDER BY t DESC LIMIT 1) UNION ALL"
+                     f" (SELECT {cols} AND t >= %(a)s AND t <= %(b)s ORDER BY t LIMIT 5000) UNION ALL"
+                     f" (SELECT {cols} AND t > %(b)s ORDER BY t LIMIT 1) ORDER BY 1")
+    with conn.pipeline():
+        conn.execute("SELECT pg_advisory_xact_lock(1, CAST(%s AS integer))", (supervisee_id % 2_000_000_000,))
+        fps = conn.execute(fp_sql, (fp_arg, list(keys)))
+        neighbours = conn.execute(neighbour_sql, {"s": supervisee_id, "a": first, "b": last})
+        gen = conn.execute("SELECT coalesce(max(gen), 0) FROM fence_versions")
+        ids = conn.execute("SELECT nextval('fixes_id_seq') FROM generate_series(1, %s)", (count,))
+    return Prefetched(dict(fps.fetchall()), [tuple(r) for r in neighbours.fetchall()], gen.fetchone()[0],
+                      [r[0] for r in ids.fetchall()])

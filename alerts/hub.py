@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from array import array
+from bisect import bisect_left
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 from alerts.bus import Bus, bus_from_url
 from alerts.models import Alert, AlertEvent
 from alerts.raising import alert_summary
-from alerts.relay import BUS_CHANNEL, OutboxRelay, bus_message
+from alerts.relay import BATCH_SIZE, BUS_CHANNEL, OutboxRelay, bus_message
 from core.clock import Clock
 from core.principal import Principal
 from core.settings import Settings
@@ -36,6 +38,16 @@ from supervision.scope import alert_clause, alert_event_clause, alert_path_visib
 log = logging.getLogger(__name__)
 
 RESYNC = (4000, "resync")
+# The user was deactivated, moved or changed role, or the session outlived an
+# access token: the client fetches a new ticket and resumes with its last seq.
+REAUTH = (4001, "reauthenticate")
+# How many recently sent seqs a socket remembers (at least) to tell a repeat (a
+# re-published event, or the old leader's late copy) from an event it never sent.
+# A new leader re-publishes at most a batch; anything older counts as never sent
+# (a needless resync at worst, never a loss).
+SENT_WINDOW = 2 * BATCH_SIZE
+
+Verdict = Literal["send", "repeat", "gap"]
 
 
 def client_event(message: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +69,34 @@ class HubClient:
     # the hub lost its bus subscription (events may have been missed).
     resync: asyncio.Event = field(default_factory=asyncio.Event)
     last_seq: int = 0  # highest seq already sent (or covered by the snapshot/replay)
+    covered_seq: int = 0  # every event up to here was in the snapshot/replay
+    # Recently sent seqs, ascending (sends only ever increase): 8 bytes each, not a set of ints.
+    _sent: array[int] = field(default_factory=lambda: array("q"))
+
+    def start_at(self, seq: int) -> None:
+        """The snapshot/replay covered everything up to ``seq``."""
+        self.last_seq = self.covered_seq = seq
+
+    def verdict(self, seq: int) -> Verdict:
+        """Whether to send a live event: "send" (new), "repeat" (drop), "gap" (close with resync).
+
+        Live seqs normally only increase. One at or below ``last_seq`` is a repeat
+        if this socket sent it or the snapshot/replay covered it; otherwise it
+        was published late (a relay leader that lost its lock mid-publish) and
+        dropping it would lose it without a trace: the client must resync.
+        """
+        if seq > self.last_seq:
+            return "send"
+        if seq <= self.covered_seq:
+            return "repeat"
+        i = bisect_left(self._sent, seq)
+        return "repeat" if i < len(self._sent) and self._sent[i] == seq else "gap"
+
+    def sent(self, seq: int) -> None:
+        self.last_seq = seq
+        self._sent.append(seq)
+        if len(self._sent) > 2 * SENT_WINDOW:
+            del self._sent[:SENT_WINDOW]  # amortised: one shift per SENT_WINDOW sends
 
     def offer(self, seq: int, wire: str) -> None:
         if self.resync.is_set():

@@ -124,12 +124,16 @@ class AlertNote(Base):
 class AlertEvent(Base):
     """The outbox. ``id`` orders inserts; ``seq`` is stamped by the relay when it
     publishes (in its order, after commit), so ``seq`` never has holes that a
-    later-committing transaction could fill behind a client's back."""
+    later-committing transaction could fill behind a client's back.
+    ``published_at`` is set only after the bus accepted the event (0006): a row
+    with ``seq`` but no ``published_at`` is re-published by the next leader."""
 
     __tablename__ = "alert_events"
     __table_args__ = (
         Index("alert_events_unpublished", "id", postgresql_where=text("seq IS NULL")),
         Index("alert_events_seq", "seq", unique=True),
+        # Added by 0006: the relay looks for stamped-but-unpublished rows every round.
+        Index("alert_events_unsent", "seq", postgresql_where=text("seq IS NOT NULL AND published_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

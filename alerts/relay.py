@@ -2,10 +2,18 @@
 
 Producers write ``alert_events`` rows in their own transaction (alerts/raising.py);
 nothing is published before that commits (Zulip: events after commit). The relay
-then, in one short transaction, picks the unpublished rows in ``id`` order, stamps
-each with ``seq`` from the ``alert_event_seq`` sequence and ``published_at``, hands
-them to the webhook outbox, commits, and publishes them to the bus channel
-``alerts``. Clients resume from the last ``seq`` they saw.
+then, in one short transaction, picks the unstamped rows in ``id`` order, stamps
+each with ``seq`` from the ``alert_event_seq`` sequence, hands them to the webhook
+outbox, commits, and publishes them to the bus channel ``alerts``; only once the
+bus has accepted a batch does it set ``published_at``. Clients resume from the
+last ``seq`` they saw.
+
+Why "stamped" and "published" are separate: a leader can die between its commit
+and the publish. Its events then have a ``seq`` (so a new leader would never
+stamp them again) but reached no socket. Each round, and so first thing on
+taking over, the leader re-publishes the stamped-but-unpublished rows in ``seq``
+order before stamping anything new. That is at least once: a socket drops a
+repeated ``seq`` (api/routes/ws.py), the webhook outbox de-duplicates by event.
 
 Why ``seq`` is stamped here and not at insert: ids are handed out at insert but
 become visible at commit, in another order. A client that saw id 11 could miss id
@@ -32,7 +40,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from alerts.bus import Bus
@@ -73,10 +81,12 @@ def bus_message(event: AlertEvent, office_path: str | None) -> dict[str, Any]:
     return message
 
 
-def stamp_batch(db: Session, *, now: datetime, limit: int = BATCH_SIZE) -> list[dict[str, Any]]:
-    """Stamp up to ``limit`` unpublished events with seq, in id order; return their bus messages.
+def stamp_batch(db: Session, *, limit: int = BATCH_SIZE) -> list[dict[str, Any]]:
+    """Stamp up to ``limit`` unstamped events with seq, in id order; return their bus messages.
 
-    Runs in the caller's transaction; the caller commits, then publishes.
+    Runs in the caller's transaction; the caller commits, publishes, then calls
+    ``mark_published``. Until then the rows are "stamped, not published" and
+    ``unpublished_batch`` hands them to whichever leader runs next.
     """
     events = db.scalars(
         select(AlertEvent).where(AlertEvent.seq.is_(None)).order_by(AlertEvent.id)
@@ -88,12 +98,37 @@ def stamp_batch(db: Session, *, now: datetime, limit: int = BATCH_SIZE) -> list[
     # in order does not depend on how Postgres evaluates nextval() in an UPDATE.
     seqs = sorted(db.scalars(text("SELECT nextval('alert_event_seq') FROM generate_series(1, :n)"),
                              {"n": len(events)}))
-    paths = dict(db.execute(select(Jurisdiction.id, Jurisdiction.path)
-                            .where(Jurisdiction.id.in_({e.office_id for e in events}))).tuples().all())
     for event, seq in zip(events, seqs, strict=True):
-        event.seq, event.published_at = seq, now
+        event.seq = seq
     db.flush()
     _enqueue_webhooks(db, events)
+    return _messages(db, events)
+
+
+def unpublished_batch(db: Session, *, limit: int = BATCH_SIZE) -> list[dict[str, Any]]:
+    """Bus messages of up to ``limit`` events stamped but not yet published, in seq order.
+
+    Their webhook deliveries were queued when they were stamped (same transaction).
+    """
+    events = db.scalars(
+        select(AlertEvent).where(AlertEvent.seq.is_not(None), AlertEvent.published_at.is_(None))
+        .order_by(AlertEvent.seq).limit(limit)
+    ).all()
+    return _messages(db, list(events))
+
+
+def mark_published(db: Session, seqs: list[int], *, now: datetime) -> None:
+    """Record that the bus accepted these events; the caller commits."""
+    if seqs:
+        db.execute(update(AlertEvent).where(AlertEvent.seq.in_(seqs), AlertEvent.published_at.is_(None))
+                   .values(published_at=now))
+
+
+def _messages(db: Session, events: list[AlertEvent]) -> list[dict[str, Any]]:
+    if not events:
+        return []
+    paths = dict(db.execute(select(Jurisdiction.id, Jurisdiction.path)
+                            .where(Jurisdiction.id.in_({e.office_id for e in events}))).tuples().all())
     return [bus_message(e, paths.get(e.office_id)) for e in events]
 
 
@@ -190,17 +225,34 @@ class OutboxRelay:
 
     async def _drain(self, conn: Connection) -> None:
         while True:
-            messages = await _blocking(self._stamp, conn)
+            messages, fresh = await _blocking(self._next_batch, conn)
             for message in messages:
                 await self._publish(message)
-            if len(messages) < self._batch:
+            if messages:
+                # Only now: had this process died before this commit, the next
+                # leader re-publishes the batch (a repeat is harmless, a loss is not).
+                await _blocking(self._mark, conn, [m["seq"] for m in messages])
+            if fresh and len(messages) < self._batch:
                 return
 
-    def _stamp(self, conn: Connection) -> list[dict[str, Any]]:
+    def _next_batch(self, conn: Connection) -> tuple[list[dict[str, Any]], bool]:
+        """Left-overs of a previous leader (or of a failed round) first, then new events.
+
+        Both on the lock connection: while it is alive no other leader exists,
+        so the re-published seqs go out before any seq stamped after them.
+        """
         with Session(bind=conn, autoflush=False, expire_on_commit=False) as db:
-            messages = stamp_batch(db, now=self._clock.now(), limit=self._batch)
+            messages = unpublished_batch(db, limit=self._batch)
+            fresh = not messages
+            if fresh:
+                messages = stamp_batch(db, limit=self._batch)
             db.commit()
-        return messages
+        return messages, fresh
+
+    def _mark(self, conn: Connection, seqs: list[int]) -> None:
+        with Session(bind=conn, autoflush=False) as db:
+            mark_published(db, seqs, now=self._clock.now())
+            db.commit()
 
     async def _publish(self, message: dict[str, Any]) -> None:
         # Retry rather than skip: later events must not overtake this one on the bus.

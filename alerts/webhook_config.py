@@ -6,14 +6,21 @@ not become a way to reach internal services: only http(s), never link-local
 multicast addresses, and loopback only when ``webhook_allow_loopback`` is set.
 Private ranges stay allowed: an office's messaging platform is often on the
 government intranet. Hostnames are resolved and every address checked, at
-creation and again before each delivery (DNS may change in between).
+creation and again before each delivery (DNS may change in between), and the
+delivery connects to the address that was checked (alerts/webhooks.py), so a
+second lookup cannot be answered differently (DNS rebinding).
+
+Office messaging webhooks carry their credential in the URL (DingTalk
+``?access_token=``, WeCom ``?key=``, Feishu a token in the path). The full URL
+stays in the ``webhooks`` table for delivery only; the audit trail (immutable)
+and the API (auditors and admins read it) get ``mask_url``.
 """
 from __future__ import annotations
 
 import ipaddress
 import secrets
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import func, select
 
@@ -44,8 +51,49 @@ def check_address(addr: str, cfg: AlertSettings) -> None:
         raise AddressRefused(f"address {ip} is loopback (set ZHIJIAO_WEBHOOK_ALLOW_LOOPBACK to allow)")
 
 
-def resolve_and_check(url: str, cfg: AlertSettings) -> None:
-    """Raise AddressRefused unless ``url`` is http(s) and every address it resolves to is allowed."""
+MASK = "…"
+# A path segment longer than this may be a token (Feishu: /open-apis/bot/v2/hook/<uuid>).
+_MAX_PLAIN_SEGMENT = 24
+
+
+def mask_url(url: str) -> str:
+    """``url`` without what could be a credential: scheme://host[:port]/first-segment/…?name=….
+
+    Keeps enough to tell webhooks apart (platform host, path root, parameter
+    names); drops every query value, fragment and any path after the first
+    segment (or the first segment too, when it is long enough to be a token).
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return MASK
+    if ":" in host:
+        host = f"[{host}]"
+    out = f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+    segments = [seg for seg in parts.path.split("/") if seg]
+    if segments:
+        first = segments[0] if len(segments[0]) <= _MAX_PLAIN_SEGMENT else MASK
+        out += f"/{first}" + ("/" + MASK if len(segments) > 1 else "")
+    if parts.query:
+        names = [name if len(name) <= _MAX_PLAIN_SEGMENT else MASK
+                 for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+        out += "?" + ("&".join(f"{name}={MASK}" for name in names) if names else MASK)
+    return out
+
+
+def _out(hook: Webhook) -> WebhookOut:
+    return WebhookOut.model_validate(hook).model_copy(update={"url": mask_url(hook.url)})
+
+
+def resolve_and_check(url: str, cfg: AlertSettings) -> list[str]:
+    """The addresses ``url``'s host resolves to, in resolver order; raise AddressRefused
+    unless ``url`` is http(s) and every one of them is allowed.
+
+    A delivery connects to one of these (never resolving the name again): a
+    check on one answer and a connection to another would be no check at all.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise AddressRefused("url must be an http:// or https:// URL with a host")
@@ -56,8 +104,15 @@ def resolve_and_check(url: str, cfg: AlertSettings) -> None:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise AddressRefused(f"host {parts.hostname!r} does not resolve ({exc})") from None
+    addresses: list[str] = []
     for info in infos:
-        check_address(str(info[4][0]), cfg)
+        addr = str(info[4][0])
+        check_address(addr, cfg)
+        if addr not in addresses:
+            addresses.append(addr)
+    if not addresses:
+        raise AddressRefused(f"host {parts.hostname!r} has no address")
+    return addresses
 
 
 def _bureau_for(ctx: Ctx, bureau_id: int | None) -> int:
@@ -91,8 +146,9 @@ def create_webhook(*, ctx: Ctx, data: WebhookIn) -> WebhookCreated:
                    created_at=ctx.clock.now())
     ctx.db.add(hook)
     ctx.db.flush()
-    ctx.record("webhook.create", "webhook", hook.id, detail={"bureau_id": bureau_id, "url": data.url})
-    return WebhookCreated(**WebhookOut.model_validate(hook).model_dump(), secret=secret)
+    # Masked: the audit trail cannot be edited afterwards, and auditors read it.
+    ctx.record("webhook.create", "webhook", hook.id, detail={"bureau_id": bureau_id, "url": mask_url(data.url)})
+    return WebhookCreated(**_out(hook).model_dump(), secret=secret)
 
 
 def list_webhooks(*, ctx: Ctx, limit: int, offset: int) -> Page[WebhookOut]:
@@ -100,7 +156,7 @@ def list_webhooks(*, ctx: Ctx, limit: int, offset: int) -> Page[WebhookOut]:
     where = bureau_config_clause(ctx.principal, Webhook.bureau_id)
     total = ctx.db.scalar(select(func.count()).select_from(Webhook).where(where)) or 0
     rows = ctx.db.scalars(select(Webhook).where(where).order_by(Webhook.id).limit(limit).offset(offset))
-    return Page(items=[WebhookOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 def update_webhook(*, ctx: Ctx, webhook_id: int, data: WebhookUpdate) -> WebhookOut:
@@ -111,7 +167,7 @@ def update_webhook(*, ctx: Ctx, webhook_id: int, data: WebhookUpdate) -> Webhook
         setattr(hook, name, value)
     ctx.db.flush()
     ctx.record("webhook.update", "webhook", hook.id, detail={"fields": sorted(changes)})
-    return WebhookOut.model_validate(hook)
+    return _out(hook)
 
 
 def list_deliveries(*, ctx: Ctx, webhook_id: int, limit: int, offset: int,

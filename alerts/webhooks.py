@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from alerts.escalation import ancestor_ids
 from alerts.models import AlertEvent, Webhook, WebhookDelivery, WebhookState
 from alerts.webhook_config import AddressRefused, resolve_and_check
+from core.logging import redact
 from core.settings import AlertSettings, Settings
 
 log = logging.getLogger("zhijiao.alerts.webhooks")
@@ -129,24 +130,55 @@ def _claim(session_factory, now: datetime, cfg: AlertSettings, limit: int) -> li
         return claims
 
 
+def pinned(url: str, address: str) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """``url`` aimed at ``address`` (already checked): the URL to request, headers, extensions.
+
+    Why: httpx would resolve the name again when connecting, and a DNS server
+    that answered the check with a public address could answer that second
+    lookup with 127.0.0.1 or 169.254.169.254 (DNS rebinding). Connecting to the
+    IP itself leaves nothing to resolve; the ``Host`` header and, for https,
+    the TLS SNI name (which httpcore also verifies the certificate against)
+    stay the hostname, so the receiver sees the same request as without pinning.
+    """
+    target = httpx.URL(url)
+    extensions: dict[str, Any] = {}
+    if target.scheme == "https":
+        extensions["sni_hostname"] = target.raw_host.decode("ascii")
+    return target.copy_with(host=address.split("%", 1)[0]), {"Host": target.netloc.decode("ascii")}, extensions
+
+
 async def _post(client: httpx.AsyncClient, claim: _Claim, now: datetime, cfg: AlertSettings) -> _Outcome:
     if not claim.active:
         return _Outcome(False, error="webhook deactivated", permanent=True)
     try:
         # Checked again at delivery: the name may resolve elsewhere than at creation.
-        await asyncio.to_thread(resolve_and_check, claim.url, cfg)
-    except AddressRefused as exc:
-        return _Outcome(False, error=f"refused: {exc}", permanent=True)
+        addresses = await asyncio.to_thread(resolve_and_check, claim.url, cfg)
+        targets = [pinned(claim.url, address) for address in addresses]
+    except (AddressRefused, httpx.InvalidURL) as exc:
+        return _Outcome(False, error=redact(f"refused: {exc}"), permanent=True)
     body = json.dumps(claim.body, separators=(",", ":"), ensure_ascii=False).encode()
     ts = int(now.timestamp())
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(claim.secret, ts, body),
                TIMESTAMP_HEADER: str(ts), "X-Zhijiao-Event": claim.event_type,
                "X-Zhijiao-Delivery": str(claim.id), "User-Agent": "zhijiao-webhooks/1"}
-    try:
-        response = await client.post(claim.url, content=body, headers=headers,
-                                     timeout=cfg.webhook_timeout_seconds, follow_redirects=False)
-    except httpx.HTTPError as exc:
-        return _Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+    response: httpx.Response | None = None
+    error: httpx.HTTPError | None = None
+    for url, pin_headers, extensions in targets:
+        try:
+            response = await client.post(url, content=body, headers={**headers, **pin_headers},
+                                         extensions=extensions, timeout=cfg.webhook_timeout_seconds,
+                                         follow_redirects=False)
+            break
+        except httpx.ConnectError as exc:
+            # Nothing was sent: try the next checked address (as the resolver-driven
+            # connect did, e.g. IPv6 then IPv4).
+            error = exc
+        except httpx.HTTPError as exc:
+            error = exc
+            break
+    if response is None:
+        # Redacted: last_error is shown to auditors, and an error may quote the URL.
+        return _Outcome(False, error=redact(f"{type(error).__name__}: {error}")[:500])
     if 200 <= response.status_code < 300:
         return _Outcome(True, status=response.status_code)
     # A redirect is a failure too: following it could lead anywhere (see webhook_config).
@@ -204,7 +236,11 @@ async def deliver_due(session_factory, *, now: datetime, http_client: httpx.Asyn
 
 def make_http_client(settings: Settings) -> httpx.AsyncClient:
     # trust_env=False: a proxy from the environment would bypass the address checks.
-    return httpx.AsyncClient(timeout=settings.alerts.webhook_timeout_seconds, follow_redirects=False, trust_env=False)
+    # No keep-alive: requests are pinned to an IP (see ``pinned``) and httpcore pools
+    # connections by IP, so a TLS connection verified for one hostname could
+    # otherwise carry another webhook's request that happens to share the IP.
+    return httpx.AsyncClient(timeout=settings.alerts.webhook_timeout_seconds, follow_redirects=False, trust_env=False,
+                             limits=httpx.Limits(max_keepalive_connections=0))
 
 
 async def webhook_loop(app, *, interval: float = 5.0) -> None:

@@ -2,7 +2,9 @@
 
 OsmAnd and Traccar Client authenticate with the device id itself, carried in
 the query string; access logs, HTTP client logs and error messages would all
-print it. Rather than trusting every logger to be configured right, every
+print it. Office messaging webhooks (DingTalk, WeCom) carry theirs as
+``access_token=`` / ``key=`` (and ``sign=``) in the URL, which the HTTP
+client logs. Rather than trusting every logger to be configured right, every
 log record of the process is redacted when it is created.
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import re
 
 _PATTERNS = (
-    (re.compile(r"([?&](?:id|device_id|deviceid|ticket|token)=)[^&\s\"']+", re.I), r"\1[redacted]"),
+    (re.compile(r"([?&](?:id|device_id|deviceid|ticket|token|access_token|key|secret|sign)=)[^&\s\"']+", re.I), r"\1[redacted]"),
     (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1[redacted]"),
     (re.compile(r"(\bBasic\s+)[A-Za-z0-9+/=]+", re.I), r"\1[redacted]"),
     (re.compile(r"(\"(?:device_id|ticket|secret|password)\"\s*:\s*\")[^\"]+"), r"\1[redacted]"),

@@ -88,6 +88,7 @@ class HubSettings(BaseSettings):
     ws_max_message_bytes: int = Field(4096, ge=256, description="Largest client message; larger closes the socket (1009).")
     ws_client_rate_per_second: float = Field(10.0, gt=0, description="Client messages per second (burst the same); more closes it (1008).")
     ws_auth_timeout_seconds: float = Field(10.0, gt=0, description="Time allowed for the first (auth) message.")
+    ws_recheck_seconds: float = Field(60.0, gt=0, description="Interval at which an open socket's user is re-checked (active, role, jurisdiction); a change closes it with 4001 'reauthenticate'.")
     ws_replay_limit: int = Field(10_000, ge=1, description="Most missed events replayed on resume; beyond it the client gets a snapshot.")
     ws_snapshot_limit: int = Field(5000, ge=1, description="Most open alerts in one snapshot (newest first).")
     relay_enabled: bool = Field(True, description="Run an outbox relay candidate in this process (one leader per database).")

@@ -12,8 +12,11 @@ Protocol (JSON text frames):
    never one twice, and ``{"type": "ping", "seq": N}`` every heartbeat; the
    client may answer ``{"type": "pong"}``.
 4. Close codes: 4000 "resync" (too slow or the server lost events: reconnect
-   with ``last_seq``), 1008 (origin, ticket, rate or protocol), 1009 (message
-   too big), 1013 (server not ready: retry).
+   with ``last_seq``; if a ``{"type": "resync", "seq": R}`` message came just
+   before, with ``last_seq`` at most R), 4001 "reauthenticate" (the user was
+   deactivated or moved, or the session reached the access-token lifetime:
+   fetch a new ticket, reconnect with ``last_seq``), 1008 (origin, ticket, rate
+   or protocol), 1009 (message too big), 1013 (server not ready: retry).
 """
 from __future__ import annotations
 
@@ -21,13 +24,14 @@ import asyncio
 import json
 import logging
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from alerts.hub import RESYNC, HubClient, initial_messages
+from alerts.hub import REAUTH, RESYNC, HubClient, initial_messages
 from alerts.tickets import issue_ticket, redeem_ticket
 from api.deps import CtxDep, load_principal
 from core.principal import Principal, RequestContext
@@ -75,37 +79,46 @@ async def _serve(websocket: WebSocket) -> None:
     if authed is None:
         return
     principal, last_seq = authed
+    # A ticket is traded for a bearer token, so a socket must not outlive one:
+    # past this the client re-authenticates (and resumes with last_seq).
+    session_end = state.clock.now() + timedelta(minutes=state.settings.auth.access_token_minutes)
     try:
         client = await state.delivery.hub.register(principal, queue_cap=limits.ws_queue_cap)
     except TimeoutError:
         await _close(websocket, (1013, "alert bus unavailable, retry"))
         return
     try:
-        messages, client.last_seq = await asyncio.to_thread(_initial, state, principal, last_seq)
+        messages, covered = await asyncio.to_thread(_initial, state, principal, last_seq)
+        client.start_at(covered)
         for message in messages:
             await websocket.send_text(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
-        await _close(websocket, await _stream(websocket, client))
+        await _close(websocket, await _stream(websocket, client, session_end))
     finally:
         state.delivery.hub.unregister(client)
 
 
-async def _stream(websocket: WebSocket, client: HubClient) -> Close | None:
+async def _stream(websocket: WebSocket, client: HubClient, session_end: datetime) -> Close | None:
     """Run the send and receive sides until one ends; the close to send, if any."""
-    limits = websocket.app.state.settings.hub
+    state = websocket.app.state
+    limits = state.settings.hub
     sender = asyncio.create_task(_send_loop(websocket, client, limits.ws_heartbeat_seconds))
     receiver = asyncio.create_task(_receive_loop(websocket, limits))
     resync = asyncio.create_task(client.resync.wait())
-    tasks = {sender, receiver, resync}
+    watcher = asyncio.create_task(_watch_principal(state, client.principal, session_end))
+    tasks = {sender, receiver, resync, watcher}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.wait(tasks)
-    if resync in done:
+    # Checked on the flag, not on ``done``: the sender sets it and returns, and may
+    # finish before the resync waiter has run.
+    if client.resync.is_set():
         return RESYNC
-    if receiver in done and not receiver.cancelled() and receiver.exception() is None:
-        return receiver.result()
+    for task in (watcher, receiver):
+        if task in done and not task.cancelled() and task.exception() is None:
+            return task.result()
     return None  # the peer disconnected (or a send failed): nothing to close
 
 
@@ -117,10 +130,52 @@ async def _send_loop(websocket: WebSocket, client: HubClient, heartbeat: float) 
         except TimeoutError:
             await websocket.send_text(json.dumps({"type": "ping", "seq": client.last_seq}))
             continue
-        if seq <= client.last_seq:
-            continue  # already in the snapshot/replay (or a duplicate from the bus)
-        client.last_seq = seq
+        verdict = client.verdict(seq)
+        if verdict == "repeat":
+            continue  # already in the snapshot/replay, or already sent
+        if verdict == "gap":
+            # Published after a higher seq this socket already sent (a relay leader
+            # that lost its lock mid-publish). Sending it out of order would break
+            # "seq only increases"; dropping it would lose it. The client resumes
+            # from below it instead.
+            log.warning("alert socket: seq %s arrived after %s; closing with resync", seq, client.last_seq)
+            await websocket.send_text(json.dumps({"type": "resync", "seq": seq - 1}))
+            client.resync.set()
+            return
+        client.sent(seq)
         await websocket.send_text(wire)
+
+
+async def _watch_principal(state: Any, principal: Principal, session_end: datetime) -> Close:
+    """Return REAUTH once the session ends or the user is no longer who the ticket said.
+
+    Scope is decided on the principal loaded when the ticket was redeemed; a
+    deactivated or moved officer must not keep receiving their old office's
+    alerts for as long as the socket stays open. A failed check (database down)
+    keeps the socket: the session cap still bounds it, and it needs no database.
+    """
+    interval = state.settings.hub.ws_recheck_seconds
+    while True:
+        left = (session_end - state.clock.now()).total_seconds()
+        if left <= 0:
+            return REAUTH
+        await asyncio.sleep(min(interval, left))
+        if state.clock.now() >= session_end:
+            return REAUTH
+        try:
+            fresh = await asyncio.to_thread(_reload, state, principal.user_id)
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.warning("alert socket: re-checking user %s failed (%s); next try in %.0fs",
+                        principal.user_id, exc, interval)
+            continue
+        # Any change (inactive: None; role, jurisdiction or its path): scope may differ.
+        if fresh != principal:
+            return REAUTH
+
+
+def _reload(state: Any, user_id: int) -> Principal | None:
+    with state.session_factory() as db:
+        return load_principal(db, user_id)
 
 
 async def _receive_loop(websocket: WebSocket, limits: Any) -> Close | None:

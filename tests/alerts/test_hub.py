@@ -27,12 +27,16 @@ from sqlalchemy.orm import Session
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from alerts.hub import SENT_WINDOW, HubClient
 from alerts.models import AlertEvent
 from alerts.raising import raise_alert
+from alerts.relay import stamp_batch
 from core.audit import AuditEntry
 from core.clock import ManualClock
+from core.principal import Principal
 from core.db import sqlalchemy_url
 from core.settings import Settings
+from supervision.models import User
 from tests.conftest import create_database, drop_database
 from tests.factories import World, build_world
 
@@ -160,10 +164,10 @@ def raise_alerts(env: Env, who: list[str]) -> list[int]:
 
 
 def wait_published(env: Env) -> int:
-    """Wait until the relay has stamped every event; the max seq."""
+    """Wait until the relay has stamped and published every event; the max seq."""
     deadline = time.monotonic() + TIMEOUT
     with Session(env.engine) as db:
-        while db.scalar(select(func.count()).where(AlertEvent.seq.is_(None))):
+        while db.scalar(select(func.count()).where(AlertEvent.published_at.is_(None))):
             assert time.monotonic() < deadline, "relay did not publish"
             db.rollback()
             time.sleep(0.02)
@@ -387,3 +391,101 @@ async def test_oversize_and_too_fast_client_messages_close_the_socket(env: Env) 
         assert (await recv(ws))["type"] == "snapshot"
         await ws.send("not json")
         assert (await close_code(ws))[0] == 1008
+
+
+# --- delivery fixes: lost or late events, stale identities ---------------------------
+
+async def test_events_a_dead_leader_stamped_but_never_published_are_published_by_the_next(env: Env) -> None:
+    relay = env.server.app.state.delivery.relay
+    async with stream(env.server.ws, env.ticket("officer_a")) as ws:
+        assert (await recv(ws))["type"] == "snapshot"
+        await asyncio.to_thread(env.server.call, relay.stop())  # the leader goes away...
+        try:
+            [alert_id] = raise_alerts(env, ["a"])
+            with Session(env.engine) as db:  # ...right after stamping and committing
+                [message] = stamp_batch(db)
+                db.commit()
+            with Session(env.engine) as db:
+                event = db.scalar(select(AlertEvent).where(AlertEvent.seq == message["seq"]))
+                assert event is not None and event.alert_id == alert_id and event.published_at is None
+        finally:
+            await asyncio.to_thread(env.server.call, relay.start())  # a new leader takes over
+        [got] = await recv_events(ws, lambda evs: len(evs) == 1)
+    assert (got["seq"], got["alert_id"], got["event"]) == (message["seq"], alert_id, "created")
+    wait_published(env)  # and it is marked published, so it is not sent again
+
+
+def test_socket_tells_repeats_from_late_events_within_a_bounded_memory() -> None:
+    client = HubClient(principal=Principal(1, "u", "officer", 1, "1/"), queue=asyncio.Queue())
+    client.start_at(100)  # the snapshot/replay covered up to 100
+    assert client.verdict(50) == "repeat" and client.verdict(101) == "send"
+    sent = list(range(102, 102 + 6 * SENT_WINDOW, 2))  # seqs may have holes
+    for seq in sent:
+        client.sent(seq)
+    assert client.verdict(sent[-1]) == client.verdict(sent[-SENT_WINDOW]) == "repeat"
+    assert client.verdict(sent[-1] - 1) == "gap"  # never sent: not silently dropped
+    assert client.verdict(sent[0]) == "gap"  # forgotten: a resync at worst, never a loss
+    assert len(client._sent) <= 2 * SENT_WINDOW
+
+
+def _fake_event(env: Env, seq: int) -> dict[str, Any]:
+    return {"seq": seq, "event": "evidence", "alert_id": -1, "office_id": env.world.office_a.id,
+            "office_path": env.world.office_a.path, "alert": {"id": -1}, "detail": {}}
+
+
+async def test_a_late_lower_seq_closes_with_resync_and_a_repeat_is_dropped(env: Env) -> None:
+    """A leader that lost its lock mid-publish can put a seq on the bus after a
+    higher one: the socket must not drop it silently as if it were a repeat."""
+    bus, channel = env.server.app.state.delivery.bus, env.settings.hub.bus_channel
+    base = 2 * 10**12 + random.randrange(10**9)
+    async with stream(env.server.ws, env.ticket("officer_a")) as ws:
+        assert (await recv(ws))["type"] == "snapshot"
+        await asyncio.to_thread(env.server.call, bus.publish(channel, _fake_event(env, base + 2)))
+        assert (await recv(ws))["seq"] == base + 2
+        for seq in (base + 2, base + 1):  # a repeat (dropped), then one never sent
+            await asyncio.to_thread(env.server.call, bus.publish(channel, _fake_event(env, seq)))
+        assert await recv(ws) == {"type": "resync", "seq": base}  # the repeat was not sent
+        assert await close_code(ws) == (4000, "resync")
+
+
+async def test_a_deactivated_or_moved_user_is_closed_with_reauthenticate(env: Env) -> None:
+    officer = env.world.users["officer_a"]
+
+    def set_user(**values: Any) -> None:
+        with Session(env.engine) as db:
+            user = db.get(User, officer.id)
+            for k, v in values.items():
+                setattr(user, k, v)
+            db.commit()
+
+    with hub_settings(env, ws_recheck_seconds=0.1):
+        async with stream(env.server.ws, env.ticket("officer_a")) as ws:  # unchanged: stays open
+            assert (await recv(ws))["type"] == "snapshot"
+            await asyncio.sleep(0.5)
+            [alert_id] = raise_alerts(env, ["a"])
+            assert (await recv_events(ws, lambda evs: len(evs) == 1))[0]["alert_id"] == alert_id
+        for change, undo in (({"active": False}, {"active": True}),
+                             ({"jurisdiction_id": env.world.office_b.id}, {"jurisdiction_id": officer.jurisdiction_id})):
+            async with stream(env.server.ws, env.ticket("officer_a")) as ws:
+                assert (await recv(ws))["type"] == "snapshot"
+                set_user(**change)
+                try:
+                    assert await close_code(ws, timeout=5) == (4001, "reauthenticate"), change
+                finally:
+                    set_user(**undo)
+
+
+async def test_a_session_ends_at_the_access_token_lifetime(env: Env) -> None:
+    minutes = env.settings.auth.access_token_minutes
+    with hub_settings(env, ws_recheck_seconds=0.1):
+        async with stream(env.server.ws, env.ticket("officer_a")) as ws:
+            assert (await recv(ws))["type"] == "snapshot"
+            start = env.clock.now()
+            try:
+                env.clock.advance(minutes=minutes - 1)
+                with pytest.raises(TimeoutError):  # not yet
+                    await recv(ws, timeout=0.5)
+                env.clock.advance(minutes=1)
+                assert await close_code(ws, timeout=5) == (4001, "reauthenticate")
+            finally:
+                env.clock.set(start)  # the world's bearer tokens are valid at the start time only

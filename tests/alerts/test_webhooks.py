@@ -4,6 +4,7 @@ failing endpoint showing retries with backoff and a visible failure."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from alerts.models import AlertEvent, WebhookDelivery
+from alerts.webhook_config import mask_url
 from alerts.webhooks import (
-    SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, enqueue_webhooks, make_http_client, verify_signature,
+    SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, enqueue_webhooks, make_http_client, pinned, verify_signature,
 )
+from core.audit import AuditEntry
+from core.logging import redact
 from tests.alerts.alert_helpers import make_alert
 
 SECRET = "s3cret-s3cret-s3cret"
@@ -34,6 +38,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append({
                     "body": json.loads(body), "event": self.headers["X-Zhijiao-Event"],
+                    "host": self.headers["Host"], "path": self.path,
                     "valid": verify_signature(SECRET, timestamp=self.headers[TIMESTAMP_HEADER], body=body,
                                               signature=self.headers[SIGNATURE_HEADER], now=datetime.now(UTC)),
                 })
@@ -167,3 +172,85 @@ async def test_event_filter_and_deactivation(client, world, db, clock, loopback,
         report = await deliver_due(lambda: nullcontext(db), now=clock.now(), http_client=http, settings=loopback)
     assert report.failed == 1 and receiver.received == []  # queued before deactivation: not sent
     assert enqueue_webhooks(db, last_event(db, make_alert(db, world, clock, "a2").id)) == 0
+
+
+# --- secrets in webhook URLs, DNS rebinding ---------------------------------------
+
+@pytest.mark.parametrize(("url", "masked"), [
+    ("https://oapi.dingtalk.com/robot/send?access_token=0123abcd&timestamp=1&sign=xyz",
+     "https://oapi.dingtalk.com/robot/…?access_token=…&timestamp=…&sign=…"),
+    ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx", "https://qyapi.weixin.qq.com/cgi-bin/…?key=…"),
+    ("https://open.feishu.cn/open-apis/bot/v2/hook/3f0e4c2a-9b1d-4e8f-a7c6-5d2b1e0f9a8c",
+     "https://open.feishu.cn/open-apis/…"),
+    ("https://hooks.example.org/3f0e4c2a9b1d4e8fa7c65d2b1e0f9a8c", "https://hooks.example.org/…"),
+    ("http://127.0.0.1:8080/hook", "http://127.0.0.1:8080/hook"),
+    ("http://[::1]:8080/", "http://[::1]:8080"),
+])
+def test_mask_url_keeps_the_platform_and_drops_what_may_be_a_credential(url, masked):
+    assert mask_url(url) == masked
+
+
+def test_log_redaction_covers_webhook_query_secrets():
+    line = redact("POST https://oapi.dingtalk.com/robot/send?access_token=AAA&timestamp=1&sign=BBB ?key=CCC&secret=DDD")
+    assert not {"AAA", "BBB", "CCC", "DDD"} & set(line.replace("=", " ").replace("&", " ").split())
+    assert "timestamp=1" in line
+
+
+async def test_a_secret_in_the_url_is_used_for_delivery_but_never_audited_or_returned(client, world, db, clock,
+                                                                                    loopback, receiver):
+    url = receiver.url + "?access_token=TOPSECRET-TOKEN&sign=SIGNATURE"
+    created = create(client, world, url=url, secret=SECRET)
+    assert created.status_code == 201, created.text
+    hook = created.json()
+    assert hook["url"] == mask_url(url) and "TOPSECRET" not in created.text
+    for who in ("auditor", "admin", "manager"):
+        listing = client.get("/webhooks", headers=world.auth(who))
+        assert "TOPSECRET" not in listing.text and "SIGNATURE" not in listing.text
+    patched = client.patch(f"/webhooks/{hook['id']}", headers=world.auth("manager"), json={"description": "x"})
+    assert patched.status_code == 200 and patched.json()["url"] == mask_url(url)
+    audit = db.scalars(select(AuditEntry).where(AuditEntry.object_type == "webhook",
+                                                AuditEntry.object_id == str(hook["id"]))).all()
+    assert {a.action for a in audit} >= {"webhook.create", "webhook.update"}
+    assert not any("TOPSECRET" in json.dumps(a.detail) or "SIGNATURE" in json.dumps(a.detail) for a in audit)
+    # The real URL is still what gets delivered to.
+    enqueue_webhooks(db, last_event(db, make_alert(db, world, clock).id))
+    async with make_http_client(loopback) as http:
+        report = await deliver_due(lambda: nullcontext(db), now=clock.now(), http_client=http, settings=loopback)
+    assert report.delivered == 1
+    [got] = receiver.received
+    assert got["valid"] and got["path"] == "/hook?access_token=TOPSECRET-TOKEN&sign=SIGNATURE"
+
+
+async def test_delivery_connects_to_the_checked_address_not_a_second_lookup(client, world, db, clock, loopback,
+                                                                           receiver, monkeypatch):
+    """DNS rebinding: the name answers an allowed address to the check, then the
+    metadata service. Delivery must not look the name up again."""
+    name, port = "hooks.rebind.test", receiver.server.server_address[1]
+    real, lookups = socket.getaddrinfo, []
+
+    def rebinding(host, *args, **kwargs):
+        if host != name:
+            return real(host, *args, **kwargs)
+        lookups.append(host)
+        ip = "127.0.0.1" if len(lookups) == 1 else "169.254.169.254"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (ip, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    hook = create(client, world, url=f"http://{name}:{port}/hook", secret=SECRET)
+    assert hook.status_code == 201, hook.text
+    lookups.clear()  # the check at creation was answered honestly; from now on the name rebinds
+    enqueue_webhooks(db, last_event(db, make_alert(db, world, clock).id))
+    async with make_http_client(loopback) as http:
+        report = await deliver_due(lambda: nullcontext(db), now=clock.now(), http_client=http, settings=loopback)
+    assert report.delivered == 1 and len(lookups) == 1  # the check's lookup only
+    [got] = receiver.received
+    assert got["valid"] and got["host"] == f"{name}:{port}"  # the receiver still sees its own name
+
+
+def test_pinned_https_keeps_host_and_sni_on_the_hostname():
+    url, headers, extensions = pinned("https://oapi.dingtalk.com/robot/send?access_token=x", "203.0.113.5")
+    assert str(url) == "https://203.0.113.5/robot/send?access_token=x"
+    assert headers == {"Host": "oapi.dingtalk.com"} and extensions == {"sni_hostname": "oapi.dingtalk.com"}
+    url, headers, extensions = pinned("http://hooks.example.org:8080/x", "2001:db8::1")
+    assert str(url) == "http://[2001:db8::1]:8080/x" and headers == {"Host": "hooks.example.org:8080"}
+    assert extensions == {}

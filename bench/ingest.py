@@ -153,7 +153,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000, help="fixes per request")
     ap.add_argument("--requests", type=int, default=240)
     ap.add_argument("--devices", type=int, default=240, help="distinct devices sending the measured batches")
-    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--concurrency", type=int, default=6)
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     ap.add_argument("--naive", type=int, default=1500, help="fixes for the naive baseline")
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")

@@ -43,7 +43,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the API server (uvicorn)."""
     import uvicorn
 
-    get_settings().require_secrets()
+    settings = get_settings()
+    settings.require_secrets()
+    if workers > 1 and settings.api.bus_url.startswith("memory"):
+        raise typer.BadParameter("several workers need ZHIJIAO_BUS_URL=postgresql://… or nats://… "
+                                 "(memory:// does not cross processes)", param_hint="--workers")
     # Access logs stay off (OsmAnd puts the device secret in the URL; the
     # redacting log factory is a second line). Websocket frames are capped
     # well above the hub's own 4 KB message limit but far below uvicorn's 16 MiB.

@@ -128,7 +128,7 @@ def _messages(db: Session, events: list[AlertEvent]) -> list[dict[str, Any]]:
     if not events:
         return []
     paths = dict(db.execute(select(Jurisdiction.id, Jurisdiction.path)
-                            .where(Jurisdiction.id.in_({e.office_id for e in events}))).tuples().all())
+                            .where(Jurisdiction.id.in_({e.office_id for e in events}))).all())
     return [bus_message(e, paths.get(e.office_id)) for e in events]
 
 

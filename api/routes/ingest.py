@@ -77,7 +77,8 @@ async def ingest_native(request: Request, db: DbDep):
     return result
 
 
-@router.api_route("/ingest/osmand", methods=["GET", "POST"], summary="OsmAnd / Traccar Client (id = device secret)")
+@router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string")
+@router.post("/ingest/osmand", operation_id="ingest_osmand_post", summary="OsmAnd / Traccar Client, form or JSON")
 async def ingest_osmand(request: Request, db: DbDep):
     params = dict(request.query_params)
     json_body = None

@@ -1,8 +1,8 @@
 """Ingest: the whole path of a batch of fixes from one device, in small steps.
 
-    decode (per protocol, in the route) → to WGS-84 → deduplicate → flag
-    suspicious → judge against fences → fold episodes → store fixes (COPY)
-    → raise alerts → update last contact
+    decode (per protocol, in the route) → to WGS-84 → lock and prefetch
+    (one round trip) → deduplicate → flag suspicious → judge against fences
+    → fold episodes → store fixes (COPY) → raise alerts → update last contact
 
 Every step reads and extends one ``Batch``. Everything happens in the
 caller's transaction; the route commits, and only then acknowledges, so an
@@ -11,7 +11,7 @@ acknowledged fix is durable and its alerts exist with it (outbox).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -22,7 +22,8 @@ from core.errors import Conflict
 from core.settings import Settings
 from geo.datum import to_wgs84
 from geo.engine import FenceSet, Judgement, PersistenceRule
-from geo.fence_cache import FenceCache, LATE_FIX_HORIZON, load_fence_set
+from geo.fence_cache import LATE_FIX_HORIZON, FenceCache, load_fence_set
+from geo.ingest.alerting import raise_batch_alerts, update_signal
 from geo.ingest import store
 from geo.ingest.checks import implied_speed_mps, suspicion_flags
 from geo.ingest.devices import DeviceIdentity
@@ -137,8 +138,6 @@ def flag_suspicious(batch: Batch, ctx: IngestContext) -> None:
 
 
 def _wgs_fix(batch: Batch, i: int) -> DecodedFix:
-    from dataclasses import replace
-
     f = batch.fixes[i]
     return f if f.datum == "wgs84" else replace(f, lon=float(batch.lon[i]), lat=float(batch.lat[i]), datum="wgs84")
 
@@ -212,22 +211,10 @@ def store_fixes(batch: Batch, ctx: IngestContext) -> None:
     store.copy_fixes(ctx.db, rows)
 
 
-def raise_alerts(batch: Batch, ctx: IngestContext) -> None:
-    from geo.ingest.alerting import raise_batch_alerts
-
-    raise_batch_alerts(batch, ctx)
-
-
-def update_contact(batch: Batch, ctx: IngestContext) -> None:
-    from geo.ingest.alerting import update_signal
-
-    update_signal(batch, ctx)
-
-
 Step = Callable[[Batch, IngestContext], None]
 STEPS: tuple[Step, ...] = (
-    convert_datum, prefetch, deduplicate, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes, raise_alerts,
-    update_contact,
+    convert_datum, prefetch, deduplicate, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes,
+    raise_batch_alerts, update_signal,
 )
 
 

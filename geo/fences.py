@@ -21,7 +21,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping
 from sqlalchemy import Select, func, select

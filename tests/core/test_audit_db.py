@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from core.audit_chain import (
 )
 from core.audit_checkpoint_job import write_checkpoint
 from core.audit_verify import ROW_BEFORE_MISSING, AuditVerification, verify_audit_log
-from core.checkpoints import CheckpointError, append_checkpoint, read_checkpoints
+from core.checkpoints import CheckpointError, read_checkpoints
 from core.clock import ManualClock
 from core.principal import Principal, RequestContext
 from tests.conftest import create_database, drop_database

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from alerts.models import Alert, AlertEvidence
 from geo.ingest.models import Fix
-from tests.factories import add_device
 from tests.geo.ingest.conftest import EXCLUDED, HOME, OUTSIDE
 
 

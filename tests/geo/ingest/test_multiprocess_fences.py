@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from shapely.geometry import Point
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 

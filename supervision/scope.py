@@ -12,7 +12,7 @@ an object that does not exist.
 """
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, select
 
 from alerts.models import Alert, AlertEvent
 
@@ -92,6 +92,3 @@ def require_role(principal: Principal, allowed: set[Role], what: str) -> None:
     if principal.role not in allowed:
         raise Forbidden(f"role {principal.role} may not {what}")
 
-
-def everything() -> ColumnElement[bool]:
-    return true()

@@ -14,12 +14,11 @@ also treats a level-0 signal_lost alert as due immediately, so one created by
 any other path is escalated on the job's next run.
 
 ``escalate_due`` is pure database work in the caller's transaction; the job
-(``escalation_loop``) owns the commit.
+runner (core/jobs.py) owns the commit and runs it every
+``escalation_interval_seconds``.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +30,6 @@ from alerts.raising import emit
 from core.settings import Settings
 from supervision.models import Jurisdiction, JurisdictionLevel
 
-log = logging.getLogger("zhijiao.alerts.escalation")
 BATCH = 500
 
 
@@ -87,33 +85,3 @@ def escalate_due(db: Session, *, now: datetime, settings: Settings) -> list[int]
         escalate_alert(db, alert, now=now, reason=reason)
     db.flush()
     return [a.id for a in due]
-
-
-def run_escalation(session_factory, *, now: datetime, settings: Settings) -> list[int]:
-    """One run of the job in its own transaction."""
-    with session_factory() as db:
-        ids = escalate_due(db, now=now, settings=settings)
-        db.commit()
-        return ids
-
-
-async def escalation_loop(app) -> None:
-    """Run escalate_due every ``escalation_interval_seconds`` with the app's clock.
-
-    Start it from the lifespan: ``task = asyncio.create_task(escalation_loop(app))``
-    and cancel it on shutdown. The database work runs in a thread so the event
-    loop (websockets) never waits on it.
-    """
-    state = app.state
-    interval = state.settings.alerts.escalation_interval_seconds
-    while True:
-        try:
-            ids = await asyncio.to_thread(run_escalation, state.session_factory, now=state.clock.now(),
-                                          settings=state.settings)
-            if ids:
-                log.info("escalated %d alerts", len(ids))
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - a failed run must not stop the job; the next run retries
-            log.exception("escalation run failed")
-        await asyncio.sleep(interval)

@@ -33,7 +33,7 @@ JOB_LOCK_BASE = 0x7A6A_0B00
 class Job:
     name: str
     run: Callable[..., Any]  # (db, *, now, settings) -> anything
-    every_seconds: float
+    every: Callable[[Settings], float]  # seconds between rounds
 
 
 def _escalation(db: Session, *, now: datetime, settings: Settings) -> Any:
@@ -68,11 +68,11 @@ def _audit_checkpoint(db: Session, *, now: datetime, settings: Settings) -> Any:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("escalation", _escalation, 30),
-    Job("silence", _silence, 60),
-    Job("overdue_returns", _overdue_returns, 60),
-    Job("standing_permits", _standing_permits, 900),
-    Job("audit_checkpoint", _audit_checkpoint, 60),
+    Job("escalation", _escalation, lambda s: s.alerts.escalation_interval_seconds),
+    Job("silence", _silence, lambda s: 60),
+    Job("overdue_returns", _overdue_returns, lambda s: 60),
+    Job("standing_permits", _standing_permits, lambda s: 900),
+    Job("audit_checkpoint", _audit_checkpoint, lambda s: 60),
 )
 
 
@@ -109,8 +109,8 @@ class JobRunner:
 
     def start(self) -> None:
         for job in JOBS:
-            self.scheduler.add_job(self._round, "interval", args=[job], seconds=job.every_seconds, id=job.name,
-                                   max_instances=1, coalesce=True)
+            self.scheduler.add_job(self._round, "interval", args=[job], seconds=job.every(self.app.state.settings),
+                                   id=job.name, max_instances=1, coalesce=True)
         self.scheduler.start()
         from alerts.webhooks import webhook_loop
 

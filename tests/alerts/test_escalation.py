@@ -103,9 +103,10 @@ def test_bureau_of_an_office(db, world):
 def test_the_job_unit_commits_its_own_run(db, world, clock, settings):
     from contextlib import nullcontext
 
-    from alerts.escalation import run_escalation
+    from core.jobs import JOBS, run_job
 
     alert = make_alert(db, world, clock)
     clock.advance(minutes=10)
-    assert alert.id in run_escalation(lambda: nullcontext(db), now=clock.now(), settings=settings)
+    job = next(j for j in JOBS if j.name == "escalation")
+    assert alert.id in run_job(job, lambda: nullcontext(db), now=clock.now(), settings=settings)
     assert alert.escalation_level == 1

@@ -23,6 +23,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,9 @@ def free_port() -> int:
 
 def start_server(url: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    # The scratch database gets its own checkpoint file: its audit heads must
+    # never land in the development database's file (audit verify would fail).
+    env = {**env, "ZHIJIAO_AUDIT_CHECKPOINT_PATH": os.path.join(tempfile.mkdtemp(prefix="zj-bench-"), "cp.jsonl")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--no-access-log", "--log-level", "warning"],

@@ -27,7 +27,6 @@ from leave.policy import effective_policy, require_authority
 from leave.rules import check_supervisee
 from leave.schemas import PermitIn, PermitOut
 from leave.service import ACTORS, READERS, supervisee_for
-from leave.settings import leave_settings
 from supervision.models import Role, Supervisee
 from supervision.scope import require_role, supervisee_clause
 
@@ -144,7 +143,7 @@ def decide_permit(*, ctx: Ctx, permit_id: int, approve: bool, reason: str) -> Pe
     made = 0
     if approve:
         made = schedule_occurrences(ctx.db, row, now=now, created_by=ctx.principal.user_id,
-                                    horizon_days=leave_settings(ctx.settings).leave_permit_horizon_days)
+                                    horizon_days=ctx.settings.leave.leave_permit_horizon_days)
     ctx.db.flush()
     ctx.record(action, "permit", row.id, detail={"supervisee_id": row.supervisee_id, "level": held.value,
                                                  "reason": reason, "occurrences": made})

@@ -29,7 +29,6 @@ from core.errors import Invalid, NotFound
 from core.report_render import CST
 from leave.models import AuthorityLevel, LeaveRequest, LeaveStatus
 from leave.policy import RANK, effective_policy
-from leave.settings import leave_settings
 from supervision.models import Jurisdiction, Role, Supervisee, User
 from supervision.scope import require_role
 
@@ -129,7 +128,7 @@ def build_report(*, ctx: Ctx, jurisdiction_id: int | None, start: date | None, e
         .order_by(LeaveRequest.requested_at, LeaveRequest.id)))
     leaves = [lv for lv in leaves if _in(lv.requested_at, lo, hi) or _in(lv.decided_at, lo, hi)]
     sup_ids = {lv.supervisee_id for lv in leaves}
-    cfg = leave_settings(ctx.settings)
+    cfg = ctx.settings.leave
     repeat = (cfg.leave_repeat_count, cfg.leave_repeat_days)
     others = list(ctx.db.scalars(select(LeaveRequest).where(LeaveRequest.supervisee_id.in_(sup_ids or {0}))))
     approved_by_sup: dict[int, list[LeaveRequest]] = defaultdict(list)

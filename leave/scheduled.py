@@ -23,7 +23,6 @@ from core.principal import RequestContext
 from core.report_render import CST
 from leave.models import LeaveRequest, LeaveStatus, StandingPermit
 from leave.permits import schedule_occurrences
-from leave.settings import leave_settings
 from supervision.models import Supervisee
 
 JOB_CONTEXT = RequestContext(principal=None, source_addr="scheduler")
@@ -43,7 +42,7 @@ def _audit(settings, now: datetime) -> AuditLog:
 
 def check_overdue_returns(db: Session, *, now: datetime, settings) -> list[int]:
     """Raise "overdue_return" for every leave past its return time plus grace; returns alert ids."""
-    grace = timedelta(hours=leave_settings(settings).leave_return_grace_hours)
+    grace = timedelta(hours=settings.leave.leave_return_grace_hours)
     rows = db.execute(
         select(LeaveRequest, Supervisee).join(Supervisee, Supervisee.id == LeaveRequest.supervisee_id)
         .where(LeaveRequest.parent_id.is_(None), LeaveRequest.status == LeaveStatus.approved,
@@ -70,7 +69,7 @@ def check_overdue_returns(db: Session, *, now: datetime, settings) -> list[int]:
 
 def activate_standing_permits(db: Session, *, now: datetime, settings) -> int:
     """Create the coming occurrence fences of approved permits; end lapsed ones. Returns fences made."""
-    cfg = leave_settings(settings)
+    cfg = settings.leave
     today = now.astimezone(CST).date()
     permits = db.scalars(select(StandingPermit).where(
         StandingPermit.status == LeaveStatus.approved, StandingPermit.ended_at.is_(None))

@@ -20,7 +20,6 @@ from leave.fences import end_fence, inside_permitted_area, parse_destination, re
 from leave.models import LeaveRequest, LeaveStatus
 from leave.policy import effective_policy, leave_days
 from leave.schemas import CutShortIn, ExtendIn, LeaveIn, LeaveOut, ReturnIn, WithdrawIn
-from leave.settings import leave_settings
 from supervision.models import Role, Supervisee
 from supervision.schemas import Page
 from supervision.scope import require_role, supervisee_clause
@@ -60,7 +59,7 @@ def supervisee_for(ctx: Ctx, supervisee_id: int | None) -> Supervisee:
 
 
 def _allowance(ctx: Ctx) -> timedelta:
-    return timedelta(hours=leave_settings(ctx.settings).leave_travel_allowance_hours)
+    return timedelta(hours=ctx.settings.leave.leave_travel_allowance_hours)
 
 
 def fence_window(ctx: Ctx, leave: LeaveRequest):
@@ -87,7 +86,7 @@ def travel_windows(ctx: Ctx, leave: LeaveRequest) -> dict[str, tuple[datetime, d
 
 def sync_travel_corridor(ctx: Ctx, leave: LeaveRequest, *, ended: bool = False) -> list[int]:
     """Keep the corridor fences on the leave's current travel windows (none once ``ended``); returns live ids."""
-    cfg = leave_settings(ctx.settings)
+    cfg = ctx.settings.leave
     return sync_corridor(ctx.db, leave=leave, windows={} if ended else travel_windows(ctx, leave),
                          buffer_m=cfg.leave_corridor_buffer_km * 1000.0, now=ctx.clock.now(),
                          created_by=ctx.principal.user_id)
@@ -98,7 +97,7 @@ def create_leave(*, ctx: Ctx, data: LeaveIn) -> LeaveOut:
     sup = supervisee_for(ctx, data.supervisee_id)
     rules.check_supervisee(sup)
     policy = effective_policy(ctx.db, sup.office_id)
-    now, cfg = ctx.clock.now(), leave_settings(ctx.settings)
+    now, cfg = ctx.clock.now(), ctx.settings.leave
     rules.check_times(now=now, depart_at=data.depart_at, return_at=data.return_at, policy=policy,
                       tolerance=timedelta(minutes=cfg.leave_past_tolerance_minutes))
     days = leave_days(data.depart_at, data.return_at)
@@ -210,7 +209,7 @@ def cut_short(*, ctx: Ctx, leave_id: int, data: CutShortIn) -> LeaveOut:
     _require_actor(ctx, "change leave")
     leave = _root(ctx, scoped_leave(ctx, leave_id, "leave.cut_short", lock=True), "cut short")
     now = ctx.clock.now()
-    tolerance = timedelta(minutes=leave_settings(ctx.settings).leave_past_tolerance_minutes)
+    tolerance = timedelta(minutes=ctx.settings.leave.leave_past_tolerance_minutes)
     if data.return_at >= leave.return_due_at:
         raise Invalid(f"return_at must be before the current return time ({leave.return_due_at.isoformat()}); "
                       "use an extension for more time", field="return_at")

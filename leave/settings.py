@@ -1,13 +1,6 @@
-"""Leave settings (``ZHIJIAO_LEAVE_*``), kept with the leave package.
-
-``core.settings.Settings`` does not (yet) carry a ``leave`` group, so
-:func:`leave_settings` reads ``settings.leave`` when present and otherwise a
-process-wide instance from the environment. Tests set ``settings.leave``.
-"""
+"""Leave settings (``ZHIJIAO_LEAVE_*``), kept with the leave package and
+carried by ``core.settings.Settings`` as ``settings.leave``."""
 from __future__ import annotations
-
-from functools import lru_cache
-from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,13 +27,3 @@ class LeaveSettings(BaseSettings):
         7, ge=1, le=31, description="Standing-permit occurrence fences are created this far ahead.")
     leave_repeat_count: int = Field(3, ge=2, description="Report flag: this many requests by one person ...")
     leave_repeat_days: int = Field(30, ge=1, description="... within this many days.")
-
-
-@lru_cache
-def _from_env() -> LeaveSettings:
-    return LeaveSettings()
-
-
-def leave_settings(settings: Any) -> LeaveSettings:
-    """The leave group of an aggregate ``Settings`` (or the environment's)."""
-    return getattr(settings, "leave", None) or _from_env()

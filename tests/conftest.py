@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -83,15 +84,25 @@ def drop_database(server_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def migrated_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A fresh database migrated to head, dropped on exit: for tests that need
+    committed data, several processes or a CLI of their own."""
+    from core.migrate import upgrade
+
+    url = create_database(server_url, prefix)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_database(server_url, url)
+
+
 @pytest.fixture(scope="session")
 def migrated_url(server_url: str) -> Iterator[str]:
     """One database migrated to head for the whole session (tests roll back)."""
-    from core.migrate import upgrade
-
-    url = create_database(server_url, "zj_test")
-    upgrade(url)
-    yield url
-    drop_database(server_url, url)
+    with migrated_database(server_url, "zj_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

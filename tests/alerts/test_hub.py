@@ -37,7 +37,7 @@ from core.principal import Principal
 from core.db import sqlalchemy_url
 from core.settings import Settings
 from supervision.models import User
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from tests.factories import World, build_world
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -95,23 +95,20 @@ class Env:
 @pytest.fixture(scope="module")
 def env(server_url: str) -> Iterator[Env]:
     from api.app import create_app
-    from core.migrate import upgrade
 
-    url = create_database(server_url, "zj_hub")
-    upgrade(url)
-    engine = create_engine(sqlalchemy_url(url), pool_size=10)
-    clock = ManualClock()
-    settings = Settings()
-    with Session(engine, expire_on_commit=False) as db:
-        world = build_world(db, settings, clock)
-        db.commit()
-    app = create_app(settings, clock=clock, engine=engine)
-    try:
-        with ThreadServer(app) as server:
-            yield Env(url, engine, clock, world, server, settings)
-    finally:
-        engine.dispose()
-        drop_database(server_url, url)
+    with migrated_database(server_url, "zj_hub") as url:
+        engine = create_engine(sqlalchemy_url(url), pool_size=10)
+        clock = ManualClock()
+        settings = Settings()
+        with Session(engine, expire_on_commit=False) as db:
+            world = build_world(db, settings, clock)
+            db.commit()
+        app = create_app(settings, clock=clock, engine=engine)
+        try:
+            with ThreadServer(app) as server:
+                yield Env(url, engine, clock, world, server, settings)
+        finally:
+            engine.dispose()
 
 
 # --- client helpers ----------------------------------------------------------------

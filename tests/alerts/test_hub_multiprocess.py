@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -33,12 +30,11 @@ from core.clock import SystemClock
 from core.db import sqlalchemy_url
 from core.settings import Settings
 from tests.alerts.test_hub import recv, recv_events, stream
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from tests.factories import World, add_device, add_fence, build_world
+from tests.servers import STARTUP, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
 EXCLUDED = (119.0, 28.9)  # centre of a 300 m exclusion zone in Qujiang (WGS-84)
-STARTUP = 20.0
 
 
 @dataclass
@@ -60,44 +56,16 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def database(server_url: str) -> Iterator[tuple[str, World, str]]:
-    from core.migrate import upgrade
-
-    url = create_database(server_url, "zj_hubmp")
-    upgrade(url)
-    engine = create_engine(sqlalchemy_url(url))
-    settings = Settings()
-    with Session(engine, expire_on_commit=False) as db:
-        world = build_world(db, settings, SystemClock())
-        add_fence(db, world.supervisees["a"], "exclusion", Point(*EXCLUDED), radius_m=300)
-        _, secret = add_device(db, settings, world.supervisees["a"], "native")
-        db.commit()
-    engine.dispose()
-    yield url, world, secret
-    drop_database(server_url, url)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(url: str, bus_url: str, channel: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, "ZHIJIAO_BUS_URL": bus_url, "ZHIJIAO_BUS_CHANNEL": channel}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP
-    while True:
-        assert proc.poll() is None, "server process exited"
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
+    with migrated_database(server_url, "zj_hubmp") as url:
+        engine = create_engine(sqlalchemy_url(url))
+        settings = Settings()
+        with Session(engine, expire_on_commit=False) as db:
+            world = build_world(db, settings, SystemClock())
+            add_fence(db, world.supervisees["a"], "exclusion", Point(*EXCLUDED), radius_m=300)
+            _, secret = add_device(db, settings, world.supervisees["a"], "native")
+            db.commit()
+        engine.dispose()
+        yield url, world, secret
 
 
 def relay_leader(url: str) -> int | None:
@@ -129,10 +97,10 @@ def cluster(request: pytest.FixtureRequest, database: tuple[str, World, str]) ->
     channel = f"alerts.t{uuid.uuid4().hex[:12]}"  # a shared NATS must not mix test runs
     procs: list[subprocess.Popen] = []
     try:
-        p1, http1 = _start(url, bus_url, channel)
+        p1, http1 = start_server(url, ZHIJIAO_BUS_URL=bus_url, ZHIJIAO_BUS_CHANNEL=channel)
         procs.append(p1)
         wait_leader(url, p1.pid)
-        p2, http2 = _start(url, bus_url, channel)
+        p2, http2 = start_server(url, ZHIJIAO_BUS_URL=bus_url, ZHIJIAO_BUS_CHANNEL=channel)
         procs.append(p2)
         yield Cluster(url, world, secret, procs, [http1, http2])
     finally:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditEntry
 from core.checkpoints import read_checkpoints
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from tests.core.test_audit_db import write_chain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,17 +26,13 @@ ROWS = 40
 @pytest.fixture(scope="module")
 def fresh(server_url: str) -> Iterator[tuple[str, Engine]]:
     from core.db import sqlalchemy_url
-    from core.migrate import upgrade
-
-    url = create_database(server_url, "zj_audit_cli")
-    upgrade(url)
-    eng = create_engine(sqlalchemy_url(url), pool_size=1)
-    with Session(eng) as db:
-        write_chain(db, ROWS, key=KEY)
-        db.commit()
-    yield url, eng
-    eng.dispose()
-    drop_database(server_url, url)
+    with migrated_database(server_url, "zj_audit_cli") as url:
+        eng = create_engine(sqlalchemy_url(url), pool_size=1)
+        with Session(eng) as db:
+            write_chain(db, ROWS, key=KEY)
+            db.commit()
+        yield url, eng
+        eng.dispose()
 
 
 def run(url: str, checkpoint_file: Path, *args: str) -> subprocess.CompletedProcess:

@@ -31,7 +31,7 @@ from core.audit_verify import ROW_BEFORE_MISSING, AuditVerification, verify_audi
 from core.checkpoints import CheckpointError, read_checkpoints
 from core.clock import ManualClock
 from core.principal import Principal, RequestContext
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 
 KEY = b"zhijiao-db-test-audit-key-0123456789"
 OTHER_KEY = b"not-the-audit-key"
@@ -45,14 +45,10 @@ ACTIONS = ["supervisee.read", "track.read", "leave.approve", "leave.reject", "fe
 @pytest.fixture(scope="module")
 def audit_engine(server_url: str) -> Iterator[Engine]:
     from core.db import sqlalchemy_url
-    from core.migrate import upgrade
-
-    url = create_database(server_url, "zj_audit")
-    upgrade(url)
-    eng = create_engine(sqlalchemy_url(url), pool_size=2)
-    yield eng
-    eng.dispose()
-    drop_database(server_url, url)
+    with migrated_database(server_url, "zj_audit") as url:
+        eng = create_engine(sqlalchemy_url(url), pool_size=2)
+        yield eng
+        eng.dispose()
 
 
 @pytest.fixture

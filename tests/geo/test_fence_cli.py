@@ -15,7 +15,7 @@ import shapely
 
 from geo.boundaries import bundled, load_boundary
 from geo.datum import gcj02_to_wgs84
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
 QUJIANG = ROOT / "data" / "boundaries" / "330803.geojson"
@@ -23,12 +23,8 @@ QUJIANG = ROOT / "data" / "boundaries" / "330803.geojson"
 
 @pytest.fixture(scope="module")
 def fresh_url(server_url: str) -> Iterator[str]:
-    from core.migrate import upgrade
-
-    url = create_database(server_url, "zj_cli")
-    upgrade(url)
-    yield url
-    drop_database(server_url, url)
+    with migrated_database(server_url, "zj_cli") as url:
+        yield url
 
 
 def zhijiao(url: str, *args: str) -> subprocess.CompletedProcess:

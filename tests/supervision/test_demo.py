@@ -11,18 +11,15 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from core.db import sqlalchemy_url
-from core.migrate import upgrade
 from supervision.demo import SUPERVISEES, seed_demo
 from supervision.models import Jurisdiction, Supervisee, User
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 
 
 @pytest.fixture(scope="module")
 def demo_url(server_url):
-    url = create_database(server_url, "zj_demo")
-    upgrade(url)
-    yield url
-    drop_database(server_url, url)
+    with migrated_database(server_url, "zj_demo") as url:
+        yield url
 
 
 def test_seed_demo_builds_the_district(demo_url, settings):

@@ -3,13 +3,7 @@ one process 2 judges the very next fix against (its cache is refreshed by the
 fence generation, not by a message that could be late or lost)."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,57 +14,30 @@ from core.clock import SystemClock
 from core.db import sqlalchemy_url
 from core.settings import Settings
 from geo.ingest.models import Fix
-from tests.conftest import create_database, drop_database
+from tests.conftest import migrated_database
 from tests.factories import add_device, build_world
+from tests.servers import start_server
 
-ROOT = Path(__file__).resolve().parents[3]
 HOME = (118.95, 28.95)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(url: str) -> tuple[subprocess.Popen, str]:
-    port = _port()
-    env = {**os.environ, "ZHIJIAO_DATABASE_URL": url}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
-                             "--log-level", "warning"], cwd=ROOT, env=env, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-1500:])
 
 
 @pytest.fixture
 def two_servers(server_url):
-    from core.migrate import upgrade
-
-    url = create_database(server_url, "zj_fencemp")
-    upgrade(url)
-    engine = create_engine(sqlalchemy_url(url))
-    settings = Settings()
-    with Session(engine, expire_on_commit=False) as db:
-        world = build_world(db, settings, SystemClock())
-        _, secret = add_device(db, settings, world.supervisees["a"], "native")
-        db.commit()
-    procs = [_start(url), _start(url)]
-    try:
-        yield world, secret, procs[0][1], procs[1][1], engine
-    finally:
-        for proc, _ in procs:
-            proc.terminate()
-            proc.wait(10)
-        engine.dispose()
-        drop_database(server_url, url)
+    with migrated_database(server_url, "zj_fencemp") as url:
+        engine = create_engine(sqlalchemy_url(url))
+        settings = Settings()
+        with Session(engine, expire_on_commit=False) as db:
+            world = build_world(db, settings, SystemClock())
+            _, secret = add_device(db, settings, world.supervisees["a"], "native")
+            db.commit()
+        procs = [start_server(url), start_server(url)]
+        try:
+            yield world, secret, procs[0][1], procs[1][1], engine
+        finally:
+            for proc, _ in procs:
+                proc.terminate()
+                proc.wait(10)
+            engine.dispose()
 
 
 def _fixes(t0: datetime, tag: str) -> dict:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from alerts.models import AlertKind
 from alerts.raising import raise_alert
 from core.audit import AuditLog
+from core.clock import ManualClock
 from core.principal import RequestContext
 from core.report_render import CST
 from leave.models import LeaveRequest, LeaveStatus, StandingPermit
@@ -28,16 +29,9 @@ from supervision.models import Supervisee
 JOB_CONTEXT = RequestContext(principal=None, source_addr="scheduler")
 
 
-class _FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self._now = now
-
-    def now(self) -> datetime:
-        return self._now
-
-
 def _audit(settings, now: datetime) -> AuditLog:
-    return AuditLog(settings.audit.audit_key.encode(), _FixedClock(now))
+    # The job's audit rows carry the job's time (the injectable clock's), not the wall clock's.
+    return AuditLog(settings.audit.audit_key.encode(), ManualClock(now))
 
 
 def check_overdue_returns(db: Session, *, now: datetime, settings) -> list[int]:

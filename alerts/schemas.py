@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from supervision.schemas import Input, Output
+from core.schemas import Input, Output
 
 # `withdrawn` is absent on purpose: only the system withdraws (late data disproved the alert).
 ResolutionIn = Literal["confirmed_violation", "false_alarm", "excused", "police_notified"]

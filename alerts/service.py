@@ -21,7 +21,7 @@ from alerts.schemas import AlertDetail, AlertOut, EvidenceOut, NoteOut
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from supervision.models import Jurisdiction, Role, User
-from supervision.schemas import Page
+from core.schemas import Page
 from supervision.scope import STAFF_READERS, alert_clause, require_role
 
 ACTORS = {Role.officer, Role.manager}  # auditors read, never act

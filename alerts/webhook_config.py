@@ -30,7 +30,7 @@ from core.context import Ctx
 from core.errors import Invalid, NotFound
 from core.settings import AlertSettings
 from supervision.models import Jurisdiction, JurisdictionLevel, Role
-from supervision.schemas import Page
+from core.schemas import Page
 from supervision.scope import bureau_config_clause, require_role, subtree_ids
 
 CONFIGURERS = {Role.admin, Role.manager}

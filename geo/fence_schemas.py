@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field, model_validator
 
 from geo.engine import FenceKind
-from supervision.schemas import Input, Output
+from core.schemas import Input, Output
 
 DatumName = Literal["wgs84", "gcj02", "bd09"]
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"

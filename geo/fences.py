@@ -44,7 +44,7 @@ from geo.fence_schemas import (
 from geo.geometry_input import GeometryError, ParsedGeometry, check_polygonal, parse_circle, parse_geojson
 from geo.models import AdminArea, Fence, FenceVersion
 from supervision.models import Role, Supervisee
-from supervision.schemas import Page
+from core.schemas import Page
 from supervision.scope import SUPERVISEE_WRITERS, require_role, supervisee_clause
 from supervision.supervisees import get_scoped
 

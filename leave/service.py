@@ -21,7 +21,7 @@ from leave.models import LeaveRequest, LeaveStatus
 from leave.policy import effective_policy, leave_days
 from leave.schemas import CutShortIn, ExtendIn, LeaveIn, LeaveOut, ReturnIn, WithdrawIn
 from supervision.models import Role, Supervisee
-from supervision.schemas import Page
+from core.schemas import Page
 from supervision.scope import require_role, supervisee_clause
 from supervision.supervisees import get_scoped
 

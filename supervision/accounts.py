@@ -8,7 +8,8 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.security import hash_password
 from supervision import jurisdictions
 from supervision.models import Role, Supervisee, User
-from supervision.schemas import Page, UserIn, UserOut, UserUpdate
+from core.schemas import Page
+from supervision.schemas import UserIn, UserOut, UserUpdate
 from supervision.scope import ACCOUNT_ADMINS, require_role, supervisee_clause, user_clause
 
 

@@ -11,7 +11,8 @@ from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from core.security import keyed_hash, new_device_secret
 from supervision.models import Device, Role, Supervisee
-from supervision.schemas import DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate, Page
+from core.schemas import Page
+from supervision.schemas import DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate
 from supervision.scope import ACCOUNT_ADMINS, device_owner_clause, require_role
 
 DEVICE_MANAGERS = ACCOUNT_ADMINS | {Role.officer, Role.manager}

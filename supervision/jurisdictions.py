@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from core.context import Ctx
 from core.errors import Invalid, NotFound
 from supervision.models import Jurisdiction, JurisdictionLevel
-from supervision.schemas import JurisdictionIn, JurisdictionOut, JurisdictionUpdate, Page
+from core.schemas import Page
+from supervision.schemas import JurisdictionIn, JurisdictionOut, JurisdictionUpdate
 from supervision.scope import ACCOUNT_ADMINS, jurisdiction_clause, require_role
 
 _CHILD_LEVEL = {JurisdictionLevel.bureau: JurisdictionLevel.office, JurisdictionLevel.office: JurisdictionLevel.grid}

@@ -10,7 +10,8 @@ from core.errors import Conflict, Invalid, NotFound
 from core.security import keyed_hash
 from geo.datum import to_wgs84
 from supervision.models import Jurisdiction, JurisdictionLevel, Role, Supervisee, SuperviseeStatus, User
-from supervision.schemas import Page, PointIn, PointOut, SuperviseeIn, SuperviseeOut, SuperviseeUpdate
+from core.schemas import Page
+from supervision.schemas import PointIn, PointOut, SuperviseeIn, SuperviseeOut, SuperviseeUpdate
 from supervision.scope import SUPERVISEE_WRITERS, require_role, subtree_ids, supervisee_clause
 
 

@@ -22,7 +22,7 @@ from alerts.schemas import (
 from api.deps import CtxDep, PagingDep
 from core.context import Ctx
 from core.errors import ServiceError
-from supervision.schemas import Page
+from core.schemas import Page
 
 router = APIRouter()
 _404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from api.deps import CtxDep, PagingDep
 from geo import fences
 from geo.fence_schemas import FenceIn, FenceOut, FenceSummary, FenceVersionIn
-from supervision.schemas import Page
+from core.schemas import Page
 
 router = APIRouter(tags=["fences"])
 _404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}

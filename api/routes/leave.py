@@ -24,7 +24,7 @@ from leave.report_format import report_csv, report_pdf
 from leave.schemas import (
     CutShortIn, DecisionIn, ExtendIn, LeaveIn, LeaveOut, PermitIn, PermitOut, PolicyIn, ReturnIn, WithdrawIn,
 )
-from supervision.schemas import Page
+from core.schemas import Page
 
 router = APIRouter()
 _404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}

@@ -8,9 +8,9 @@ from api.deps import CtxDep, PagingDep
 from core.errors import Conflict
 from supervision import accounts, devices, jurisdictions, supervisees
 from supervision.models import Role, SuperviseeStatus
+from core.schemas import Page
 from supervision.schemas import (
-    DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate, JurisdictionIn, JurisdictionOut, JurisdictionUpdate, Page,
-    SuperviseeIn, SuperviseeOut, SuperviseeUpdate, UserIn, UserOut, UserUpdate,
+    DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate, JurisdictionIn, JurisdictionOut, JurisdictionUpdate, SuperviseeIn, SuperviseeOut, SuperviseeUpdate, UserIn, UserOut, UserUpdate,
 )
 
 router = APIRouter()

@@ -1,7 +1,8 @@
-"""FastAPI dependencies: the database session, the caller, the context."""
+"""FastAPI dependencies: the unit of work, the caller, the context."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.context import Ctx
-from core.errors import Invalid, Unauthorized
+from core.errors import Invalid, NotFound, ServiceError, Unauthorized
 from core.principal import Principal, RequestContext
 from core.security import TokenError, decode_access_token
 from supervision.models import Jurisdiction, User
@@ -19,13 +20,76 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """A session per request. The route commits; anything else is rolled back."""
+    """Open the request's session (tests override this with their rolled-back one)."""
     session = request.app.state.session_factory()
     try:
         yield session
     finally:
-        session.rollback()
         session.close()
+
+
+@dataclass
+class UnitOfWork:
+    """The one transaction of a request, and what it must keep if it is refused."""
+
+    session: Session
+    request: Request
+    ctx: Ctx | None = None  # set once the caller is known (get_ctx / anonymous_ctx)
+
+    def keep_refusal(self, exc: ServiceError) -> None:
+        """After the rollback: write the refusal's audit rows again, or one generic row."""
+        ctx = self.ctx
+        if ctx is None:
+            return  # nobody authenticated yet: nothing to attribute, nothing written
+        rows = ctx.take_refusals()
+        if not rows and ctx.request.principal is not None:
+            route = self.request.scope.get("route")
+            object_type, object_id = _path_object(self.request)
+            rows = [dict(action=getattr(route, "name", None) or self.request.url.path[:64],
+                         object_type=object_type, object_id=object_id,
+                         outcome="not_found" if isinstance(exc, NotFound) else "refused",
+                         detail={"status": exc.status, "message": exc.message, "field": exc.field})]
+        for row in rows:
+            ctx.record(**row)
+
+
+def _path_object(request: Request) -> tuple[str | None, object]:
+    """The object a route acts on, from its first ``…_id`` path parameter."""
+    for name, value in request.path_params.items():
+        if name.endswith("_id"):
+            return name[:-3], value
+    return None, None
+
+
+def unit_of_work(request: Request, session: Annotated[Session, Depends(get_db)]) -> Iterator[UnitOfWork]:
+    """Every route's transaction, with one policy.
+
+    - Success: commit after the response body is built and before it is sent,
+      so whatever a caller is told was done is durable, and an answer that
+      fails to serialise commits nothing.
+    - A refusal (a ServiceError: 4xx): roll back everything the request did,
+      then write its refusal audit rows again (those the service recorded, or
+      one generic row naming the route and object) and commit only those. A
+      refusal never leaves half an action behind, and never leaves no trace.
+    - Anything else: roll back; nothing is committed.
+    """
+    uow = UnitOfWork(session=session, request=request)
+    try:
+        yield uow
+    except ServiceError as exc:
+        session.rollback()
+        uow.keep_refusal(exc)
+        session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    else:
+        session.commit()
+
+
+# scope="function": the exit (the commit) runs before the response is sent.
+UowDep = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
 
 
 def request_context(request: Request, principal: Principal | None = None) -> RequestContext:
@@ -44,7 +108,7 @@ def load_principal(db: Session, user_id: int) -> Principal | None:
 
 def current_principal(
     request: Request,
-    db: Annotated[Session, Depends(get_db)],
+    uow: UowDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -54,25 +118,25 @@ def current_principal(
         user_id = decode_access_token(state.settings.auth, credentials.credentials, now=state.clock.now())
     except TokenError:
         raise Unauthorized("invalid or expired token") from None
-    principal = load_principal(db, user_id)
+    principal = load_principal(uow.session, user_id)
     if principal is None:
         raise Unauthorized("invalid or expired token")
     return principal
 
 
-def get_ctx(
-    request: Request,
-    db: Annotated[Session, Depends(get_db)],
-    principal: Annotated[Principal, Depends(current_principal)],
-) -> Ctx:
+def _ctx(request: Request, uow: UnitOfWork, principal: Principal | None) -> Ctx:
     state = request.app.state
-    return Ctx(db=db, request=request_context(request, principal), audit=state.audit, settings=state.settings,
-               clock=state.clock)
+    uow.ctx = Ctx(db=uow.session, request=request_context(request, principal), audit=state.audit,
+                  settings=state.settings, clock=state.clock)
+    return uow.ctx
 
 
-def anonymous_ctx(request: Request, db: Annotated[Session, Depends(get_db)]) -> Ctx:
-    state = request.app.state
-    return Ctx(db=db, request=request_context(request), audit=state.audit, settings=state.settings, clock=state.clock)
+def get_ctx(request: Request, uow: UowDep, principal: Annotated[Principal, Depends(current_principal)]) -> Ctx:
+    return _ctx(request, uow, principal)
+
+
+def anonymous_ctx(request: Request, uow: UowDep) -> Ctx:
+    return _ctx(request, uow, None)
 
 
 class Paging:

@@ -1,7 +1,7 @@
 """What a service function needs from the call that owns the transaction."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ class Ctx:
     audit: AuditLog
     settings: Settings
     clock: Clock
+    # Refusal rows recorded in this transaction: if it is rolled back (the
+    # request was refused), the owner of the transaction writes them again.
+    _refusals: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
     def principal(self) -> Principal:
@@ -31,3 +34,11 @@ class Ctx:
                outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
         self.audit.record(self.db, self.request, action=action, object_type=object_type,
                           object_id=object_id, outcome=outcome, detail=detail)
+        if outcome != "ok":
+            self._refusals.append(dict(action=action, object_type=object_type, object_id=object_id,
+                                       outcome=outcome, detail=detail))
+
+    def take_refusals(self) -> list[dict[str, Any]]:
+        """The refusal rows recorded so far (and forget them)."""
+        rows, self._refusals = self._refusals, []
+        return rows

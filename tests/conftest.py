@@ -158,6 +158,11 @@ def app(settings, clock, engine, db):
     application = create_app(settings, clock=clock, engine=engine)
 
     def _shared_session():
+        # What the test set up is committed before the request, as in real
+        # use (a savepoint release inside the test's rolled-back transaction):
+        # a refused request rolls its own transaction back (api.deps), and
+        # must not take the fixtures with it.
+        db.commit()
         yield db
 
     application.dependency_overrides[get_db] = _shared_session

@@ -1,13 +1,7 @@
-"""REST routes for alerts and webhooks. Thin: parse, call the service, commit, answer.
-
-A refusal the service raises (404 out of scope, 409 invalid transition, 422)
-is raised before anything changes, so its audit row is committed too; an
-unexpected error commits nothing.
-"""
+"""REST routes for alerts and webhooks. Thin: parse, call the service, answer;
+the unit of work (api.deps) commits, or keeps only the audit row of a refusal."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Literal
 
 from fastapi import APIRouter, Query
@@ -20,8 +14,6 @@ from alerts.schemas import (
     WebhookUpdate,
 )
 from api.deps import CtxDep, PagingDep
-from core.context import Ctx
-from core.errors import ServiceError
 from core.schemas import Page
 
 router = APIRouter()
@@ -30,61 +22,44 @@ _ACT = {**_404, 403: {"description": "Your role may not act on alerts (auditors 
         409: {"description": "Invalid transition (e.g. acknowledging a resolved alert)"}}
 
 
-@contextmanager
-def _unit(ctx: Ctx) -> Iterator[None]:
-    try:
-        yield
-    except ServiceError:
-        ctx.db.commit()  # the refusal's audit row
-        raise
-    ctx.db.commit()
-
-
 @router.get("/alerts", response_model=Page[AlertOut], tags=["alerts"])
 def list_alerts(ctx: CtxDep, paging: PagingDep,
                 state: Literal["open", "acknowledged", "resolved"] | None = None, kind: AlertKind | None = None,
                 office_id: int | None = Query(None, ge=1), supervisee_id: int | None = Query(None, ge=1),
                 since: AwareDatetime | None = Query(None, description="created_at >= since (with UTC offset)"),
                 until: AwareDatetime | None = Query(None, description="created_at < until (with UTC offset)")):
-    with _unit(ctx):
-        return service.list_alerts(ctx=ctx, limit=paging.limit, offset=paging.offset, state=state, kind=kind,
-                                   office_id=office_id, supervisee_id=supervisee_id, since=since, until=until)
+    return service.list_alerts(ctx=ctx, limit=paging.limit, offset=paging.offset, state=state, kind=kind,
+                               office_id=office_id, supervisee_id=supervisee_id, since=since, until=until)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail, responses=_404, tags=["alerts"])
 def get_alert(alert_id: int, ctx: CtxDep):
-    with _unit(ctx):
-        return service.get_alert(ctx=ctx, alert_id=alert_id)
+    return service.get_alert(ctx=ctx, alert_id=alert_id)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=_ACT, tags=["alerts"])
 def acknowledge(alert_id: int, ctx: CtxDep):
-    with _unit(ctx):
-        return service.acknowledge(ctx=ctx, alert_id=alert_id)
+    return service.acknowledge(ctx=ctx, alert_id=alert_id)
 
 
 @router.post("/alerts/{alert_id}/assign", response_model=AlertOut, responses=_ACT, tags=["alerts"])
 def assign(alert_id: int, data: AssignIn, ctx: CtxDep):
-    with _unit(ctx):
-        return service.assign(ctx=ctx, alert_id=alert_id, officer_id=data.officer_id)
+    return service.assign(ctx=ctx, alert_id=alert_id, officer_id=data.officer_id)
 
 
 @router.post("/alerts/{alert_id}/notes", response_model=NoteOut, status_code=201, responses=_ACT, tags=["alerts"])
 def add_note(alert_id: int, data: NoteIn, ctx: CtxDep):
-    with _unit(ctx):
-        return service.add_note(ctx=ctx, alert_id=alert_id, body=data.body)
+    return service.add_note(ctx=ctx, alert_id=alert_id, body=data.body)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=_ACT, tags=["alerts"])
 def resolve(alert_id: int, data: ResolveIn, ctx: CtxDep):
-    with _unit(ctx):
-        return service.resolve(ctx=ctx, alert_id=alert_id, reason=data.reason, note=data.note)
+    return service.resolve(ctx=ctx, alert_id=alert_id, reason=data.reason, note=data.note)
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201, tags=["webhooks"])
 def create_webhook(data: WebhookIn, ctx: CtxDep):
-    with _unit(ctx):
-        return webhook_config.create_webhook(ctx=ctx, data=data)
+    return webhook_config.create_webhook(ctx=ctx, data=data)
 
 
 @router.get("/webhooks", response_model=Page[WebhookOut], tags=["webhooks"])
@@ -94,13 +69,11 @@ def list_webhooks(ctx: CtxDep, paging: PagingDep):
 
 @router.patch("/webhooks/{webhook_id}", response_model=WebhookOut, responses=_404, tags=["webhooks"])
 def update_webhook(webhook_id: int, data: WebhookUpdate, ctx: CtxDep):
-    with _unit(ctx):
-        return webhook_config.update_webhook(ctx=ctx, webhook_id=webhook_id, data=data)
+    return webhook_config.update_webhook(ctx=ctx, webhook_id=webhook_id, data=data)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut], responses=_404, tags=["webhooks"])
 def list_deliveries(webhook_id: int, ctx: CtxDep, paging: PagingDep,
                     status: Literal["pending", "delivered", "failed"] | None = None):
-    with _unit(ctx):
-        return webhook_config.list_deliveries(ctx=ctx, webhook_id=webhook_id, limit=paging.limit,
-                                              offset=paging.offset, status=status)
+    return webhook_config.list_deliveries(ctx=ctx, webhook_id=webhook_id, limit=paging.limit,
+                                          offset=paging.offset, status=status)

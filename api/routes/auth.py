@@ -23,12 +23,10 @@ def login(data: LoginIn, ctx: Annotated[Ctx, Depends(anonymous_ctx)]) -> TokenOu
     ok = verify_password(user.password_hash if user else None, data.password) and user is not None and user.active
     if not ok:
         ctx.record("auth.login", "user", user.id if user else None, outcome="denied", detail={"username": data.username})
-        ctx.db.commit()
         raise Unauthorized("wrong username or password")
     token = issue_access_token(ctx.settings.auth, user_id=user.id, role=user.role, now=ctx.clock.now())
     ctx.request = RequestContext(principal=None, request_id=ctx.request.request_id, source_addr=ctx.request.source_addr)
     ctx.record("auth.login", "user", user.id, detail={"username": user.username})
-    ctx.db.commit()
     return TokenOut(access_token=token.token, expires_in=token.expires_in)
 
 

@@ -1,4 +1,4 @@
-"""REST routes for geofences. Thin: parse, call geo.fences, commit, answer."""
+"""REST routes for geofences. Thin: parse, call geo.fences, answer (api.deps commits)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -17,39 +17,25 @@ _422 = {422: {"description": "Invalid input; for geometry, the message says why 
 @router.post("/supervisees/{supervisee_id}/fences", response_model=FenceOut, status_code=201,
              responses={**_404, **_422})
 def create_fence(supervisee_id: int, data: FenceIn, ctx: CtxDep):
-    out = fences.create_fence(ctx=ctx, supervisee_id=supervisee_id, data=data)
-    ctx.db.commit()
-    return out
+    return fences.create_fence(ctx=ctx, supervisee_id=supervisee_id, data=data)
 
 
 @router.get("/supervisees/{supervisee_id}/fences", response_model=Page[FenceSummary], responses=_404)
 def list_fences(supervisee_id: int, ctx: CtxDep, paging: PagingDep, include_retired: bool = False):
-    try:
-        out = fences.list_fences(ctx=ctx, supervisee_id=supervisee_id, include_retired=include_retired,
-                                 limit=paging.limit, offset=paging.offset)
-    finally:
-        ctx.db.commit()  # the audit row, also of a refused read
-    return out
+    return fences.list_fences(ctx=ctx, supervisee_id=supervisee_id, include_retired=include_retired,
+                              limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/fences/{fence_id}", response_model=FenceOut, responses=_404)
 def get_fence(fence_id: int, ctx: CtxDep):
-    try:
-        out = fences.get_fence(ctx=ctx, fence_id=fence_id)
-    finally:
-        ctx.db.commit()  # the audit row, also of a refused read
-    return out
+    return fences.get_fence(ctx=ctx, fence_id=fence_id)
 
 
 @router.post("/fences/{fence_id}/versions", response_model=FenceOut, status_code=201, responses={**_404, **_422})
 def new_fence_version(fence_id: int, data: FenceVersionIn, ctx: CtxDep):
-    out = fences.new_version(ctx=ctx, fence_id=fence_id, data=data)
-    ctx.db.commit()
-    return out
+    return fences.new_version(ctx=ctx, fence_id=fence_id, data=data)
 
 
 @router.post("/fences/{fence_id}/retire", response_model=FenceOut, responses=_404)
 def retire_fence(fence_id: int, ctx: CtxDep):
-    out = fences.retire_fence(ctx=ctx, fence_id=fence_id)
-    ctx.db.commit()
-    return out
+    return fences.retire_fence(ctx=ctx, fence_id=fence_id)

@@ -1,7 +1,7 @@
 """Ingest routes: one per device protocol, plus GPX upload by an officer.
 
 Each route authenticates the device, decodes with its protocol's decoder,
-runs the pipeline, commits — and only then answers: an acknowledged fix is
+runs the pipeline; the unit of work commits — and only then is the answer sent: an acknowledged fix is
 durable. Device credentials are accepted here and nowhere else.
 """
 from __future__ import annotations
@@ -10,14 +10,14 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from sqlalchemy.orm import Session
 
-from api.deps import CtxDep, get_db
-from core.errors import Forbidden, Invalid, ServiceError, Unauthorized
+from api.deps import CtxDep, UowDep
+from core.errors import Forbidden, Invalid, Unauthorized
 from geo.ingest.decoders import gpx, native, osmand, owntracks
 from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
 from geo.ingest.decoders._fields import load_json
@@ -28,7 +28,6 @@ from supervision.models import Role
 from supervision.supervisees import get_scoped
 
 router = APIRouter(tags=["ingest"])
-DbDep = Annotated[Session, Depends(get_db)]
 MAX_BODY = 2 * 1024 * 1024
 MAX_GPX = 32 * 1024 * 1024
 
@@ -45,7 +44,8 @@ async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
 
 
 def _run(request: Request, session: Session, auth, fixes_of) -> dict:
-    """Authenticate, decode, ingest and commit in one worker thread and one transaction."""
+    """Authenticate, decode and ingest in one worker thread and one transaction
+    (the unit of work commits it before the answer is sent)."""
     state = request.app.state
     device: DeviceIdentity = auth(session)
     try:
@@ -54,9 +54,7 @@ def _run(request: Request, session: Session, auth, fixes_of) -> dict:
         raise _decode_error(exc) from None
     ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
                         fences=state.fence_cache)
-    result = ingest(fixes, ctx)
-    session.commit()
-    return result.as_dict()
+    return ingest(fixes, ctx).as_dict()
 
 
 def _bearer(request: Request) -> str:
@@ -68,18 +66,18 @@ def _bearer(request: Request) -> str:
 
 
 @router.post("/ingest/native", summary="Batch of fixes from our own app (device bearer token)")
-async def ingest_native(request: Request, db: DbDep):
+async def ingest_native(request: Request, uow: UowDep):
     token = _bearer(request)
     body = await _body(request)
     key = request.app.state.settings.auth.device_key
-    result = await run_in_threadpool(_run, request, db, lambda db: authenticate_secret(db, key, token),
+    result = await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_secret(db, key, token),
                                      lambda: native.decode(body))
     return result
 
 
 @router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string")
 @router.post("/ingest/osmand", operation_id="ingest_osmand_post", summary="OsmAnd / Traccar Client, form or JSON")
-async def ingest_osmand(request: Request, db: DbDep):
+async def ingest_osmand(request: Request, uow: UowDep):
     params = dict(request.query_params)
     json_body = None
     if request.method == "POST":
@@ -98,12 +96,12 @@ async def ingest_osmand(request: Request, db: DbDep):
     except DecodeError as exc:
         raise _decode_error(exc) from None
     key = request.app.state.settings.auth.device_key
-    await run_in_threadpool(_run, request, db, lambda db: authenticate_secret(db, key, device_key), lambda: fixes)
+    await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_secret(db, key, device_key), lambda: fixes)
     return PlainTextResponse("OK")
 
 
 @router.post("/ingest/owntracks", summary="OwnTracks HTTP mode (Basic auth)")
-async def ingest_owntracks(request: Request, db: DbDep):
+async def ingest_owntracks(request: Request, uow: UowDep):
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     try:
@@ -117,7 +115,7 @@ async def ingest_owntracks(request: Request, db: DbDep):
     key = request.app.state.settings.auth.device_key
     x_user = request.headers.get("x-limit-u") or user
     x_device = request.headers.get("x-limit-d")
-    await run_in_threadpool(_run, request, db, lambda db: authenticate_owntracks(db, key, x_user, password, x_device),
+    await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_owntracks(db, key, x_user, password, x_device),
                             lambda: owntracks.decode(body, headers))
     return JSONResponse([])
 
@@ -130,11 +128,7 @@ async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
     body = await _body(request, MAX_GPX)
 
     def run() -> dict:
-        try:
-            supervisee = get_scoped(ctx, supervisee_id)
-        except ServiceError:
-            ctx.db.commit()  # the refusal's audit row
-            raise
+        supervisee = get_scoped(ctx, supervisee_id)
         try:
             fixes = gpx.decode(body, datum=datum)
         except DecodeError as exc:
@@ -144,7 +138,6 @@ async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
         result = ingest(fixes, IngestContext(db=ctx.db, now=ctx.clock.now(), settings=ctx.settings, device=device,
                                              fences=state.fence_cache))
         ctx.record("fixes.import_gpx", "supervisee", supervisee.id, detail=result.as_dict())
-        ctx.db.commit()
         return result.as_dict(with_alerts=True)
 
     return await run_in_threadpool(run)

@@ -1,16 +1,16 @@
 """REST routes for jurisdictions, users, supervisees and devices. Thin: parse,
-call the service, commit, answer."""
+call the service, answer; the unit of work (api.deps) commits or keeps the refusal."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
 from api.deps import CtxDep, PagingDep
-from core.errors import Conflict
 from supervision import accounts, devices, jurisdictions, supervisees
 from supervision.models import Role, SuperviseeStatus
 from core.schemas import Page
 from supervision.schemas import (
-    DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate, JurisdictionIn, JurisdictionOut, JurisdictionUpdate, SuperviseeIn, SuperviseeOut, SuperviseeUpdate, UserIn, UserOut, UserUpdate,
+    DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate, JurisdictionIn, JurisdictionOut, JurisdictionUpdate,
+    SuperviseeIn, SuperviseeOut, SuperviseeUpdate, UserIn, UserOut, UserUpdate,
 )
 
 router = APIRouter()
@@ -29,16 +29,12 @@ def get_jurisdiction(jurisdiction_id: int, ctx: CtxDep):
 
 @router.post("/jurisdictions", response_model=JurisdictionOut, status_code=201, tags=["jurisdictions"])
 def create_jurisdiction(data: JurisdictionIn, ctx: CtxDep):
-    out = jurisdictions.create_jurisdiction(ctx=ctx, data=data)
-    ctx.db.commit()
-    return out
+    return jurisdictions.create_jurisdiction(ctx=ctx, data=data)
 
 
 @router.patch("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionOut, responses=_404, tags=["jurisdictions"])
 def update_jurisdiction(jurisdiction_id: int, data: JurisdictionUpdate, ctx: CtxDep):
-    out = jurisdictions.update_jurisdiction(ctx=ctx, jurisdiction_id=jurisdiction_id, data=data)
-    ctx.db.commit()
-    return out
+    return jurisdictions.update_jurisdiction(ctx=ctx, jurisdiction_id=jurisdiction_id, data=data)
 
 
 @router.get("/users", response_model=Page[UserOut], tags=["users"])
@@ -53,52 +49,34 @@ def get_user(user_id: int, ctx: CtxDep):
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
 def create_user(data: UserIn, ctx: CtxDep):
-    out = accounts.create_user(ctx=ctx, data=data)
-    ctx.db.commit()
-    return out
+    return accounts.create_user(ctx=ctx, data=data)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses=_404, tags=["users"])
 def update_user(user_id: int, data: UserUpdate, ctx: CtxDep):
-    out = accounts.update_user(ctx=ctx, user_id=user_id, data=data)
-    ctx.db.commit()
-    return out
+    return accounts.update_user(ctx=ctx, user_id=user_id, data=data)
 
 
 @router.get("/supervisees", response_model=Page[SuperviseeOut], tags=["supervisees"])
 def list_supervisees(ctx: CtxDep, paging: PagingDep, office_id: int | None = Query(None, ge=1),
                      status: SuperviseeStatus | None = None):
-    out = supervisees.list_supervisees(ctx=ctx, limit=paging.limit, offset=paging.offset, office_id=office_id,
-                                       status=status)
-    ctx.db.commit()  # the audit row of this read
-    return out
+    return supervisees.list_supervisees(ctx=ctx, limit=paging.limit, offset=paging.offset, office_id=office_id,
+                                        status=status)
 
 
 @router.get("/supervisees/{supervisee_id}", response_model=SuperviseeOut, responses=_404, tags=["supervisees"])
 def get_supervisee(supervisee_id: int, ctx: CtxDep):
-    try:
-        out = supervisees.get_supervisee(ctx=ctx, supervisee_id=supervisee_id)
-    finally:
-        ctx.db.commit()  # the audit row, also of a refused read
-    return out
+    return supervisees.get_supervisee(ctx=ctx, supervisee_id=supervisee_id)
 
 
 @router.post("/supervisees", response_model=SuperviseeOut, status_code=201, tags=["supervisees"])
 def create_supervisee(data: SuperviseeIn, ctx: CtxDep):
-    try:
-        out = supervisees.create_supervisee(ctx=ctx, data=data)
-    except Conflict:
-        ctx.db.commit()  # keep the audit row of the refused registration
-        raise
-    ctx.db.commit()
-    return out
+    return supervisees.create_supervisee(ctx=ctx, data=data)
 
 
 @router.patch("/supervisees/{supervisee_id}", response_model=SuperviseeOut, responses=_404, tags=["supervisees"])
 def update_supervisee(supervisee_id: int, data: SuperviseeUpdate, ctx: CtxDep):
-    out = supervisees.update_supervisee(ctx=ctx, supervisee_id=supervisee_id, data=data)
-    ctx.db.commit()
-    return out
+    return supervisees.update_supervisee(ctx=ctx, supervisee_id=supervisee_id, data=data)
 
 
 @router.get("/devices", response_model=Page[DeviceOut], tags=["devices"])
@@ -113,13 +91,9 @@ def get_device(device_id: int, ctx: CtxDep):
 
 @router.post("/devices", response_model=DeviceCreated, status_code=201, tags=["devices"])
 def create_device(data: DeviceIn, ctx: CtxDep):
-    out = devices.create_device(ctx=ctx, data=data)
-    ctx.db.commit()
-    return out
+    return devices.create_device(ctx=ctx, data=data)
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceOut | DeviceCreated, responses=_404, tags=["devices"])
 def update_device(device_id: int, data: DeviceUpdate, ctx: CtxDep):
-    out = devices.update_device(ctx=ctx, device_id=device_id, data=data)
-    ctx.db.commit()
-    return out
+    return devices.update_device(ctx=ctx, device_id=device_id, data=data)

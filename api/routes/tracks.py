@@ -1,4 +1,4 @@
-"""REST route for reading a supervisee's track. Thin: parse, call geo.tracks_read, commit, answer."""
+"""REST route for reading a supervisee's track. Thin: parse, call geo.tracks_read, answer."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +6,6 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 
 from api.deps import CtxDep
-from core.errors import ServiceError
 from geo.tracks_read import MAX_LIMIT, TrackOut, read_track
 
 router = APIRouter(tags=["tracks"])
@@ -22,10 +21,5 @@ def get_fixes(supervisee_id: int, ctx: CtxDep,
               since: datetime | None = Query(None, description="t >= since (default: until - 24 h); with offset"),
               until: datetime | None = Query(None, description="t < until (default: now); with offset"),
               limit: int = Query(1000, ge=1, le=MAX_LIMIT, description="most fixes returned, oldest first")):
-    try:
-        out = read_track(ctx=ctx, supervisee_id=supervisee_id, since=since, until=until, limit=limit)
-    except ServiceError:
-        ctx.db.commit()  # the refusal's audit row; an unexpected error commits nothing
-        raise
-    ctx.db.commit()  # the read's audit row: committed before any data leaves
-    return out
+    # The read's audit row is committed (api.deps) before any data leaves.
+    return read_track(ctx=ctx, supervisee_id=supervisee_id, since=since, until=until, limit=limit)

@@ -1,0 +1,139 @@
+"""One unit of work for every route (api.deps): a refused write rolls back its
+changes and leaves its audit row; a successful one is committed before the
+answer leaves.
+
+The table below names, for every write route of the app, a request that the
+service refuses (out of scope, nonexistent, or a role that may not). A route
+added without an entry fails ``test_every_write_route_has_a_refusal_case``.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.audit import AuditEntry
+
+MISSING = 2_000_000_000  # an id no row has
+SOON = datetime.now(UTC) + timedelta(days=2)
+DEST = {"address": "杭州", "circle": {"lon": 120.15, "lat": 30.28, "radius_m": 5000}}
+CIRCLE = {"circle": {"lon": 118.9, "lat": 28.9, "radius_m": 200}}
+
+# (method, path template) -> (who, path values, JSON body). ``{a}``/``{b}`` are the
+# supervisees of office a/b, ``{office_a}`` the office a; anything else is MISSING.
+CASES: dict[tuple[str, str], tuple[str, dict, dict | None]] = {
+    ("POST", "/auth/login"): ("anonymous", {}, {"username": "nobody-here", "password": "wrong"}),
+    ("POST", "/jurisdictions"): ("officer_a", {}, {"name": "新所", "level": "office", "parent_id": "{office_a}"}),
+    ("PATCH", "/jurisdictions/{jurisdiction_id}"): ("admin", {}, {"name": "改名"}),
+    ("POST", "/users"): ("officer_a", {}, {"username": "new-user", "password": "a-long-password-1",
+                                          "full_name": "新人", "role": "officer", "jurisdiction_id": "{office_a}"}),
+    ("PATCH", "/users/{user_id}"): ("admin", {}, {"full_name": "改名"}),
+    ("POST", "/supervisees"): ("auditor", {}, {"name": "某", "national_id": "11010519491231002X",
+                                              "sentence_type": "probation", "term_start": "2026-01-01",
+                                              "term_end": "2027-01-01", "office_id": "{office_a}"}),
+    ("PATCH", "/supervisees/{supervisee_id}"): ("officer_a", {"supervisee_id": "{b}"}, {"tier": "strict"}),
+    ("POST", "/devices"): ("officer_a", {}, {"supervisee_id": "{b}", "name": "手机", "kind": "phone",
+                                            "protocol": "native"}),
+    ("PATCH", "/devices/{device_id}"): ("officer_a", {}, {"name": "改名"}),
+    ("POST", "/supervisees/{supervisee_id}/fences"): ("officer_a", {"supervisee_id": "{b}"},
+                                                      {"kind": "exclusion", **CIRCLE}),
+    ("POST", "/fences/{fence_id}/versions"): ("officer_a", {}, CIRCLE),
+    ("POST", "/fences/{fence_id}/retire"): ("officer_a", {}, None),
+    ("POST", "/supervisees/{supervisee_id}/gpx"): ("officer_a", {"supervisee_id": "{b}"}, None),
+    ("POST", "/alerts/{alert_id}/acknowledge"): ("officer_a", {}, None),
+    ("POST", "/alerts/{alert_id}/assign"): ("officer_a", {}, {"officer_id": 1}),
+    ("POST", "/alerts/{alert_id}/notes"): ("officer_a", {}, {"body": "备注"}),
+    ("POST", "/alerts/{alert_id}/resolve"): ("officer_a", {}, {"reason": "false_alarm", "note": "x"}),
+    ("POST", "/webhooks"): ("officer_a", {}, {"url": "https://example.invalid/hook"}),
+    ("PATCH", "/webhooks/{webhook_id}"): ("manager", {}, {"active": False}),
+    ("POST", "/leave"): ("auditor", {}, {"destination": DEST, "reason": "探亲", "depart_at": SOON.isoformat(),
+                                        "return_at": (SOON + timedelta(days=1)).isoformat()}),
+    ("POST", "/leave/{leave_id}/approve"): ("officer_a", {}, {"reason": "同意"}),
+    ("POST", "/leave/{leave_id}/reject"): ("officer_a", {}, {"reason": "不同意"}),
+    ("POST", "/leave/{leave_id}/withdraw"): ("supervisee_a", {}, {}),
+    ("POST", "/leave/{leave_id}/extend"): ("officer_a", {}, {"return_at": SOON.isoformat(), "reason": "延期"}),
+    ("POST", "/leave/{leave_id}/cut-short"): ("officer_a", {}, {"return_at": SOON.isoformat(), "reason": "提前"}),
+    ("POST", "/leave/{leave_id}/return"): ("supervisee_a", {}, {"lon": 118.9, "lat": 28.9, "accuracy_m": 10}),
+    ("POST", "/leave-permits"): ("auditor", {}, {"area": DEST, "reason": "上班", "weekdays": [0],
+                                                "start_time": "07:00", "end_time": "19:00",
+                                                "valid_from": "2026-01-01", "valid_until": "2026-02-01"}),
+    ("POST", "/leave-permits/{permit_id}/approve"): ("officer_a", {}, {"reason": "同意"}),
+    ("POST", "/leave-permits/{permit_id}/reject"): ("officer_a", {}, {"reason": "不同意"}),
+    ("POST", "/leave-permits/{permit_id}/end"): ("officer_a", {}, {}),
+    ("PUT", "/leave-policies/{jurisdiction_id}"): ("officer_b", {"jurisdiction_id": "{office_a}"}, {"max_days": 5}),
+}
+# Device protocols authenticate a device, not a person: a refusal there has no
+# one to attribute (and anonymous floods must not grow the audit trail).
+DEVICE_ROUTES = {("POST", "/ingest/native"), ("GET", "/ingest/osmand"), ("POST", "/ingest/osmand"),
+                 ("POST", "/ingest/owntracks")}
+# Issuing a websocket ticket is refused only to callers without a valid token.
+UNAUTHENTICATED_ONLY = {("POST", "/ws/tickets")}
+
+
+def _write_routes(app) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, ops in app.openapi()["paths"].items() for method in ops
+            if method.upper() in {"POST", "PATCH", "PUT", "DELETE"}}
+
+
+def _fill(value, world):
+    names = {"{a}": world.supervisees["a"].id, "{b}": world.supervisees["b"].id, "{office_a}": world.office_a.id}
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
+    return names.get(value, value) if isinstance(value, str) else value
+
+
+def _url(template: str, values: dict, world) -> str:
+    import re
+
+    url = template
+    for name, value in values.items():
+        url = url.replace("{" + name + "}", str(_fill(value, world)))
+    return re.sub(r"\{[^}]+\}", str(MISSING), url)
+
+
+def test_every_write_route_has_a_refusal_case(app):
+    missing = _write_routes(app) - set(CASES) - DEVICE_ROUTES - UNAUTHENTICATED_ONLY
+    assert not missing, f"write routes without a refusal case: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("route", sorted(CASES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_a_refused_write_leaves_its_audit_row(route, client, world, db):
+    method, template = route
+    who, values, body = CASES[route]
+    request_id = uuid.uuid4().hex
+    headers = {"X-Request-Id": request_id}
+    if who != "anonymous":
+        headers.update(world.auth(who))
+    kwargs = {"json": _fill(body, world)} if body is not None else {"content": b"<gpx/>"}
+    r = client.request(method, _url(template, values, world), headers=headers, **kwargs)
+    assert r.status_code in (401, 403, 404, 409, 422), (r.status_code, r.text)
+    db.rollback()  # what the request did not commit is gone, as it would be for a real server
+    rows = db.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).all()
+    assert rows, f"{method} {template} answered {r.status_code} and left no audit row"
+    assert all(row.outcome in {"refused", "not_found", "denied"} for row in rows), [(x.action, x.outcome) for x in rows]
+
+
+def test_a_refusal_rolls_back_what_the_request_changed(client, world, db):
+    """A refusal after a partial change keeps the refusal row and none of the change."""
+    before = db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.outcome == "ok"))
+    b = world.supervisees["b"].id
+    r = client.patch(f"/supervisees/{b}", headers=world.auth("officer_a"), json={"tier": "lenient"})
+    assert r.status_code == 404
+    db.rollback()
+    after = db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.outcome == "ok"))
+    assert after == before
+    db.refresh(world.supervisees["b"])
+    assert world.supervisees["b"].tier != "lenient"
+
+
+def test_a_validation_error_is_not_audited(client, world, db):
+    """A malformed request (422 from validation) did not reach the service: no row."""
+    request_id = uuid.uuid4().hex
+    r = client.post("/leave", headers={**world.auth("supervisee_a"), "X-Request-Id": request_id},
+                    json={"reason": ""})
+    assert r.status_code == 422
+    assert not db.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).all()

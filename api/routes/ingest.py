@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -18,11 +19,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import CtxDep, UowDep
 from core.errors import Forbidden, Invalid, Unauthorized
-from geo.ingest.decoders import gpx, native, osmand, owntracks
+from geo.ingest.decoders import Decoded, DeviceMessage, gpx, native, osmand, owntracks
 from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
-from geo.ingest.decoders._fields import load_json
 from geo.ingest.errors import DecodeError
-from geo.ingest.fix import DecodedFix
 from geo.ingest.pipeline import IngestContext, ingest
 from supervision.models import Role
 from supervision.supervisees import get_scoped
@@ -30,31 +29,38 @@ from supervision.supervisees import get_scoped
 router = APIRouter(tags=["ingest"])
 MAX_BODY = 2 * 1024 * 1024
 MAX_GPX = 32 * 1024 * 1024
+Decoder = Callable[[DeviceMessage], Decoded]
 
 
 def _decode_error(exc: DecodeError) -> Invalid:
     return Invalid(f"{exc.field}: {exc.message}", field=exc.field)
 
 
-async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
+async def _message(request: Request, limit: int = MAX_BODY, *, datum: str = "wgs84") -> DeviceMessage:
+    """The request as a decoder reads it: bounded body, content type, query, headers."""
     body = await request.body()
     if len(body) > limit:
         raise Invalid(f"request body larger than {limit} bytes", field="body")
-    return body
+    return DeviceMessage(body=body, content_type=request.headers.get("content-type", ""),
+                         query=dict(request.query_params), headers=dict(request.headers), datum=datum)
 
 
-def _run(request: Request, session: Session, auth, fixes_of) -> dict:
+def _decode(decoder: Decoder, message: DeviceMessage) -> Decoded:
+    try:
+        return decoder(message)
+    except DecodeError as exc:
+        raise _decode_error(exc) from None
+
+
+def _run(request: Request, session: Session, auth: Callable[[Session], DeviceIdentity],
+         decoded: Callable[[], Decoded]) -> dict:
     """Authenticate, decode and ingest in one worker thread and one transaction
     (the unit of work commits it before the answer is sent)."""
     state = request.app.state
-    device: DeviceIdentity = auth(session)
-    try:
-        fixes: list[DecodedFix] = fixes_of()
-    except DecodeError as exc:
-        raise _decode_error(exc) from None
+    device = auth(session)
     ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
                         fences=state.fence_cache)
-    return ingest(fixes, ctx).as_dict()
+    return ingest(decoded().fixes, ctx).as_dict()
 
 
 def _bearer(request: Request) -> str:
@@ -68,35 +74,21 @@ def _bearer(request: Request) -> str:
 @router.post("/ingest/native", summary="Batch of fixes from our own app (device bearer token)")
 async def ingest_native(request: Request, uow: UowDep):
     token = _bearer(request)
-    body = await _body(request)
+    message = await _message(request)
     key = request.app.state.settings.auth.device_key
-    result = await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_secret(db, key, token),
-                                     lambda: native.decode(body))
-    return result
+    # The credential is checked before the body is decoded: no parsing work for strangers.
+    return await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_secret(db, key, token),
+                                   lambda: _decode(native.decode, message))
 
 
 @router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string")
 @router.post("/ingest/osmand", operation_id="ingest_osmand_post", summary="OsmAnd / Traccar Client, form or JSON")
 async def ingest_osmand(request: Request, uow: UowDep):
-    params = dict(request.query_params)
-    json_body = None
-    if request.method == "POST":
-        body = await _body(request)
-        ctype = request.headers.get("content-type", "")
-        if "json" in ctype and body:
-            try:
-                json_body = load_json(body)
-            except DecodeError as exc:
-                raise _decode_error(exc) from None
-        elif "form" in ctype:
-            form = await request.form()
-            params.update({k: str(v) for k, v in form.items()})
-    try:
-        device_key, fixes = osmand.decode_batch(params, json_body)
-    except DecodeError as exc:
-        raise _decode_error(exc) from None
+    # The device key travels inside the message, so this protocol decodes first.
+    decoded = _decode(osmand.decode, await _message(request))
     key = request.app.state.settings.auth.device_key
-    await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_secret(db, key, device_key), lambda: fixes)
+    await run_in_threadpool(_run, request, uow.session,
+                            lambda db: authenticate_secret(db, key, decoded.device_key), lambda: decoded)
     return PlainTextResponse("OK")
 
 
@@ -110,13 +102,13 @@ async def ingest_owntracks(request: Request, uow: UowDep):
         user = password = ""
     if scheme.lower() != "basic" or not password:
         raise Unauthorized("HTTP Basic credentials required")
-    body = await _body(request)
-    headers = dict(request.headers)
+    message = await _message(request)
     key = request.app.state.settings.auth.device_key
     x_user = request.headers.get("x-limit-u") or user
     x_device = request.headers.get("x-limit-d")
-    await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_owntracks(db, key, x_user, password, x_device),
-                            lambda: owntracks.decode(body, headers))
+    await run_in_threadpool(_run, request, uow.session,
+                            lambda db: authenticate_owntracks(db, key, x_user, password, x_device),
+                            lambda: _decode(owntracks.decode, message))
     return JSONResponse([])
 
 
@@ -125,14 +117,11 @@ async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
                      datum: Annotated[str, Query(pattern="^(wgs84|gcj02|bd09)$")] = "wgs84"):
     if ctx.principal.role not in (Role.officer, Role.manager):
         raise Forbidden(f"role {ctx.principal.role} may not import tracks")
-    body = await _body(request, MAX_GPX)
+    message = await _message(request, MAX_GPX, datum=datum)
 
     def run() -> dict:
         supervisee = get_scoped(ctx, supervisee_id)
-        try:
-            fixes = gpx.decode(body, datum=datum)
-        except DecodeError as exc:
-            raise _decode_error(exc) from None
+        fixes = _decode(gpx.decode, message).fixes
         device = DeviceIdentity(None, supervisee.id, supervisee.office_id, supervisee.tier, "gpx", supervisee.status)
         state = request.app.state
         result = ingest(fixes, IngestContext(db=ctx.db, now=ctx.clock.now(), settings=ctx.settings, device=device,

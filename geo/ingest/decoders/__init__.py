@@ -1,10 +1,13 @@
-"""One decoder per device protocol; each turns request input into DecodedFix values or raises DecodeError.
+"""One decoder per device protocol, all with one signature (``decoders.message``):
 
-* ``native.decode(body)`` -> list[DecodedFix]          our batch JSON
-* ``osmand.decode(params, json_body)`` -> (key, fix)    OsmAnd / Traccar Client
-* ``owntracks.decode(body, headers)`` -> list[DecodedFix]
-* ``gpx.decode(data, datum=...)`` -> list[DecodedFix]   track import
+    decode(message: DeviceMessage) -> Decoded        # raises DecodeError naming the field
+
+* ``native``     our batch JSON (device bearer token)
+* ``osmand``     OsmAnd / Traccar Client: query, form or JSON (device key in the message)
+* ``owntracks``  OwnTracks HTTP mode (HTTP Basic + X-Limit-U/D)
+* ``gpx``        a GPX track uploaded by an officer, in a declared datum
 """
 from geo.ingest.decoders import gpx, native, osmand, owntracks
+from geo.ingest.decoders.message import Decoded, DeviceMessage
 
-__all__ = ["gpx", "native", "osmand", "owntracks"]
+__all__ = ["Decoded", "DeviceMessage", "gpx", "native", "osmand", "owntracks"]

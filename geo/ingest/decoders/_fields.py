@@ -212,11 +212,20 @@ def iso_time(value: str, field: str, *, assume_utc: bool = False) -> datetime:
         raise DecodeError(field, "is out of range") from None
 
 
+_SPACED_UTC = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?")
+
+
 def flexible_timestamp(value: str | None, field: str) -> datetime:
-    """OsmAnd/Traccar ``timestamp``: unix seconds, unix milliseconds, or ISO 8601.
+    """OsmAnd/Traccar ``timestamp``: unix seconds, unix milliseconds, ISO 8601, or
+    ``YYYY-MM-DD HH:MM:SS``.
 
     Like Traccar, an integer below 2**31 is seconds and anything larger is
     milliseconds (OsmAnd's own tracker sends milliseconds, Traccar Client seconds).
+    The space-separated form without an offset is what some Traccar Client
+    builds send; Traccar's server reads it as UTC and so do we (a phone that
+    meant local time then shows as 8 h in the future and is flagged, not lost).
+    An ISO 8601 ``T`` form without offset still needs one: by the standard it
+    is local time, which we will not guess.
     """
     if value is None or value.strip() == "":
         raise DecodeError(field, "is required")
@@ -226,6 +235,8 @@ def flexible_timestamp(value: str | None, field: str) -> datetime:
         return unix_seconds(Decimal(n) / 1000 if n >= 2**31 - 1 else Decimal(n), field)
     if _DECIMAL.fullmatch(s) and "e" not in s.lower():
         return unix_seconds(Decimal(s), field)
+    if _SPACED_UTC.fullmatch(s):
+        return iso_time(s, field, assume_utc=True)
     return iso_time(s, field)
 
 

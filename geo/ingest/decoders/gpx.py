@@ -26,6 +26,7 @@ from defusedxml import DefusedXmlException
 
 from geo.ingest.decoders import _fields as f
 from geo.ingest.errors import DecodeError
+from geo.ingest.decoders.message import Decoded, DeviceMessage
 from geo.ingest.fix import DecodedFix
 
 PROTOCOL = "gpx"
@@ -35,7 +36,12 @@ HDOP_TO_METRES = 5.0
 _NAMESPACES = ("", "http://www.topografix.com/GPX/1/0", "http://www.topografix.com/GPX/1/1")
 
 
-def decode(data: bytes, *, datum: str = "wgs84") -> list[DecodedFix]:
+def decode(message: DeviceMessage) -> Decoded:
+    """Decode an uploaded GPX file in the datum the uploader declared."""
+    return Decoded(decode_file(message.body, datum=message.datum))
+
+
+def decode_file(data: bytes, *, datum: str = "wgs84") -> list[DecodedFix]:
     """Decode the track points of a GPX file, in document order."""
     datum = f.datum(datum, "datum")
     if not isinstance(data, (bytes, bytearray, memoryview)):

@@ -21,6 +21,7 @@ from typing import Any
 
 from geo.ingest.decoders import _fields as f
 from geo.ingest.errors import DecodeError
+from geo.ingest.decoders.message import Decoded, DeviceMessage
 from geo.ingest.fix import DATUMS, DecodedFix
 
 PROTOCOL = "native"
@@ -33,7 +34,12 @@ OPTIONAL = ("speed", "heading", "altitude", "battery", "charging", "mock", "tamp
 ALLOWED = frozenset(REQUIRED + OPTIONAL)
 
 
-def decode(body: bytes | Mapping[str, Any]) -> list[DecodedFix]:
+def decode(message: DeviceMessage) -> Decoded:
+    """Decode a native batch request (the credential is the bearer token, not in the body)."""
+    return Decoded(decode_body(message.body))
+
+
+def decode_body(body: bytes | Mapping[str, Any]) -> list[DecodedFix]:
     """Decode a native batch; raises DecodeError naming the first bad field."""
     root = f.require_object(f.load_json(body, max_bytes=MAX_BODY_BYTES), "body")
     for key in root:

@@ -8,8 +8,9 @@ Query/form (``?id=KEY&timestamp=1700000000&lat=..&lon=..&speed=..&bearing=..``):
   ``{5}`` value in m/s; a device known to do that can be decoded with
   ``query_speed_unit="mps"``.
 * ``timestamp``: unix seconds, unix milliseconds (an integer >= 2**31, as
-  Traccar does), or ISO 8601 with an offset. A time without offset is rejected:
-  Traccar reads it in the server's local zone, which is a guess we won't make.
+  Traccar does), ISO 8601 with an offset, or ``YYYY-MM-DD HH:MM:SS`` without
+  one, read as UTC as Traccar's server does. An ISO ``T`` form without offset
+  is rejected: by the standard it is local time, a guess we won't make.
 * ``accuracy`` in metres; if absent, ``hdop`` is used as the radius in metres,
   because that is what OsmAnd writes into ``{3}`` (Android's accuracy, not a
   dilution of precision). 0 means unknown.
@@ -22,7 +23,7 @@ the format of Traccar Client 9+ (the Transistorsoft background-geolocation
 plugin): ``coords.speed`` is m/s, ``battery.level`` is 0..1, and -1 means
 unknown for speed, heading and battery level. ``location`` is a single object
 in what Traccar Client sends; the plugin's batch mode sends a list, which
-:func:`decode_batch` accepts.
+:func:`decode_params` accepts.
 
 The device key (``id``/``deviceid``/``device_id``) is returned separately and
 removed from ``raw``: it is a secret, and ``raw`` is stored as evidence.
@@ -33,11 +34,13 @@ used as ``client_fix_id`` when present.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import parse_qsl
 from decimal import Decimal
 from typing import Any, Literal
 
 from geo.ingest.decoders import _fields as f
 from geo.ingest.errors import DecodeError
+from geo.ingest.decoders.message import Decoded, DeviceMessage
 from geo.ingest.fix import DecodedFix
 
 PROTOCOL = "osmand"
@@ -49,28 +52,49 @@ _TO_MPS: dict[str, float] = {"kn": 1852.0 / 3600.0, "mps": 1.0, "kmh": 1.0 / 3.6
 _MOCK_EXTRAS = ("mock", "is_mock", "isMock", "mocked", "isFromMockProvider", "mock_location")
 
 
-def decode(
-    params: Mapping[str, str] | None,
-    json_body: Mapping[str, Any] | None,
-    *,
-    datum: str = "wgs84",
-    query_speed_unit: SpeedUnit = "kn",
-) -> tuple[str, DecodedFix]:
-    """Decode one OsmAnd/Traccar request into (device key, fix)."""
-    key, fixes = decode_batch(params, json_body, datum=datum, query_speed_unit=query_speed_unit)
-    if len(fixes) != 1:
-        raise DecodeError("location", f"expected one location, got {len(fixes)}")
-    return key, fixes[0]
+def decode(message: DeviceMessage, *, query_speed_unit: SpeedUnit = "kn") -> Decoded:
+    """Decode one OsmAnd/Traccar request: query string, form body or JSON body.
+
+    The device key travels in the message (``id`` / ``device_id``), so it is
+    returned with the fixes for the route to authenticate.
+    """
+    params = dict(message.query)
+    json_body = None
+    ctype = message.content_type.split(";", 1)[0].strip().lower()
+    if message.body:
+        if ctype == "application/json" or ctype.endswith("+json"):
+            json_body = f.load_json(message.body)
+        elif ctype == "application/x-www-form-urlencoded":
+            params.update(_form_fields(message.body))
+        elif ctype == "multipart/form-data":
+            raise DecodeError("body", "send form fields as application/x-www-form-urlencoded, or JSON")
+    key, fixes = decode_params(params, json_body, datum=message.datum, query_speed_unit=query_speed_unit)
+    return Decoded(fixes, device_key=key)
 
 
-def decode_batch(
+def _form_fields(body: bytes) -> dict[str, str]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DecodeError("body", "form body is not UTF-8") from None
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=100))
+    except ValueError:
+        raise DecodeError("body", "form body has more than 100 fields") from None
+
+
+def decode_params(
     params: Mapping[str, str] | None,
     json_body: Mapping[str, Any] | None,
     *,
     datum: str = "wgs84",
     query_speed_unit: SpeedUnit = "kn",
 ) -> tuple[str, list[DecodedFix]]:
-    """Like decode(), but also accepts a JSON ``location`` list (Transistorsoft batch mode)."""
+    """Decode query/form parameters or a parsed JSON body into (device key, fixes).
+
+    A JSON ``location`` may be one object (Traccar Client) or a list
+    (the Transistorsoft plugin's batch mode).
+    """
     datum = f.datum(datum, "datum")
     if json_body is not None:
         return _decode_json(json_body, params or {}, datum)

@@ -21,6 +21,7 @@ from typing import Any
 
 from geo.ingest.decoders import _fields as f
 from geo.ingest.errors import DecodeError
+from geo.ingest.decoders.message import Decoded, DeviceMessage
 from geo.ingest.fix import DecodedFix
 
 PROTOCOL = "owntracks"
@@ -30,7 +31,12 @@ RECORDED_HEADERS = ("X-Limit-U", "X-Limit-D")
 _CHARGING_BY_STATUS: dict[int, bool | None] = {0: None, 1: False, 2: True, 3: True}
 
 
-def decode(body: bytes | Mapping[str, Any] | list[Any], headers: Mapping[str, str]) -> list[DecodedFix]:
+def decode(message: DeviceMessage) -> Decoded:
+    """Decode one OwnTracks HTTP POST (the credential is HTTP Basic, not in the body)."""
+    return Decoded(decode_body(message.body, message.headers))
+
+
+def decode_body(body: bytes | Mapping[str, Any] | list[Any], headers: Mapping[str, str]) -> list[DecodedFix]:
     """Decode one OwnTracks POST into its location fixes (possibly none)."""
     root = f.load_json(body, max_bytes=MAX_BODY_BYTES)
     recorded = _recorded_headers(headers)

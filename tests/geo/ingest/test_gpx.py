@@ -31,7 +31,7 @@ TRACK = b"""<?xml version="1.0" encoding="UTF-8" standalone="no" ?>
 
 
 def test_gpx_11_track():
-    a, b, c = gpx.decode(TRACK)
+    a, b, c = gpx.decode_file(TRACK)
     assert a.time == datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
     assert (a.lat, a.lon, a.altitude_m, a.accuracy_m) == (28.9701, 118.8712, 70.2, pytest.approx(12.0))
     assert b.accuracy_m is None and b.time.microsecond == 500000
@@ -43,7 +43,7 @@ def test_gpx_11_track():
 
 
 def test_ids_are_stable_across_imports_and_datum_is_declared_by_the_caller():
-    first, again = gpx.decode(TRACK), gpx.decode(TRACK, datum="gcj02")
+    first, again = gpx.decode_file(TRACK), gpx.decode_file(TRACK, datum="gcj02")
     assert [f.dedup_key for f in first] == [f.dedup_key for f in again]
     assert {f.datum for f in again} == {"gcj02"} and again[0].lat == 28.9701  # not converted
 
@@ -51,14 +51,14 @@ def test_ids_are_stable_across_imports_and_datum_is_declared_by_the_caller():
 def test_gpx_10_with_speed_and_naive_utc_time():
     doc = b"""<gpx version="1.0" creator="GPSBabel" xmlns="http://www.topografix.com/GPX/1/0">
       <trk><trkseg><trkpt lat="1.5" lon="2.5"><time>2023-11-14T22:13:20</time><speed>1.25</speed><course>45</course></trkpt></trkseg></trk></gpx>"""
-    [fix] = gpx.decode(doc)
+    [fix] = gpx.decode_file(doc)
     assert fix.time == datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
     assert (fix.speed_mps, fix.heading_deg) == (1.25, 45)
 
 
 def _error(doc: bytes, **kw) -> DecodeError:
     with pytest.raises(DecodeError) as info:
-        gpx.decode(doc, **kw)
+        gpx.decode_file(doc, **kw)
     return info.value
 
 
@@ -126,6 +126,6 @@ def test_unknown_datum_is_refused():
 @given(st.binary(max_size=300) | st.integers(0, len(TRACK)).map(lambda n: TRACK[:n]))
 def test_never_raises_anything_but_decode_error(data):
     try:
-        gpx.decode(data)
+        gpx.decode_file(data)
     except DecodeError:
         pass

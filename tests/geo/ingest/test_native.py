@@ -18,12 +18,12 @@ FIX = {"id": "c-1", "time": "2023-11-15T06:13:20+08:00", "lat": 28.9701, "lon": 
 
 def error(payload) -> DecodeError:
     with pytest.raises(DecodeError) as info:
-        native.decode(payload)
+        native.decode_body(payload)
     return info.value
 
 
 def test_minimal_fix_from_bytes():
-    [fix] = native.decode(body(FIX))
+    [fix] = native.decode_body(body(FIX))
     assert fix.client_fix_id == "c-1"
     assert fix.time == datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
     assert (fix.lat, fix.lon, fix.datum, fix.accuracy_m) == (28.9701, 118.8712, "wgs84", 12.5)
@@ -35,7 +35,7 @@ def test_minimal_fix_from_bytes():
 def test_full_fix_from_dict_with_unix_seconds_and_gcj02():
     full = {**FIX, "time": 1700000000.25, "speed": 1.4, "heading": 359.5, "altitude": 70,
             "battery": 87, "charging": True, "mock": True, "tamper": False, "datum": "gcj02"}
-    [fix] = native.decode({"fixes": [full]})
+    [fix] = native.decode_body({"fixes": [full]})
     assert fix.time == datetime(2023, 11, 14, 22, 13, 20, 250000, tzinfo=timezone.utc)
     assert fix.datum == "gcj02" and fix.lat == 28.9701  # kept in the declared datum
     assert (fix.speed_mps, fix.heading_deg, fix.altitude_m, fix.battery_pct) == (1.4, 359.5, 70.0, 87.0)
@@ -43,7 +43,7 @@ def test_full_fix_from_dict_with_unix_seconds_and_gcj02():
 
 
 def test_batch_keeps_order():
-    fixes = native.decode(body(*[{**FIX, "id": f"c-{i}", "time": 1700000000 + i} for i in range(5)]))
+    fixes = native.decode_body(body(*[{**FIX, "id": f"c-{i}", "time": 1700000000 + i} for i in range(5)]))
     assert [f.client_fix_id for f in fixes] == [f"c-{i}" for i in range(5)]
 
 
@@ -89,7 +89,7 @@ def test_errors_name_the_field(payload, field):
 
 
 def test_exactly_1000_fixes_is_accepted():
-    assert len(native.decode(body(*[{**FIX, "id": f"c-{i}"} for i in range(1000)]))) == 1000
+    assert len(native.decode_body(body(*[{**FIX, "id": f"c-{i}"} for i in range(1000)]))) == 1000
 
 
 def test_nan_in_an_already_parsed_dict_is_rejected_too():
@@ -120,7 +120,7 @@ near_fix = st.dictionaries(
 )
 def test_never_raises_anything_but_decode_error(payload):
     try:
-        fixes = native.decode(payload)
+        fixes = native.decode_body(payload)
     except DecodeError as exc:
         assert exc.field and exc.message
         return

@@ -13,6 +13,13 @@ T = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
 KNOT = 1852 / 3600
 
 
+def decode_one(params, json_body, **kw):
+    """(device key, the one fix) of a request that carries one location."""
+    key, fixes = osmand.decode_params(params, json_body, **kw)
+    assert len(fixes) == 1
+    return key, fixes[0]
+
+
 def query(url: str) -> dict[str, str]:
     """The parameters as Starlette would hand them over (last value wins)."""
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
@@ -26,7 +33,7 @@ TRACCAR_ANDROID = (
 
 
 def test_traccar_client_android_query():
-    key, fix = osmand.decode(query(TRACCAR_ANDROID), None)
+    key, fix = decode_one(query(TRACCAR_ANDROID), None)
     assert key == "356938035643809"
     assert fix.time == T and (fix.lat, fix.lon) == (28.97, 118.87)
     assert (fix.speed_mps, fix.heading_deg, fix.altitude_m, fix.accuracy_m, fix.battery_pct) == (0, 0, 70, 12, 87)
@@ -35,14 +42,14 @@ def test_traccar_client_android_query():
 
 
 def test_device_key_is_not_kept_in_raw_evidence():
-    key, fix = osmand.decode(query(TRACCAR_ANDROID), None)
+    key, fix = decode_one(query(TRACCAR_ANDROID), None)
     assert key not in json.dumps(fix.raw)
     assert fix.raw["input"]["lat"] == "28.97"  # strings exactly as received
 
 
 def test_speed_is_knots_charge_and_mock_are_read():
     params = query(TRACCAR_ANDROID + "&charge=true&mock=true") | {"speed": "10.0"}
-    _, fix = osmand.decode(params, None)
+    _, fix = decode_one(params, None)
     assert fix.speed_mps == pytest.approx(10 * KNOT)
     assert fix.charging is True and fix.mock is True
 
@@ -51,7 +58,7 @@ def test_osmand_app_tracker_template_with_ms_timestamp_and_hdop():
     # OsmAnd: Trip recording > Online tracking, URL template
     # https://host/osmand?id=KEY&lat={0}&lon={1}&timestamp={2}&hdop={3}&altitude={4}&speed={5}
     url = "https://zhijiao.example/osmand?id=k-42&lat=28.9701&lon=118.8712&timestamp=1700000000123&hdop=9.0&altitude=71.5&speed=1.2"
-    key, fix = osmand.decode(query(url), None, query_speed_unit="mps")
+    key, fix = decode_one(query(url), None, query_speed_unit="mps")
     assert key == "k-42"
     assert fix.time == T.replace(microsecond=123000)
     assert fix.accuracy_m == 9.0  # OsmAnd's {3} is Android's accuracy in metres
@@ -59,7 +66,7 @@ def test_osmand_app_tracker_template_with_ms_timestamp_and_hdop():
 
 
 def test_osmand_zero_hdop_means_unknown_accuracy():
-    _, fix = osmand.decode({"id": "k", "lat": "1", "lon": "2", "timestamp": "1700000000", "hdop": "0"}, None)
+    _, fix = decode_one({"id": "k", "lat": "1", "lon": "2", "timestamp": "1700000000", "hdop": "0"}, None)
     assert fix.accuracy_m is None
 
 
@@ -71,15 +78,17 @@ def test_osmand_zero_hdop_means_unknown_accuracy():
         ("1700000000.5", T.replace(microsecond=500000)),
         ("2023-11-14T22:13:20Z", T),
         ("2023-11-15T06:13:20+08:00", T),
+        ("2023-11-14 22:13:20", T),  # Traccar Client's spaced form, no offset: UTC, as Traccar reads it
+        ("2023-11-14 22:13:20.5", T.replace(microsecond=500000)),
     ],
 )
 def test_timestamp_forms(stamp, expected):
-    _, fix = osmand.decode({"id": "k", "lat": "1", "lon": "2", "timestamp": stamp}, None)
+    _, fix = decode_one({"id": "k", "lat": "1", "lon": "2", "timestamp": stamp}, None)
     assert fix.time == expected
 
 
 def test_form_parameters_with_deviceid_alias_and_location_pair():
-    _, fix = osmand.decode({"deviceid": "k", "location": "28.97,118.87", "timestamp": "1700000000", "heading": "-1"}, None)
+    _, fix = decode_one({"deviceid": "k", "location": "28.97,118.87", "timestamp": "1700000000", "heading": "-1"}, None)
     assert (fix.lat, fix.lon, fix.heading_deg) == (28.97, 118.87, None)
 
 
@@ -88,7 +97,7 @@ def test_form_parameters_with_deviceid_alias_and_location_pair():
     [
         ({"timestamp": None}, "timestamp"),
         ({"timestamp": ""}, "timestamp"),
-        ({"timestamp": "2023-11-14 22:13:20"}, "timestamp"),  # no offset: server-local guess refused
+        ({"timestamp": "2023-11-14T22:13:20"}, "timestamp"),  # ISO T form, no offset: local-time guess refused
         ({"timestamp": "soon"}, "timestamp"),
         ({"lat": None}, "lat"),
         ({"lat": "nan"}, "lat"),
@@ -105,13 +114,13 @@ def test_form_parameters_with_deviceid_alias_and_location_pair():
 def test_query_errors_name_the_field(change, field):
     params = {k: v for k, v in (query(TRACCAR_ANDROID) | change).items() if v is not None}
     with pytest.raises(DecodeError) as info:
-        osmand.decode(params, None)
+        decode_one(params, None)
     assert info.value.field == field
 
 
 def test_nothing_at_all_is_an_error():
     with pytest.raises(DecodeError):
-        osmand.decode(None, None)
+        decode_one(None, None)
 
 
 # Traccar Client 9 (Transistorsoft background geolocation) POSTs this JSON.
@@ -144,7 +153,7 @@ TRACCAR_JSON = {
 
 
 def test_traccar_client_json():
-    key, fix = osmand.decode(None, TRACCAR_JSON)
+    key, fix = decode_one(None, TRACCAR_JSON)
     assert key == "356938035643809"
     assert fix.time == T and (fix.lat, fix.lon, fix.accuracy_m, fix.altitude_m) == (28.9701, 118.8712, 12.5, 70.2)
     assert fix.speed_mps is None and fix.heading_deg is None  # -1 = unknown
@@ -157,23 +166,20 @@ def test_json_speed_is_metres_per_second_and_mock_comes_from_location_or_extras(
     moving = json.loads(json.dumps(TRACCAR_JSON))
     moving["location"]["coords"] |= {"speed": 13.9, "heading": 90.0}
     moving["location"]["mock"] = True
-    _, fix = osmand.decode(None, moving)
+    _, fix = decode_one(None, moving)
     assert (fix.speed_mps, fix.heading_deg, fix.mock) == (13.9, 90.0, True)
     extras = json.loads(json.dumps(TRACCAR_JSON))
     extras["location"]["extras"] = {"isFromMockProvider": "true"}
-    assert osmand.decode(None, extras)[1].mock is True
+    assert decode_one(None, extras)[1].mock is True
 
 
 def test_json_location_as_a_one_element_list_and_batches():
     single = {**TRACCAR_JSON, "location": [TRACCAR_JSON["location"]]}
-    assert osmand.decode(None, single)[1].time == T
+    assert decode_one(None, single)[1].time == T
     second = {**TRACCAR_JSON["location"], "uuid": "other", "timestamp": "2023-11-14T22:13:30Z"}
     batch = {**TRACCAR_JSON, "location": [TRACCAR_JSON["location"], second]}
-    key, fixes = osmand.decode_batch(None, batch)
+    key, fixes = osmand.decode_params(None, batch)
     assert [f.client_fix_id for f in fixes] == ["7d3c2c8e-5a0b-4a53-9f0a-2f6a3d0c9b11", "other"]
-    with pytest.raises(DecodeError) as info:
-        osmand.decode(None, batch)
-    assert info.value.field == "location"
 
 
 @pytest.mark.parametrize(
@@ -198,13 +204,13 @@ def test_json_errors_name_the_field(path, value, field):
     else:
         target[path[-1]] = value
     with pytest.raises(DecodeError) as info:
-        osmand.decode(None, body)
+        decode_one(None, body)
     assert info.value.field == field
 
 
 def test_json_device_key_may_come_from_the_query_string():
     body = {k: v for k, v in TRACCAR_JSON.items() if k != "device_id"}
-    assert osmand.decode({"id": "from-url"}, body)[0] == "from-url"
+    assert decode_one({"id": "from-url"}, body)[0] == "from-url"
 
 
 param_names = st.sampled_from(["id", "deviceid", "lat", "lon", "location", "timestamp", "speed", "bearing",
@@ -216,6 +222,32 @@ param_values = st.text(max_size=25) | st.sampled_from(["1700000000", "28.97", "-
 @given(st.dictionaries(param_names, param_values, max_size=12))
 def test_query_never_raises_anything_but_decode_error(params):
     try:
-        osmand.decode(params, None)
+        decode_one(params, None)
     except DecodeError:
         pass
+
+
+def test_one_signature_reads_query_form_and_json_messages():
+    """decode(DeviceMessage) reads every OsmAnd shape; the route passes bytes only."""
+    from geo.ingest.decoders import DeviceMessage
+
+    url_form = DeviceMessage(query=query(TRACCAR_ANDROID))
+    form = DeviceMessage(body=urlsplit(TRACCAR_ANDROID).query.encode(),
+                         content_type="application/x-www-form-urlencoded; charset=utf-8")
+    body = DeviceMessage(body=json.dumps(TRACCAR_JSON).encode(), content_type="application/json")
+    for message in (url_form, form):
+        decoded = osmand.decode(message)
+        assert decoded.device_key == "356938035643809" and decoded.fixes[0].time == T
+    decoded = osmand.decode(body)
+    assert decoded.device_key == TRACCAR_JSON["device_id"] and len(decoded.fixes) == 1
+    with pytest.raises(DecodeError) as info:
+        osmand.decode(DeviceMessage(body=b"--x\r\n", content_type="multipart/form-data; boundary=x"))
+    assert info.value.field == "body"
+
+
+def test_spaced_timestamp_without_offset_is_accepted_as_utc_but_iso_t_form_is_not():
+    _, fix = decode_one({"id": "k", "lat": "1", "lon": "2", "timestamp": "2023-11-14 22:13:20"}, None)
+    assert fix.time == T
+    with pytest.raises(DecodeError) as info:
+        decode_one({"id": "k", "lat": "1", "lon": "2", "timestamp": "2023-11-14T22:13:20"}, None)
+    assert info.value.field == "timestamp"

@@ -25,7 +25,7 @@ IOS = {
 
 
 def test_android_location_with_regions_and_created_at():
-    [fix] = owntracks.decode(json.dumps(ANDROID).encode(), HEADERS)
+    [fix] = owntracks.decode_body(json.dumps(ANDROID).encode(), HEADERS)
     assert fix.time == T and (fix.lat, fix.lon, fix.accuracy_m, fix.altitude_m) == (28.9701, 118.8712, 14, 72)
     assert fix.speed_mps == pytest.approx(10.0) and fix.heading_deg == 270  # 36 km/h
     assert fix.battery_pct == 85 and fix.charging is False
@@ -35,7 +35,7 @@ def test_android_location_with_regions_and_created_at():
 
 
 def test_ios_location_full_battery_counts_as_plugged_in_and_headers_are_case_insensitive():
-    [fix] = owntracks.decode(IOS, {"x-limit-u": "jane", "x-limit-d": "iphone"})
+    [fix] = owntracks.decode_body(IOS, {"x-limit-u": "jane", "x-limit-d": "iphone"})
     assert fix.charging is True and fix.speed_mps == 0
     assert fix.raw["headers"] == {"X-Limit-U": "jane", "X-Limit-D": "iphone"}
 
@@ -56,14 +56,14 @@ def test_ios_location_full_battery_counts_as_plugged_in_and_headers_are_case_ins
     ],
 )
 def test_other_types_are_accepted_and_yield_nothing(message):
-    assert owntracks.decode(json.dumps(message).encode(), HEADERS) == []
+    assert owntracks.decode_body(json.dumps(message).encode(), HEADERS) == []
 
 
 def test_array_of_messages_keeps_only_locations():
     later = {**IOS, "tst": 1700000060}
-    fixes = owntracks.decode(json.dumps([ANDROID, {"_type": "lwt", "tst": 1}, later]).encode(), HEADERS)
+    fixes = owntracks.decode_body(json.dumps([ANDROID, {"_type": "lwt", "tst": 1}, later]).encode(), HEADERS)
     assert [f.time.timestamp() for f in fixes] == [1700000000, 1700000060]
-    assert owntracks.decode(b"[]", HEADERS) == []
+    assert owntracks.decode_body(b"[]", HEADERS) == []
 
 
 @pytest.mark.parametrize(
@@ -82,21 +82,21 @@ def test_array_of_messages_keeps_only_locations():
 )
 def test_errors_name_the_field(payload, field):
     with pytest.raises(DecodeError) as info:
-        owntracks.decode(json.dumps(payload).encode(), HEADERS)
+        owntracks.decode_body(json.dumps(payload).encode(), HEADERS)
     assert info.value.field == field
 
 
 def test_nan_literal_is_rejected_with_its_field():
     raw = json.dumps(IOS).replace('"lat": 28.97', '"lat": NaN').encode()
     with pytest.raises(DecodeError) as info:
-        owntracks.decode(raw, HEADERS)
+        owntracks.decode_body(raw, HEADERS)
     assert info.value.field == "lat"
 
 
 def test_nan_in_an_ignored_key_still_cannot_poison_the_evidence():
     raw = json.dumps(IOS).replace('"p": 101.2', '"p": NaN').encode()
     with pytest.raises(DecodeError) as info:
-        owntracks.decode(raw, HEADERS)
+        owntracks.decode_body(raw, HEADERS)
     assert info.value.field == "p"
 
 
@@ -115,7 +115,7 @@ near_location = st.fixed_dictionaries({"_type": st.just("location")}).flatmap(
 @given(json_values | near_location | st.lists(near_location | json_values, max_size=3) | st.binary(max_size=100))
 def test_never_raises_anything_but_decode_error(payload):
     try:
-        fixes = owntracks.decode(payload, HEADERS)
+        fixes = owntracks.decode_body(payload, HEADERS)
     except DecodeError:
         return
     for fix in fixes:

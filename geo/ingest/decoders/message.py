@@ -1,0 +1,31 @@
+"""What every decoder takes and gives: one signature for all protocols.
+
+A route reads the request once (bounded body, content type, query string,
+headers) into a ``DeviceMessage``; ``decode(message) -> Decoded`` of each
+protocol module does all protocol reading, so the routes never parse bodies.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from geo.ingest.fix import DecodedFix
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMessage:
+    """One request as a device (or an officer's upload) sent it."""
+
+    body: bytes = b""
+    content_type: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    datum: str = "wgs84"  # declared by the route, for formats that carry none (GPX)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """The fixes of one message, and the device key where the protocol carries it in the message."""
+
+    fixes: list[DecodedFix]
+    device_key: str | None = None

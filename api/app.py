@@ -10,18 +10,35 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import install_error_handlers
+from alerts import scheduled as alert_jobs
 from alerts.hub import run_delivery
+from alerts.webhooks import webhook_loop
+from api.errors import install_error_handlers
 from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
+from core import audit_checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
-from core.jobs import JobRunner
+from core.jobs import Job, JobRunner
 from core.logging import install_redaction
 from core.settings import Settings, get_settings
+from geo import scheduled as geo_jobs
 from geo.fence_cache import FenceCache
+from leave import scheduled as leave_jobs
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# Every package's periodic jobs; each runs in one process at a time (core.jobs).
+JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *audit_jobs.JOBS)
+
+
+def job_runner(app: FastAPI) -> JobRunner:
+    """The app's jobs and background loops. The audit head is checkpointed once more
+    at shutdown, so rows written since the previous checkpoint are covered (a tail
+    cut after the newest checkpoint could not be detected)."""
+    state = app.state
+    return JobRunner(JOBS, session_factory=state.session_factory, clock=state.clock, settings=state.settings,
+                     audit=state.audit, loops=[lambda: webhook_loop(app)], final=["audit_checkpoint"])
 
 
 @asynccontextmanager
@@ -31,7 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state = app.state
     async with run_delivery(settings=state.settings, engine=state.engine, clock=state.clock) as delivery:
         state.delivery = delivery
-        jobs = JobRunner(app) if state.settings.api.jobs_enabled else None
+        jobs = job_runner(app) if state.settings.api.jobs_enabled else None
         if jobs is not None:
             jobs.start()
         try:

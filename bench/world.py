@@ -17,7 +17,7 @@ import shapely
 from psycopg.types.json import Jsonb
 
 from core.db import with_database
-from core.migrate import upgrade
+from migrations.run import upgrade
 from core.security import keyed_hash
 from geo.boundaries import bundled, load_boundary
 from geo.engine.zones import local_to_lonlat

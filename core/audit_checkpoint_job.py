@@ -3,10 +3,10 @@
 Deleting the newest audit rows leaves a shorter chain that verifies; only a
 checkpoint of the head, kept where the database user cannot write, shows the
 rows were there. So the head is checkpointed every minute, when it moved
-(core.jobs runs :func:`write_checkpoint`; ``zhijiao audit checkpoint`` runs it
+(the job in ``JOBS`` runs :func:`write_checkpoint`; ``zhijiao audit checkpoint`` runs it
 by hand): at most a minute of the newest rows can be dropped unnoticed.
 
-core.jobs runs it in one process at a time; should two ever race, both append
+The job runner runs it in one process at a time; should two ever race, both append
 the same head, which the file accepts and the verifier does not mind.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEntry
+from core.jobs import Job, JobContext
 from core.checkpoints import Checkpoint, CheckpointError, _last_line, append_checkpoint
 
 
@@ -69,3 +70,14 @@ def write_checkpoint(db: Session, *, path: str | os.PathLike, key: bytes, now: d
     # Raises when seq went backwards, or the same seq now has another hash
     # (the chain was rewritten since): both are reported, never skipped.
     return append_checkpoint(path, key, seq, hash_, now)
+
+
+def checkpoint_head(job: JobContext) -> Checkpoint | None:
+    """The periodic job: checkpoint the head into the configured file."""
+    cfg = job.settings.audit
+    return write_checkpoint(job.db, path=cfg.audit_checkpoint_path, key=cfg.audit_key.encode(), now=job.now)
+
+
+JOBS: tuple[Job, ...] = (
+    Job("audit_checkpoint", checkpoint_head, lambda s: s.audit.audit_checkpoint_seconds),
+)

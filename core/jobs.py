@@ -1,90 +1,81 @@
-"""The periodic jobs of a server process, declared in one place.
+"""Periodic jobs: what a job is, and the runner that schedules them.
 
-Each job is a plain function ``job(db, *, now, settings)`` that does its
-database work in the session it is given; the runner owns the transaction
-(commit on success, rollback on error). Every process runs the scheduler,
-but a job takes a transaction-scoped advisory lock first, so with several
-server processes each job runs in one of them at a time and the others skip
-that round. Time comes from the app's injectable clock.
+Each package declares its own jobs in its ``scheduled.py`` (``JOBS``); the
+app (the composition root) hands the runner the list. A job is a plain
+function ``run(job: JobContext)`` that does its database work in the session
+it is given; the runner owns the transaction (commit on success, rollback on
+error). Every process runs the scheduler, but a round first takes a
+transaction-scoped advisory lock keyed by the job's *name*, so with several
+server processes each job runs in one of them at a time, and reordering or
+adding jobs in a rolling deploy can never give two jobs one key.
 
-APScheduler triggers the rounds; the database work runs in its worker
-threads, so the event loop serving websockets never waits on it.
+APScheduler triggers the rounds; the database work runs in worker threads,
+so the event loop serving websockets never waits on it. Time comes from the
+app's injectable clock.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from core.audit import AuditLog
+from core.clock import Clock
+from core.principal import RequestContext
 from core.settings import Settings
 
 log = logging.getLogger("zhijiao.jobs")
-JOB_LOCK_BASE = 0x7A6A_0B00
+
+# Jobs have no caller: their audit rows carry no actor and source "scheduler".
+JOB_REQUEST = RequestContext(principal=None, source_addr="scheduler")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What one round of a job works with."""
+
+    db: Session
+    now: datetime
+    settings: Settings
+    audit: AuditLog
+
+    def record(self, action: str, object_type: str | None = None, object_id: object = None, *,
+               outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
+        """Append an audit row for this job's action, in its transaction."""
+        self.audit.record(self.db, JOB_REQUEST, action=action, object_type=object_type, object_id=object_id,
+                          outcome=outcome, detail=detail)
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: Callable[..., Any]  # (db, *, now, settings) -> anything
-    every: Callable[[Settings], float]  # seconds between rounds
+    run: Callable[[JobContext], Any]
+    every: Callable[[Settings], float]  # seconds between rounds, from settings
 
 
-def _escalation(db: Session, *, now: datetime, settings: Settings) -> Any:
-    from alerts.escalation import escalate_due
-
-    return escalate_due(db, now=now, settings=settings)
-
-
-def _silence(db: Session, *, now: datetime, settings: Settings) -> Any:
-    from geo.ingest.silence import check_silence
-
-    return check_silence(db, now=now, cfg=settings.ingest)
+def job_lock_key(name: str) -> int:
+    """A stable advisory-lock key for a job name (a signed 64-bit integer)."""
+    digest = hashlib.sha256(b"zhijiao.job:" + name.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _overdue_returns(db: Session, *, now: datetime, settings: Settings) -> Any:
-    from leave.scheduled import check_overdue_returns
-
-    return check_overdue_returns(db, now=now, settings=settings)
-
-
-def _standing_permits(db: Session, *, now: datetime, settings: Settings) -> Any:
-    from leave.scheduled import activate_standing_permits
-
-    return activate_standing_permits(db, now=now, settings=settings)
-
-
-def _audit_checkpoint(db: Session, *, now: datetime, settings: Settings) -> Any:
-    from core.audit_checkpoint_job import write_checkpoint
-
-    return write_checkpoint(db, path=settings.audit.audit_checkpoint_path, key=settings.audit.audit_key.encode(),
-                            now=now)
-
-
-JOBS: tuple[Job, ...] = (
-    Job("escalation", _escalation, lambda s: s.alerts.escalation_interval_seconds),
-    Job("silence", _silence, lambda s: 60),
-    Job("overdue_returns", _overdue_returns, lambda s: 60),
-    Job("standing_permits", _standing_permits, lambda s: 900),
-    Job("audit_checkpoint", _audit_checkpoint, lambda s: 60),
-)
-
-
-def run_job(job: Job, session_factory, *, now: datetime, settings: Settings) -> Any:
+def run_job(job: Job, session_factory: Callable[[], Any], *, now: datetime, settings: Settings,
+            audit: AuditLog) -> Any:
     """One round of one job, in its own transaction, if no other process is running it."""
-    index = [j.name for j in JOBS].index(job.name) if job in JOBS else 99
     with session_factory() as db:
-        got = db.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": JOB_LOCK_BASE + index}).scalar()
+        got = db.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": job_lock_key(job.name)}).scalar()
         if not got:
             return None
         try:
-            result = job.run(db, now=now, settings=settings)
+            result = job.run(JobContext(db=db, now=now, settings=settings, audit=audit))
             db.commit()
             return result
         except Exception:
@@ -93,34 +84,39 @@ def run_job(job: Job, session_factory, *, now: datetime, settings: Settings) -> 
 
 
 class JobRunner:
-    """Schedules JOBS (plus the webhook delivery loop) for one app."""
+    """Schedules the given jobs, and runs long-lived background loops, for one process."""
 
-    def __init__(self, app) -> None:
-        self.app = app
+    def __init__(self, jobs: Sequence[Job], *, session_factory: sessionmaker[Session], clock: Clock,
+                 settings: Settings, audit: AuditLog,
+                 loops: Sequence[Callable[[], Awaitable[None]]] = (), final: Sequence[str] = ()) -> None:
+        names = [job.name for job in jobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"job names must be unique (they are lock keys): {names}")
+        self.jobs = {job.name: job for job in jobs}
+        self.loops = loops
+        self.final = final  # jobs run once more at shutdown
+        self.session_factory, self.clock, self.settings, self.audit = session_factory, clock, settings, audit
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.tasks: list[asyncio.Task] = []
 
     async def _round(self, job: Job) -> None:
-        state = self.app.state
         try:
-            await asyncio.to_thread(run_job, job, state.session_factory, now=state.clock.now(), settings=state.settings)
+            await asyncio.to_thread(run_job, job, self.session_factory, now=self.clock.now(),
+                                    settings=self.settings, audit=self.audit)
         except Exception:  # noqa: BLE001 - one failed round must not stop the schedule; the next retries
             log.exception("job %s failed", job.name)
 
     def start(self) -> None:
-        for job in JOBS:
-            self.scheduler.add_job(self._round, "interval", args=[job], seconds=job.every(self.app.state.settings),
+        for job in self.jobs.values():
+            self.scheduler.add_job(self._round, "interval", args=[job], seconds=job.every(self.settings),
                                    id=job.name, max_instances=1, coalesce=True)
         self.scheduler.start()
-        from alerts.webhooks import webhook_loop
-
-        self.tasks.append(asyncio.create_task(webhook_loop(self.app)))
+        self.tasks.extend(asyncio.create_task(loop()) for loop in self.loops)
 
     async def stop(self) -> None:
         self.scheduler.shutdown(wait=False)
-        # A last checkpoint, so rows written since the previous one are covered
-        # (a tail cut after the newest checkpoint could not be detected).
-        await self._round(next(j for j in JOBS if j.name == "audit_checkpoint"))
+        for name in self.final:
+            await self._round(self.jobs[name])
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

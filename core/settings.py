@@ -40,6 +40,8 @@ class AuditSettings(BaseSettings):
     audit_checkpoint_path: Path = Field(
         Path(".data/audit-checkpoints.jsonl"), description="File (outside the database) for signed audit checkpoints."
     )
+    audit_checkpoint_seconds: float = Field(
+        60.0, gt=0, description="How often the audit chain's head is checkpointed (when it moved).")
 
 
 class ApiSettings(BaseSettings):
@@ -62,6 +64,7 @@ class IngestSettings(BaseSettings):
     silence_ordinary_minutes: int = Field(120, description="… ordinary tier.")
     silence_lenient_minutes: int = Field(360, description="… lenient tier.")
     max_batch_fixes: int = Field(1000, description="Most fixes accepted in one native batch request.")
+    silence_check_seconds: float = Field(60.0, gt=0, description="How often the 'signal lost' job runs.")
 
 
 class AlertSettings(BaseSettings):
@@ -95,6 +98,34 @@ class HubSettings(BaseSettings):
     bus_channel: str = Field("alerts", description="Bus channel of alert events; give deployments that share one NATS their own.")
 
 
+class LeaveSettings(BaseSettings):
+    """Leave and standing permits (leave/)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    leave_travel_allowance_hours: float = Field(
+        6.0, ge=0, le=48,
+        description="The destination is an allowed area from departure minus this until return plus this "
+                    "(arriving early, leaving late). 6 h covers a same-day rail trip anywhere in the province.")
+    leave_corridor_buffer_km: float = Field(
+        20.0, gt=0, le=100,
+        description="Half-width of the travel corridor (the convex hull of home and the destination, buffered by "
+                    "this) allowed during the outbound and return travel windows (departure / return ± the "
+                    "travel allowance), so the journey itself raises no 'outside leave destination' alert. "
+                    "20 km covers expressway and rail routes that bend away from the straight line.")
+    leave_return_grace_hours: float = Field(
+        2.0, ge=0, le=72, description="No return report (销假) by the return time plus this raises 'overdue_return'.")
+    leave_past_tolerance_minutes: int = Field(
+        5, ge=0, le=60, description="A departure this far in the past is still accepted (clock skew).")
+    leave_permit_horizon_days: int = Field(
+        7, ge=1, le=31, description="Standing-permit occurrence fences are created this far ahead.")
+    leave_repeat_count: int = Field(3, ge=2, description="Report flag: this many requests by one person ...")
+    leave_repeat_days: int = Field(30, ge=1, description="... within this many days.")
+    leave_overdue_check_seconds: float = Field(60.0, gt=0, description="How often the overdue-return job runs.")
+    leave_permit_check_seconds: float = Field(
+        900.0, gt=0, description="How often the standing-permit job makes coming occurrence fences.")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -106,8 +137,6 @@ class Settings:
         self.hub = HubSettings()
         self.alerts = AlertSettings()
         self.ingest = IngestSettings()
-        from leave.settings import LeaveSettings  # kept with its package; imported late (no cycle)
-
         self.leave = LeaveSettings()
 
     def require_secrets(self) -> None:

@@ -10,11 +10,8 @@ from core import settings as settings_module
 
 
 def setting_classes() -> list[type[BaseSettings]]:
-    from leave.settings import LeaveSettings
-
-    found = [obj for name, obj in vars(settings_module).items()
-             if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings]
-    return found + [LeaveSettings]
+    return [obj for name, obj in vars(settings_module).items()
+            if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings]
 
 
 def _default(field) -> str:

@@ -1,10 +1,10 @@
-"""Alembic environment: the URL comes from the caller (core.migrate), never a file."""
+"""Alembic environment: the URL comes from the caller (migrations.run), never a file."""
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import core.models  # noqa: F401  (registers every table on Base.metadata)
+import migrations.models  # noqa: F401  (registers every table on Base.metadata)
 from core.db import Base, sqlalchemy_url
 
 config = context.config

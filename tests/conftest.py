@@ -88,7 +88,7 @@ def drop_database(server_url: str, url: str) -> None:
 def migrated_database(server_url: str, prefix: str) -> Iterator[str]:
     """A fresh database migrated to head, dropped on exit: for tests that need
     committed data, several processes or a CLI of their own."""
-    from core.migrate import upgrade
+    from migrations.run import upgrade
 
     url = create_database(server_url, prefix)
     try:
@@ -148,6 +148,20 @@ def clock():
     from core.clock import ManualClock
 
     return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def job(db, settings, clock):
+    """A JobContext factory: ``job()`` at the clock's time, ``job(now)`` at another."""
+    from core.audit import AuditLog
+    from core.jobs import JobContext
+
+    audit = AuditLog(settings.audit.audit_key.encode(), clock)
+
+    def make(now=None):
+        return JobContext(db=db, now=now or clock.now(), settings=settings, audit=audit)
+
+    return make
 
 
 @pytest.fixture

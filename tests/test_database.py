@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect, text
 
 from core.db import sqlalchemy_url
-from core.migrate import downgrade, upgrade
+from migrations.run import downgrade, upgrade
 from tests.conftest import create_database, drop_database
 
 
@@ -39,7 +39,7 @@ def test_models_match_migrations(engine):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import core.models  # noqa: F401
+    import migrations.models  # noqa: F401
     from core.db import Base
 
     with engine.connect() as conn:

@@ -103,10 +103,13 @@ def test_bureau_of_an_office(db, world):
 def test_the_job_unit_commits_its_own_run(db, world, clock, settings):
     from contextlib import nullcontext
 
-    from core.jobs import JOBS, run_job
+    from api.app import JOBS
+    from core.audit import AuditLog
+    from core.jobs import run_job
 
     alert = make_alert(db, world, clock)
     clock.advance(minutes=10)
     job = next(j for j in JOBS if j.name == "escalation")
-    assert alert.id in run_job(job, lambda: nullcontext(db), now=clock.now(), settings=settings)
+    assert alert.id in run_job(job, lambda: nullcontext(db), now=clock.now(), settings=settings,
+                               audit=AuditLog(settings.audit.audit_key.encode(), clock))
     assert alert.escalation_level == 1

@@ -37,7 +37,7 @@ def fresh(server_url: str) -> Iterator[tuple[str, Engine]]:
 
 def run(url: str, checkpoint_file: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, "ZHIJIAO_AUDIT_CHECKPOINT_PATH": str(checkpoint_file)}
-    return subprocess.run([sys.executable, "-m", "core.cli", "audit", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "api.cli", "audit", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

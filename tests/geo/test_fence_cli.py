@@ -29,7 +29,7 @@ def fresh_url(server_url: str) -> Iterator[str]:
 
 def zhijiao(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ZHIJIAO_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "core.cli", "fences", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "api.cli", "fences", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

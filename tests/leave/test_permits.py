@@ -50,21 +50,21 @@ def test_inside_the_permit_area_in_its_window_is_allowed_outside_it_is_not(clien
     assert alert.kind == "left_permitted_area"
 
 
-def test_occurrences_are_made_ahead_idempotently_and_end_with_the_permit(client, db, auth, clock, leaver, settings):
+def test_occurrences_are_made_ahead_idempotently_and_end_with_the_permit(client, db, auth, clock, leaver, settings, job):
     permit = _permit(client, auth, clock, weekdays=[0, 2, 4])
     client.post(f"/leave-permits/{permit['id']}/approve", headers=auth("manager"), json={"reason": "同意"})
     made = _occurrences(db, permit["id"])
     assert 3 <= made <= 4
-    assert activate_standing_permits(db, now=clock.now(), settings=settings) == 0
+    assert activate_standing_permits(job(clock.now())) == 0
     clock.advance(days=7)
-    assert activate_standing_permits(db, now=clock.now(), settings=settings) >= 2
-    assert activate_standing_permits(db, now=clock.now(), settings=settings) == 0
+    assert activate_standing_permits(job(clock.now())) >= 2
+    assert activate_standing_permits(job(clock.now())) == 0
     r = client.post(f"/leave-permits/{permit['id']}/end", headers=auth("manager"), json={"reason": "项目结束"})
     assert r.status_code == 200, r.text
     open_fences = db.scalar(select(func.count()).select_from(Fence).join(
         PermitOccurrence, PermitOccurrence.fence_id == Fence.id).where(
         PermitOccurrence.permit_id == permit["id"], PermitOccurrence.ends_at > clock.now(), Fence.retired_at.is_(None)))
     assert open_fences == 0
-    assert activate_standing_permits(db, now=clock.now(), settings=settings) == 0
+    assert activate_standing_permits(job(clock.now())) == 0
     # Another office's officer cannot see it.
     assert client.get(f"/leave-permits/{permit['id']}", headers=auth("officer_b")).status_code == 404

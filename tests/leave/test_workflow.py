@@ -21,7 +21,7 @@ def _ask_and_approve(client, auth, clock, *, days=3, approver="officer_a"):
     return r.json()
 
 
-def test_request_approve_depart_violate_return_on_time(client, db, auth, clock, leaver, settings):
+def test_request_approve_depart_violate_return_on_time(client, db, auth, clock, leaver, settings, job):
     start = clock.now() + timedelta(days=1)
     r = client.post("/leave", headers=auth("leaver"), json=leave_body(start, days=3))
     assert r.status_code == 201, r.text
@@ -66,21 +66,21 @@ def test_request_approve_depart_violate_return_on_time(client, db, auth, clock, 
     db.refresh(closed)
     assert closed.valid_to == clock.now()
     clock.advance(hours=10)
-    assert check_overdue_returns(db, now=clock.now(), settings=settings) == []
+    assert check_overdue_returns(job(clock.now())) == []
     actions = set(db.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "leave",
                                                              AuditEntry.object_id == str(leave["id"]))))
     assert {"leave.request", "leave.approve", "leave.return"} <= actions
 
 
-def test_no_return_raises_overdue_once_after_grace(client, db, auth, clock, leaver, settings):
+def test_no_return_raises_overdue_once_after_grace(client, db, auth, clock, leaver, settings, job):
     leave = _ask_and_approve(client, auth, clock, days=2)
     due = clock.now() + timedelta(days=3)
     clock.set(due + timedelta(hours=1, minutes=59))
-    assert check_overdue_returns(db, now=clock.now(), settings=settings) == []
+    assert check_overdue_returns(job(clock.now())) == []
     clock.set(due + timedelta(hours=2))
-    [alert_id] = check_overdue_returns(db, now=clock.now(), settings=settings)
+    [alert_id] = check_overdue_returns(job(clock.now()))
     clock.advance(minutes=1)
-    assert check_overdue_returns(db, now=clock.now(), settings=settings) == []  # raised once
+    assert check_overdue_returns(job(clock.now())) == []  # raised once
     [alert] = alerts_of(db, leaver.supervisee.id, "overdue_return")
     assert alert.id == alert_id and alert.cause == f"leave:{leave['id']}:overdue"
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "leave.overdue",

@@ -76,10 +76,10 @@ def test_seed_demo_builds_the_district(demo_url, settings):
 
 def test_create_admin_cli(demo_url):
     env = {**os.environ, "ZHIJIAO_DATABASE_URL": demo_url}
-    out = subprocess.run([sys.executable, "-m", "core.cli", "users", "create-admin", "--username", "root-admin"],
+    out = subprocess.run([sys.executable, "-m", "api.cli", "users", "create-admin", "--username", "root-admin"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "password:" in out.stdout and len(out.stdout.split("password:")[1].strip()) >= 12
-    again = subprocess.run([sys.executable, "-m", "core.cli", "users", "create-admin", "--username", "root-admin"],
+    again = subprocess.run([sys.executable, "-m", "api.cli", "users", "create-admin", "--username", "root-admin"],
                            env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode != 0

@@ -6,7 +6,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# This package is the Alembic script directory (it ships in the wheel with its versions).
+MIGRATIONS = Path(__file__).resolve().parent
 
 
 def alembic_config(url: str) -> Config:

@@ -1,4 +1,8 @@
-"""Import every model module so Base.metadata knows all tables (Alembic, tests)."""
+"""Every model module of the app, imported so Base.metadata knows all tables (Alembic, tests).
+
+The composition of the schema lives here, above every package, so no lower
+package has to import the ones above it to see the whole schema.
+"""
 from alerts import models as alert_models  # noqa: F401
 from core import audit  # noqa: F401
 from geo import models as geo_models  # noqa: F401

@@ -32,7 +32,7 @@ def _session():
 @app.command()
 def migrate(revision: str = typer.Argument("head")) -> None:
     """Apply database migrations (default: to head)."""
-    from core.migrate import upgrade
+    from migrations.run import upgrade
 
     upgrade(get_settings().db.database_url, revision)
     typer.echo(f"database migrated to {revision}")

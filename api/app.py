@@ -15,7 +15,7 @@ from alerts.hub import run_delivery
 from alerts.webhooks import webhook_loop
 from api.errors import install_error_handlers
 from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
-from core import audit_checkpoint_job as audit_jobs
+from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory

@@ -160,7 +160,7 @@ def audit_verify(
     checkpoints: bool = typer.Option(True, help="also check the signed checkpoint file (off: the chain only)"),
 ) -> None:
     """Check the hash chain and the signed checkpoints; name the first bad row (exit 1)."""
-    from core.audit_verify import verify_audit_log
+    from core.audit.verify import verify_audit_log
 
     lo, hi = _audit_bound(from_, "--from"), _audit_bound(to, "--to")
     if lo is not None and hi is not None and type(lo) is type(hi) and hi < lo:
@@ -202,8 +202,8 @@ def audit_verify(
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
     """Sign the chain head into the checkpoint file now (the server does it every minute)."""
-    from core.audit_checkpoint_job import write_checkpoint
-    from core.checkpoints import CheckpointError
+    from core.audit.checkpoint_job import write_checkpoint
+    from core.audit.checkpoints import CheckpointError
     from core.clock import SystemClock
 
     settings = get_settings()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.context import Ctx
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from core.report_render import CST
+from core.localtime import LOCAL_TZ
 from geo.models import Fence
 from leave.fences import end_fence, open_fence, parse_destination
 from leave.models import LeaveStatus, PermitOccurrence, StandingPermit
@@ -45,17 +45,17 @@ def to_out(row: StandingPermit) -> PermitOut:
 
 def occurrences(permit: StandingPermit, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """Occurrence windows (UTC) of the permit that overlap [start, end), clipped to its dates."""
-    first = max(permit.valid_from, (start.astimezone(CST) - timedelta(days=1)).date())
-    last = min(permit.valid_until, end.astimezone(CST).date())
-    limit_lo = datetime.combine(permit.valid_from, time(0), CST)
-    limit_hi = datetime.combine(permit.valid_until + timedelta(days=1), time(0), CST)
+    first = max(permit.valid_from, (start.astimezone(LOCAL_TZ) - timedelta(days=1)).date())
+    last = min(permit.valid_until, end.astimezone(LOCAL_TZ).date())
+    limit_lo = datetime.combine(permit.valid_from, time(0), LOCAL_TZ)
+    limit_hi = datetime.combine(permit.valid_until + timedelta(days=1), time(0), LOCAL_TZ)
     s, e = time.fromisoformat(permit.start_time), time.fromisoformat(permit.end_time)
     out = []
     day = first
     while day <= last:
         if day.weekday() in permit.weekdays:
-            a = datetime.combine(day, s, CST)
-            b = datetime.combine(day + timedelta(days=1 if e <= s else 0), e, CST)
+            a = datetime.combine(day, s, LOCAL_TZ)
+            b = datetime.combine(day + timedelta(days=1 if e <= s else 0), e, LOCAL_TZ)
             a, b = max(a, limit_lo), min(b, limit_hi)
             if a < b and b > start and a < end:
                 out.append((a.astimezone(start.tzinfo), b.astimezone(start.tzinfo)))
@@ -103,7 +103,7 @@ def create_permit(*, ctx: Ctx, data: PermitIn) -> PermitOut:
     sup = supervisee_for(ctx, data.supervisee_id)
     check_supervisee(sup)
     policy = effective_policy(ctx.db, sup.office_id)
-    today = ctx.clock.now().astimezone(CST).date()
+    today = ctx.clock.now().astimezone(LOCAL_TZ).date()
     if data.valid_from < today:
         raise Invalid("valid_from is in the past", field="valid_from")
     if data.valid_until < data.valid_from:

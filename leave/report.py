@@ -26,7 +26,7 @@ from alerts.models import Alert, AlertKind
 from core.audit import AuditEntry
 from core.context import Ctx
 from core.errors import Invalid, NotFound
-from core.report_render import CST
+from core.localtime import LOCAL_TZ
 from leave.models import AuthorityLevel, LeaveRequest, LeaveStatus
 from leave.policy import RANK, effective_policy
 from supervision.models import Jurisdiction, Role, Supervisee, User
@@ -41,7 +41,7 @@ _ROLE_LEVEL = {Role.officer: AuthorityLevel.office, Role.manager: AuthorityLevel
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time(0), CST), datetime.combine(end + timedelta(days=1), time(0), CST)
+    return datetime.combine(start, time(0), LOCAL_TZ), datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
 
 
 def _in(t: datetime | None, lo: datetime, hi: datetime) -> bool:
@@ -116,7 +116,7 @@ def build_report(*, ctx: Ctx, jurisdiction_id: int | None, start: date | None, e
     if where is None or not where.path.startswith(ctx.principal.jurisdiction_path):
         ctx.record("report.leave", "jurisdiction", jid, outcome="not_found")
         raise NotFound()
-    end = end or now.astimezone(CST).date()
+    end = end or now.astimezone(LOCAL_TZ).date()
     start = start or end - timedelta(days=30)
     if start > end:
         raise Invalid("from must not be after to", field="from")
@@ -141,7 +141,7 @@ def build_report(*, ctx: Ctx, jurisdiction_id: int | None, start: date | None, e
     users = {u.id: u for u in ctx.db.scalars(select(User).where(User.id.in_(user_ids or {0})))}
     sups = {s.id: s for s in ctx.db.scalars(select(Supervisee).where(Supervisee.id.in_(sup_ids or {0})))}
     offices = {j.id: j for j in ctx.db.scalars(select(Jurisdiction).where(Jurisdiction.id.in_(subtree)))}
-    all_audit = _audit_rows(ctx, subtree, datetime(1970, 1, 1, tzinfo=CST), None)
+    all_audit = _audit_rows(ctx, subtree, datetime(1970, 1, 1, tzinfo=LOCAL_TZ), None)
     audited = {(a, o) for a, o, _ in all_audit}
     alerts = ctx.db.execute(select(Alert.supervisee_id, Alert.occurred_at).where(
         Alert.supervisee_id.in_(sup_ids or {0}), Alert.kind.in_([k.value for k in VIOLATION_KINDS]))).all()
@@ -184,7 +184,7 @@ def _totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """By office and month (of the request, local time)."""
     groups: dict[tuple, Counter] = defaultdict(Counter)
     for r in rows:
-        key = (r["office_id"], r["office"], r["requested_at"].astimezone(CST).strftime("%Y-%m"))
+        key = (r["office_id"], r["office"], r["requested_at"].astimezone(LOCAL_TZ).strftime("%Y-%m"))
         groups[key]["requests"] += 1
         groups[key][r["decision"]] += 1
         groups[key]["flagged"] += bool(r["flags"])

@@ -13,7 +13,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, Invalid
-from core.report_render import CST
+from core.localtime import LOCAL_TZ, LOCAL_TZ_NAME
 from leave.models import LeaveRequest, LeaveStatus
 from leave.policy import EffectivePolicy
 from supervision.models import Supervisee, SuperviseeStatus
@@ -51,9 +51,9 @@ def check_max(total_days: int, policy: EffectivePolicy, *, extension: bool = Fal
 
 
 def check_term(sup: Supervisee, depart_at: datetime, return_at: datetime) -> None:
-    if depart_at.astimezone(CST).date() < sup.term_start:
+    if depart_at.astimezone(LOCAL_TZ).date() < sup.term_start:
         raise Invalid(f"depart_at is before the supervision term starts ({sup.term_start})", field="depart_at")
-    if return_at.astimezone(CST).date() > sup.term_end:
+    if return_at.astimezone(LOCAL_TZ).date() > sup.term_end:
         raise Invalid(f"return_at is after the supervision term ends ({sup.term_end})", field="return_at")
 
 
@@ -73,8 +73,8 @@ def check_yearly_cap(db: Session, supervisee_id: int, depart_at: datetime, days:
     """Local policy: total days of pending and approved leave per calendar year (of departure)."""
     if policy.yearly_cap_days is None:
         return
-    year = depart_at.astimezone(CST).year
-    local_depart = func.timezone("Asia/Shanghai", LeaveRequest.depart_at)
+    year = depart_at.astimezone(LOCAL_TZ).year
+    local_depart = func.timezone(LOCAL_TZ_NAME, LeaveRequest.depart_at)
     used = db.scalar(select(func.coalesce(func.sum(LeaveRequest.days), 0)).where(
         LeaveRequest.supervisee_id == supervisee_id, LeaveRequest.status.in_(LIVE),
         LeaveRequest.id.not_in(list(exclude) or [0]), extract("year", local_depart) == year)) or 0

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from alerts.models import AlertKind
 from alerts.raising import raise_alert
 from core.jobs import Job, JobContext
-from core.report_render import CST
+from core.localtime import LOCAL_TZ
 from leave.models import LeaveRequest, LeaveStatus, StandingPermit
 from leave.permits import schedule_occurrences
 from supervision.models import Supervisee
@@ -36,7 +36,7 @@ def check_overdue_returns(job: JobContext) -> list[int]:
     ).all()
     raised = []
     for leave, sup in rows:
-        due = leave.return_due_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+        due = leave.return_due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
         alert, _ = raise_alert(
             db, now=now, supervisee_id=sup.id, office_id=sup.office_id, tier=sup.tier, kind=AlertKind.overdue_return,
             cause=f"leave:{leave.id}:overdue", title=f"请假逾期未销假 · not back from leave (due {due})",
@@ -53,7 +53,7 @@ def check_overdue_returns(job: JobContext) -> list[int]:
 def activate_standing_permits(job: JobContext) -> int:
     """Create the coming occurrence fences of approved permits; end lapsed ones. Returns fences made."""
     db, now, cfg = job.db, job.now, job.settings.leave
-    today = now.astimezone(CST).date()
+    today = now.astimezone(LOCAL_TZ).date()
     permits = db.scalars(select(StandingPermit).where(
         StandingPermit.status == LeaveStatus.approved, StandingPermit.ended_at.is_(None))
         .order_by(StandingPermit.id).with_for_update(skip_locked=True))

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import CtxDep, PagingDep
 from leave import approval, permits, policy, report, service
 from leave.models import LeaveStatus
-from leave.report_format import report_csv, report_pdf
+from leave.report_export import report_csv, report_pdf
 from leave.schemas import (
     CutShortIn, DecisionIn, ExtendIn, LeaveIn, LeaveOut, PermitIn, PermitOut, PolicyIn, ReturnIn, WithdrawIn,
 )

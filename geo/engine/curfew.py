@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from core.localtime import LOCAL_TZ_NAME
+
 __all__ = ["CurfewWindow", "curfew_active", "local_clock", "to_epoch", "windows_active"]
 
-DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_TZ = LOCAL_TZ_NAME
 # Asia/Shanghai has been UTC+8 without DST since 1991-09-15 (1991-09-14 17:00 UTC).
 _SHANGHAI_FIXED_SINCE = 684867600.0
 _DAY = 86400.0

@@ -35,7 +35,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.audit_chain import (
+from core.audit.chain import (
     CHECKPOINT_MISMATCH,
     GENESIS,
     HASH_MISMATCH,
@@ -52,7 +52,7 @@ from core.audit_chain import (
     seal_row,
     verify_chain,
 )
-from core.checkpoints import Checkpoint, append_checkpoint, read_checkpoints
+from core.audit.checkpoints import Checkpoint, append_checkpoint, read_checkpoints
 
 KEY = b"zhijiao-test-audit-key-0123456789abcdef"
 WRONG_KEY = b"attacker-guess-key"

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEntry
-from core.checkpoints import read_checkpoints
+from core.audit.checkpoints import read_checkpoints
 from tests.conftest import migrated_database
 from tests.core.test_audit_db import write_chain
 

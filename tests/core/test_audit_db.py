@@ -1,4 +1,4 @@
-"""The audit trail as stored: AuditLog.record writes, core.audit_verify reads back.
+"""The audit trail as stored: AuditLog.record writes, core.audit.verify reads back.
 
 The pure chain logic is tested in memory (test_audit_chain.py); this module
 shows the database path agrees with it: what AuditLog.record writes verifies
@@ -23,12 +23,12 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEntry, AuditLog, AuditUnavailable
-from core.audit_chain import (
+from core.audit.chain import (
     CHECKPOINT_MISMATCH, HASH_MISMATCH, PREV_HASH_MISMATCH, SEQ_GAP, TRUNCATED, row_hash,
 )
-from core.audit_checkpoint_job import write_checkpoint
-from core.audit_verify import ROW_BEFORE_MISSING, AuditVerification, verify_audit_log
-from core.checkpoints import CheckpointError, read_checkpoints
+from core.audit.checkpoint_job import write_checkpoint
+from core.audit.verify import ROW_BEFORE_MISSING, AuditVerification, verify_audit_log
+from core.audit.checkpoints import CheckpointError, read_checkpoints
 from core.clock import ManualClock
 from core.principal import Principal, RequestContext
 from tests.conftest import migrated_database

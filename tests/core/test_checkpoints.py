@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.audit_chain import GENESIS, TRUNCATED, seal_row, verify_chain
-from core.checkpoints import (
+from core.audit.chain import GENESIS, TRUNCATED, seal_row, verify_chain
+from core.audit.checkpoints import (
     CheckpointError,
     append_checkpoint,
     checkpoint_key,

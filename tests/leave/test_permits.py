@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from core.report_render import CST
+from core.localtime import LOCAL_TZ
 from geo.models import Fence
 from leave.models import PermitOccurrence
 from leave.scheduled import activate_standing_permits
@@ -13,7 +13,7 @@ from tests.leave.conftest import OUTSIDE, alerts_of, fixes
 
 
 def _permit(client, auth, clock, **over):
-    today = clock.now().astimezone(CST).date()
+    today = clock.now().astimezone(LOCAL_TZ).date()
     body = {"area": {"address": "衢州市外某工地", "circle": {"lon": OUTSIDE[0], "lat": OUTSIDE[1], "radius_m": 3000}},
             "reason": "每天去工地上班", "weekdays": list(range(7)), "start_time": "08:00", "end_time": "18:00",
             "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=60)).isoformat(), **over}
@@ -35,14 +35,14 @@ def test_inside_the_permit_area_in_its_window_is_allowed_outside_it_is_not(clien
     assert r.status_code == 200, r.text
     assert 7 <= _occurrences(db, permit["id"]) <= 8  # the next 7 days, today's included if not over
 
-    day = (clock.now().astimezone(CST) + timedelta(days=1)).date()
-    at_work = datetime.combine(day, time(10, 0), CST)
+    day = (clock.now().astimezone(LOCAL_TZ) + timedelta(days=1)).date()
+    at_work = datetime.combine(day, time(10, 0), LOCAL_TZ)
     clock.set(at_work + timedelta(minutes=10))
     r = client.post("/ingest/native", headers=leaver.device(), json=fixes(at_work, OUTSIDE, tag="work"))
     assert r.status_code == 200, r.text
     assert alerts_of(db, leaver.supervisee.id) == []
 
-    evening = datetime.combine(day, time(20, 0), CST)
+    evening = datetime.combine(day, time(20, 0), LOCAL_TZ)
     clock.set(evening + timedelta(minutes=10))
     r = client.post("/ingest/native", headers=leaver.device(), json=fixes(evening, OUTSIDE, tag="eve"))
     assert r.status_code == 200, r.text

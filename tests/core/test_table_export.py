@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pypdf
 import pytest
 
-from core.report_render import FontNotFoundError, find_cjk_font, render_csv, render_pdf
+from core.table_export import FontNotFoundError, find_cjk_font, render_csv, render_pdf
 
 TITLE = "衢江区司法局 外出请假审批报告"
 
@@ -90,7 +90,7 @@ def test_pdf_rejects_ragged_rows():
 def test_missing_font_names_the_package(tmp_path, monkeypatch):
     with pytest.raises(FontNotFoundError, match="does not exist"):
         find_cjk_font(tmp_path / "none.ttf")
-    monkeypatch.setattr("core.report_render.CJK_FONT_CANDIDATES", ((str(tmp_path / "x.ttc"), 0),))
+    monkeypatch.setattr("core.table_export.CJK_FONT_CANDIDATES", ((str(tmp_path / "x.ttc"), 0),))
     with pytest.raises(FontNotFoundError, match="fonts-wqy-microhei"):
         render_pdf("t", "", [])
 

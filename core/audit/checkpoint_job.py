@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditEntry
 from core.jobs import Job, JobContext
-from core.checkpoints import Checkpoint, CheckpointError, _last_line, append_checkpoint
+from core.audit.checkpoints import Checkpoint, CheckpointError, _last_line, append_checkpoint
 
 
 def _last_checkpointed(path: Path) -> tuple[int, str] | None:
@@ -36,7 +36,7 @@ def _last_checkpointed(path: Path) -> tuple[int, str] | None:
     except FileNotFoundError:
         return None
     try:
-        # core.checkpoints' own tail reader, so incomplete last lines are judged alike.
+        # core.audit.checkpoints' own tail reader, so incomplete last lines are judged alike.
         raw = _last_line(fd)
     finally:
         os.close(fd)

@@ -8,7 +8,7 @@ Why HMAC and not a bare hash chain: anyone who can write the table could
 recompute a plain SHA-256 chain after an edit. With a keyed hash they cannot,
 as long as the key lives outside the database. Deleting the newest rows leaves
 a valid-looking shorter chain, so the head is also written, signed, to a file
-outside the database (:mod:`core.checkpoints`) and compared here.
+outside the database (:mod:`core.audit.checkpoints`) and compared here.
 
 What this cannot detect: truncation of rows written after the newest
 checkpoint, and anything done by someone holding the key.

@@ -1,7 +1,7 @@
 """Verify the audit trail as stored: the hash chain in ``audit_log`` and the
 signed checkpoints in the file outside the database.
 
-The decisions are made by :class:`core.audit_chain.ChainVerifier`; this module
+The decisions are made by :class:`core.audit.chain.ChainVerifier`; this module
 only feeds it rows from the database (streamed with a server-side cursor, so
 memory stays flat on a chain of millions of rows) and the checkpoints from
 the file, and resolves a ``--from/--to`` range given as seq or time.
@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEntry
-from core.audit_chain import CONTENT_FIELDS, GENESIS, ChainVerifier, Problem, VerifyResult
-from core.checkpoints import Checkpoint, CheckpointError, read_checkpoints
+from core.audit.chain import CONTENT_FIELDS, GENESIS, ChainVerifier, Problem, VerifyResult
+from core.audit.checkpoints import Checkpoint, CheckpointError, read_checkpoints
 
 BATCH_ROWS = 2000
 ROW_BEFORE_MISSING = "row_before_missing"  # --from: the row whose hash starts the range is gone

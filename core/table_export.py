@@ -1,4 +1,4 @@
-"""Generic tabular report rendering: CSV for Excel, PDF with an embedded CJK font.
+"""Generic table export: CSV for Excel, PDF with an embedded CJK font.
 
 Used by the manager's leave-audit report and the inspectors' exports. Pure:
 callers pass plain rows (already authorised and fetched) and get bytes.
@@ -9,7 +9,7 @@ import csv
 import io
 import os
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
-#: China Standard Time has no DST, so a fixed offset needs no tz database.
-CST = timezone(timedelta(hours=8), "CST")
+from core.localtime import LOCAL_TZ
+
 
 # (path, index within a .ttc collection). fpdf2 reads collections itself.
 CJK_FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
@@ -44,7 +44,7 @@ def _cell_text(value: Any) -> str:
         return ""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(CST)
+            value = value.astimezone(LOCAL_TZ)
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
@@ -220,12 +220,12 @@ def render_pdf(
         _check_shape(columns, rows)
     path, index = find_cjk_font(font_path)
     when = (generated_at or datetime.now(timezone.utc))
-    generated = (when.astimezone(CST) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
+    generated = (when.astimezone(LOCAL_TZ) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
 
     pdf = _ReportPDF(title, generated)
     pdf.set_title(title)
     pdf.set_creator("zhijiao")
-    pdf.set_creation_date(when if when.tzinfo else when.replace(tzinfo=CST))
+    pdf.set_creation_date(when if when.tzinfo else when.replace(tzinfo=LOCAL_TZ))
     pdf.add_font("cjk", "", path, collection_font_number=index)
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()

@@ -1,7 +1,7 @@
 """The audit trail: an append-only, hash-chained table.
 
 Rows are chained in ``seq`` order: each row's HMAC covers its content and the
-previous row's hash (see ``core.audit_chain``). ``seq`` must be gapless and
+previous row's hash (see ``core.audit.chain``). ``seq`` must be gapless and
 assigned in commit order, so writers serialise on a transaction-scoped
 advisory lock; the lock is released when the owning transaction commits or
 rolls back, and a rolled-back row leaves no gap because its seq is reused.
@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, DateTime, Index, String, Text, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.audit_chain import GENESIS, normalise_json, row_hash
+from core.audit.chain import CONTENT_FIELDS, GENESIS, normalise_json, row_hash
 from core.clock import Clock
 from core.db import Base
 from core.principal import RequestContext
@@ -52,14 +52,8 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(Text)
 
 
-CHAIN_FIELDS = (
-    "seq", "at", "actor_id", "actor_role", "action", "object_type", "object_id",
-    "outcome", "request_id", "source_addr", "detail", "prev_hash",
-)
-
-
 def entry_as_row(entry: AuditEntry) -> dict[str, Any]:
-    row = {name: getattr(entry, name) for name in CHAIN_FIELDS}
+    row = {name: getattr(entry, name) for name in CONTENT_FIELDS}
     row["hash"] = entry.hash
     return row
 
@@ -135,7 +129,7 @@ class AuditLog:
             detail=normalise_json(detail or {}),
             prev_hash=prev,
         )
-        entry.hash = row_hash(self._key, {name: getattr(entry, name) for name in CHAIN_FIELDS})
+        entry.hash = row_hash(self._key, {name: getattr(entry, name) for name in CONTENT_FIELDS})
         db.add(entry)
         db.flush()
         return entry

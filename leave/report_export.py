@@ -1,4 +1,4 @@
-"""The leave audit report as CSV (Excel) or PDF (print), via core.report_render.
+"""The leave audit report as CSV (Excel) or PDF (print), via core.table_export.
 
 Labels are Chinese, as the report is read and signed in the bureau; the CSV
 is the full row table only (one table per file, so Excel opens it as is); the
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.report_render import CST, render_csv, render_pdf
+from core.localtime import LOCAL_TZ
+from core.table_export import render_csv, render_pdf
 
 STATUS = {"pending": "待审批", "approved": "批准", "rejected": "不批准", "withdrawn": "已撤回"}
 LEVEL = {"office": "司法所", "bureau": "区司法局", None: ""}
@@ -32,7 +33,7 @@ def _row(r: dict[str, Any]) -> list[Any]:
             OUTCOME.get(r["outcome"], r["outcome"]), r["violations"], "；".join(FLAG[f] for f in r["flags"])]
 
 
-# The PDF table is narrower: core.report_render sizes columns by content, and
+# The PDF table is narrower: core.table_export sizes columns by content, and
 # with 21 columns on A4 a short column gets narrower than one Chinese character,
 # which fpdf2's character wrapping never finishes. Headers of >= 4 characters
 # keep every column at least one character wide (checked with 13 maximal columns).
@@ -41,7 +42,7 @@ PDF_COLUMNS = ["请假编号", "矫正对象", "司法所", "申请人", "外出
 
 
 def _short(t) -> str:
-    return t.astimezone(CST).strftime("%m-%d %H:%M") if t else ""
+    return t.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M") if t else ""
 
 
 def _pdf_row(r: dict[str, Any]) -> list[Any]:

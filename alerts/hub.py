@@ -7,9 +7,9 @@ fills its own queue and is then cut off with close code 4000 "resync" (it
 reconnects with its last seq and replays from the database) instead of
 slowing the others or growing memory without bound.
 
-Whether a socket may see an event is decided by ``supervision.scope`` (the one
-place for scoping): ``alert_path_visible`` for live events, ``alert_clause`` /
-``alert_event_clause`` for the snapshot and the replay.
+Whether a socket may see an event is decided by ``alerts.scope`` (built on
+``supervision.scope.office_scope``): ``alert_path_visible`` for live events,
+``alert_clause`` / ``alert_event_clause`` for the snapshot and the replay.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from alerts.relay import BATCH_SIZE, BUS_CHANNEL, OutboxRelay, bus_message
 from core.clock import Clock
 from core.principal import Principal
 from core.settings import Settings
-from supervision.scope import alert_clause, alert_event_clause, alert_path_visible
+from alerts.scope import alert_clause, alert_event_clause, alert_path_visible
 
 log = logging.getLogger(__name__)
 

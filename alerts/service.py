@@ -18,11 +18,12 @@ from sqlalchemy import func, select
 from alerts.models import Alert, AlertEvidence, AlertNote, AlertState
 from alerts.raising import emit
 from alerts.schemas import AlertDetail, AlertOut, EvidenceOut, NoteOut
+from alerts.scope import alert_clause
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from supervision.models import Jurisdiction, Role, User
 from core.schemas import Page
-from supervision.scope import STAFF_READERS, alert_clause, require_role
+from supervision.scope import STAFF_READERS, require_role
 
 ACTORS = {Role.officer, Role.manager}  # auditors read, never act
 MAX_EVIDENCE = 500

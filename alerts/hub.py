@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from alerts.bus import Bus, bus_from_url
 from alerts.models import Alert, AlertEvent
-from alerts.raising import alert_summary
-from alerts.relay import BATCH_SIZE, BUS_CHANNEL, OutboxRelay, bus_message
+from alerts.relay import BATCH_SIZE, BUS_CHANNEL, OutboxRelay
+from alerts.wire import alert_summary, client_event, replayed_event
 from core.clock import Clock
 from core.principal import Principal
 from core.settings import Settings
@@ -48,15 +48,6 @@ REAUTH = (4001, "reauthenticate")
 SENT_WINDOW = 2 * BATCH_SIZE
 
 Verdict = Literal["send", "repeat", "gap"]
-
-
-def client_event(message: dict[str, Any]) -> dict[str, Any]:
-    """What a client receives for one event, live or replayed (routing fields stripped)."""
-    out = {"type": "event", "seq": message["seq"], "event": message["event"], "alert_id": message["alert_id"],
-           "alert": message.get("alert"), "detail": message.get("detail") or {}}
-    if message.get("truncated"):
-        out["truncated"] = True
-    return out
 
 
 @dataclass(eq=False)
@@ -217,7 +208,7 @@ def initial_messages(db: Session, principal: Principal, last_seq: int | None, *,
             .order_by(AlertEvent.seq).limit(replay_limit + 1)
         ).all()
         if len(events) <= replay_limit:
-            replay = [client_event(bus_message(e, None)) for e in events]
+            replay = [replayed_event(e) for e in events]
             return [*replay, {"type": "resumed", "from_seq": last_seq, "seq": top, "count": len(replay)}], top
     alerts = db.scalars(
         select(Alert).where(alert_clause(principal), Alert.state != "resolved")

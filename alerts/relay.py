@@ -44,8 +44,8 @@ from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from alerts.bus import Bus
-from alerts.bus.base import encode_message
 from alerts.models import AlertEvent
+from alerts.wire import bus_message
 from core.clock import Clock
 from supervision.models import Jurisdiction
 
@@ -57,28 +57,6 @@ BUS_CHANNEL = "alerts"  # default; settings.hub.bus_channel
 BATCH_SIZE = 500
 
 T = TypeVar("T")
-
-
-def bus_message(event: AlertEvent, office_path: str | None) -> dict[str, Any]:
-    """The bus form of an event: what the hub routes on (office_path) and forwards.
-
-    The replay path builds the same dict from the table, so a client cannot tell
-    a replayed event from a live one.
-    """
-    payload = dict(event.payload or {})
-    message = {
-        "seq": event.seq, "event": event.type, "alert_id": event.alert_id, "office_id": event.office_id,
-        # No path means no office: routed to nobody (fail closed) rather than to everybody.
-        "office_path": office_path or "",
-        "alert": payload.pop("alert", None),
-        "detail": {k: v for k, v in payload.items() if k != "type"},
-    }
-    try:
-        encode_message(message)
-    except ValueError:
-        # Over the bus size cap (a huge detail): send the id only; clients fetch the rest.
-        message.update(alert={"id": event.alert_id}, detail={}, truncated=True)
-    return message
 
 
 def stamp_batch(db: Session, *, limit: int = BATCH_SIZE) -> list[dict[str, Any]]:

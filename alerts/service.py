@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from alerts.models import Alert, AlertEvidence, AlertNote, AlertState
-from alerts.raising import emit
+from alerts.outbox import emit
 from alerts.schemas import AlertDetail, AlertOut, EvidenceOut, NoteOut
 from alerts.scope import alert_clause
 from core.context import Ctx

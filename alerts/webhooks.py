@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from alerts.escalation import ancestor_ids
 from alerts.models import AlertEvent, Webhook, WebhookDelivery, WebhookState
 from alerts.webhook_config import outbound_policy
+from alerts.wire import webhook_body
 from core.logging import redact
 from core.outbound import AddressRefused, pinned, resolve_and_check
 from core.settings import AlertSettings, Settings
@@ -68,10 +69,7 @@ def enqueue_webhooks(db: Session, event: AlertEvent, *, now: datetime | None = N
     """
     bureau_ids = [jid for jid, _ in ancestor_ids(db, event.office_id)]
     hooks = db.scalars(select(Webhook).where(Webhook.bureau_id.in_(bureau_ids), Webhook.active.is_(True)))
-    body: dict[str, Any] = {
-        "id": event.id, "seq": event.seq, "type": event.type, "alert_id": event.alert_id,
-        "office_id": event.office_id, "created_at": event.created_at.isoformat(), "payload": event.payload,
-    }
+    body = webhook_body(event)
     queued = 0
     for hook in hooks:
         if hook.event_types and event.type not in hook.event_types:

@@ -1,6 +1,6 @@
 """The outbox relay: publishes committed alert events to the bus, in order.
 
-Producers write ``alert_events`` rows in their own transaction (alerts/raising.py);
+Producers write ``alert_events`` rows in their own transaction (alerts/outbox.py);
 nothing is published before that commits (Zulip: events after commit). The relay
 then, in one short transaction, picks the unstamped rows in ``id`` order, stamps
 each with ``seq`` from the ``alert_event_seq`` sequence, hands them to the webhook
@@ -13,7 +13,7 @@ and the publish. Its events then have a ``seq`` (so a new leader would never
 stamp them again) but reached no socket. Each round, and so first thing on
 taking over, the leader re-publishes the stamped-but-unpublished rows in ``seq``
 order before stamping anything new. That is at least once: a socket drops a
-repeated ``seq`` (api/routes/ws.py), the webhook outbox de-duplicates by event.
+repeated ``seq`` (alerts/session.py), the webhook outbox de-duplicates by event.
 
 Why ``seq`` is stamped here and not at insert: ids are handed out at insert but
 become visible at commit, in another order. A client that saw id 11 could miss id

@@ -3,7 +3,7 @@
 States go open -> acknowledged -> resolved, each step with who and when.
 Resolving an open alert directly is allowed (a false alarm seen at a glance)
 and records the resolver as the acknowledger too, so every resolved alert
-says who saw it first. Every action writes an outbox event (raising.emit)
+says who saw it first. Every action writes an outbox event (outbox.emit)
 and an audit row; reads are audited because alerts carry location evidence.
 Functions flush, never commit: the route owns the transaction. A refusal
 (404, 409, 422) is raised before anything changes, so the route may commit

@@ -26,7 +26,7 @@ from sqlalchemy import Interval, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from alerts.models import Alert, AlertEvent, AlertKind, AlertState, Severity
-from alerts.raising import emit
+from alerts.outbox import emit
 from core.settings import Settings
 from supervision.models import Jurisdiction, JurisdictionLevel
 

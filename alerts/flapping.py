@@ -27,6 +27,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from alerts.models import Alert, AlertFlap, AlertNote
+from alerts.outbox import emit
 
 WINDOW = timedelta(hours=1)
 
@@ -36,12 +37,6 @@ class FlapVerdict:
     openings: int  # in the current window, this one included
     grouped: bool  # past the limit: do not send as a new alert
     announce: bool  # the first grouped opening of the window: send one "flapping" event
-
-
-def default_limit() -> int:
-    from core.settings import get_settings
-
-    return get_settings().alerts.flap_limit_per_hour
 
 
 def count_opening(db: Session, *, supervisee_id: int, cause: str, now: datetime, limit: int) -> FlapVerdict:
@@ -71,8 +66,6 @@ def is_grouped(db: Session, *, supervisee_id: int, cause: str, now: datetime) ->
 
 def reopen_latest(db: Session, *, supervisee_id: int, cause: str, now: datetime, verdict: FlapVerdict) -> Alert | None:
     """Re-open the most recent (resolved) alert of the cause; None if there is none."""
-    from alerts.raising import emit
-
     alert = db.scalar(select(Alert).where(Alert.supervisee_id == supervisee_id, Alert.cause == cause)
                       .order_by(Alert.id.desc()).limit(1).with_for_update())
     if alert is None:

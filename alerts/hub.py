@@ -7,9 +7,10 @@ fills its own queue and is then cut off with close code 4000 "resync" (it
 reconnects with its last seq and replays from the database) instead of
 slowing the others or growing memory without bound.
 
-Whether a socket may see an event is decided by ``supervision.scope`` (the one
-place for scoping): ``alert_path_visible`` for live events, ``alert_clause`` /
-``alert_event_clause`` for the snapshot and the replay.
+Whether a socket may see a live event is decided by ``alerts.scope``
+(``alert_path_visible``, built on ``supervision.scope.office_scope``); the
+snapshot and replay before it, and the socket's whole protocol, are
+alerts/session.py's.
 """
 from __future__ import annotations
 
@@ -23,17 +24,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from alerts.bus import Bus, bus_from_url
-from alerts.models import Alert, AlertEvent
-from alerts.raising import alert_summary
-from alerts.relay import BATCH_SIZE, BUS_CHANNEL, OutboxRelay, bus_message
+from alerts.relay import BATCH_SIZE, BUS_CHANNEL, OutboxRelay
+from alerts.scope import alert_path_visible
+from alerts.wire import client_event
 from core.clock import Clock
 from core.principal import Principal
 from core.settings import Settings
-from supervision.scope import alert_clause, alert_event_clause, alert_path_visible
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +47,6 @@ REAUTH = (4001, "reauthenticate")
 SENT_WINDOW = 2 * BATCH_SIZE
 
 Verdict = Literal["send", "repeat", "gap"]
-
-
-def client_event(message: dict[str, Any]) -> dict[str, Any]:
-    """What a client receives for one event, live or replayed (routing fields stripped)."""
-    out = {"type": "event", "seq": message["seq"], "event": message["event"], "alert_id": message["alert_id"],
-           "alert": message.get("alert"), "detail": message.get("detail") or {}}
-    if message.get("truncated"):
-        out["truncated"] = True
-    return out
 
 
 @dataclass(eq=False)
@@ -192,40 +182,6 @@ class AlertHub:
         for group in self._groups.values():
             for client in group:
                 client.resync.set()
-
-
-def initial_messages(db: Session, principal: Principal, last_seq: int | None, *, replay_limit: int,
-                     snapshot_limit: int) -> tuple[list[dict[str, Any]], int]:
-    """What a socket gets before live events, and the seq that covers.
-
-    Without ``last_seq``: a snapshot of the open alerts in scope. With it: the
-    events in scope after ``last_seq`` (Zulip-style resume), then a "resumed"
-    marker. Replaying events on top of a snapshot could move a client's view of
-    an alert backwards, so a resume gets no snapshot, unless the gap is too large
-    to replay or ``last_seq`` is not one this database issued (a snapshot
-    marked ``resync`` instead).
-
-    One REPEATABLE READ transaction: the max seq and the rows are read from the
-    same snapshot, and seqs only become visible in increasing order (one relay
-    leader), so every event up to that seq is in what we read.
-    """
-    db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    top = db.scalar(select(func.max(AlertEvent.seq))) or 0
-    if last_seq is not None and 0 <= last_seq <= top:
-        events = db.scalars(
-            select(AlertEvent).where(AlertEvent.seq > last_seq, AlertEvent.seq <= top, alert_event_clause(principal))
-            .order_by(AlertEvent.seq).limit(replay_limit + 1)
-        ).all()
-        if len(events) <= replay_limit:
-            replay = [client_event(bus_message(e, None)) for e in events]
-            return [*replay, {"type": "resumed", "from_seq": last_seq, "seq": top, "count": len(replay)}], top
-    alerts = db.scalars(
-        select(Alert).where(alert_clause(principal), Alert.state != "resolved")
-        .order_by(Alert.id.desc()).limit(snapshot_limit + 1)
-    ).all()
-    snapshot = {"type": "snapshot", "seq": top, "alerts": [alert_summary(a) for a in alerts[:snapshot_limit]],
-                "truncated": len(alerts) > snapshot_limit, "resync": last_seq is not None}
-    return [snapshot], top
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""Raising alerts: the one entry point for every producer (ingest, jobs, leave).
+"""Raising alerts: open, add evidence, clear, withdraw. Producers reach these
+through ``alerts.intake.apply_facts`` (ingest, the silence job) or call them
+directly from above (leave).
 
 Called inside the producer's transaction, so an alert commits together with
 what caused it. One unresolved alert per supervisee + cause: a repeat adds
@@ -7,14 +9,17 @@ writes an outbox event; nothing is published before commit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.models import Alert, AlertEvent, AlertEvidence, AlertKind, Severity
+from alerts import flapping
+from alerts.escalation import escalate_alert
+from alerts.facts import Evidence
+from alerts.models import Alert, AlertEvidence, AlertKind, Severity
+from alerts.outbox import emit
 
 # Default severity by kind, raised one step for strict-tier supervisees.
 BASE_SEVERITY = {
@@ -40,38 +45,6 @@ def default_severity(kind: AlertKind | str, tier: str) -> Severity:
     return base
 
 
-@dataclass
-class Evidence:
-    fix_id: int | None = None
-    t: datetime | None = None
-    lon: float | None = None
-    lat: float | None = None
-    accuracy_m: float | None = None
-    datum: str | None = None
-    raw: dict[str, Any] | None = None
-    distance_m: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-def alert_summary(alert: Alert) -> dict[str, Any]:
-    """The event payload clients render; never fence geometry."""
-    return {
-        "id": alert.id, "supervisee_id": alert.supervisee_id, "office_id": alert.office_id, "kind": alert.kind,
-        "severity": alert.severity, "state": alert.state, "title": alert.title,
-        "occurred_at": alert.occurred_at.isoformat(), "evidence_count": alert.evidence_count,
-        "escalation_level": alert.escalation_level, "assigned_to": alert.assigned_to,
-        "cleared_at": alert.cleared_at.isoformat() if alert.cleared_at else None,
-    }
-
-
-def emit(db: Session, alert: Alert, event_type: str, now: datetime, extra: dict[str, Any] | None = None) -> AlertEvent:
-    """Write an outbox row for ``alert`` (published by the relay after commit)."""
-    payload = {"type": event_type, "alert": alert_summary(alert), **(extra or {})}
-    event = AlertEvent(alert_id=alert.id, office_id=alert.office_id, type=event_type, payload=payload, created_at=now)
-    db.add(event)
-    return event
-
-
 def raise_alert(
     db: Session,
     *,
@@ -83,21 +56,20 @@ def raise_alert(
     cause: str,
     title: str,
     occurred_at: datetime,
+    flap_limit: int,
     evidence: list[Evidence] = (),  # type: ignore[assignment]
     detail: dict[str, Any] | None = None,
     fence_id: int | None = None,
     fence_version: int | None = None,
     severity: Severity | str | None = None,
-    flap_limit: int | None = None,
 ) -> tuple[Alert, bool]:
     """Open an alert for this cause, or add evidence to the unresolved one. Returns (alert, created).
 
-    A cause that keeps re-opening (see alerts.flapping) is grouped onto its latest
-    alert instead of being sent again; then ``created`` is False.
+    A cause that keeps re-opening (see alerts.flapping) more than ``flap_limit``
+    times an hour (``settings.alerts.flap_limit_per_hour``) is grouped onto its
+    latest alert instead of being sent again; then ``created`` is False.
     """
-    from alerts import flapping  # imported here: flapping builds on emit/add_evidence below
-
-    limit = flapping.default_limit() if flap_limit is None else flap_limit
+    limit = flap_limit
     alert = db.scalar(
         select(Alert).where(Alert.supervisee_id == supervisee_id, Alert.cause == cause, Alert.state != "resolved")
         .with_for_update()
@@ -122,8 +94,6 @@ def raise_alert(
         if alert.kind == AlertKind.signal_lost:
             # Law art. 30: lost contact means a search starts at once, so the
             # managers hear of it now rather than at the next escalation run.
-            from alerts.escalation import escalate_alert
-
             escalate_alert(db, alert, now=now, reason="lost_contact")
         return alert, True
     announce = True
@@ -165,7 +135,16 @@ def clear_alert(db: Session, alert: Alert, *, now: datetime, cleared_at: datetim
     if alert.state == "resolved" or alert.cleared_at is not None:
         return
     alert.cleared_at = cleared_at
-    from alerts.flapping import is_grouped
-
-    if not is_grouped(db, supervisee_id=alert.supervisee_id, cause=alert.cause, now=now):
+    if not flapping.is_grouped(db, supervisee_id=alert.supervisee_id, cause=alert.cause, now=now):
         emit(db, alert, "cleared", now, {"reason": reason})
+
+
+def withdraw_episode(db: Session, alert: Alert, *, now: datetime, opened_at: datetime, last: bool) -> None:
+    """Late data disproved one episode of ``alert``; resolve it as withdrawn if that was its ``last`` one."""
+    emit(db, alert, "episode_withdrawn", now, {"episode_opened_at": opened_at.isoformat()})
+    # Only an untouched alert is closed by the system; once an officer
+    # has acknowledged it, the decision stays with people.
+    if last and alert.state == "open":
+        alert.state, alert.resolution, alert.resolved_at = "resolved", "withdrawn", now
+        alert.resolution_note = "late fixes showed the violation did not persist"
+        emit(db, alert, "resolved", now, {"reason": "withdrawn"})

@@ -1,6 +1,6 @@
 """The outbox relay: publishes committed alert events to the bus, in order.
 
-Producers write ``alert_events`` rows in their own transaction (alerts/raising.py);
+Producers write ``alert_events`` rows in their own transaction (alerts/outbox.py);
 nothing is published before that commits (Zulip: events after commit). The relay
 then, in one short transaction, picks the unstamped rows in ``id`` order, stamps
 each with ``seq`` from the ``alert_event_seq`` sequence, hands them to the webhook
@@ -13,7 +13,7 @@ and the publish. Its events then have a ``seq`` (so a new leader would never
 stamp them again) but reached no socket. Each round, and so first thing on
 taking over, the leader re-publishes the stamped-but-unpublished rows in ``seq``
 order before stamping anything new. That is at least once: a socket drops a
-repeated ``seq`` (api/routes/ws.py), the webhook outbox de-duplicates by event.
+repeated ``seq`` (alerts/session.py), the webhook outbox de-duplicates by event.
 
 Why ``seq`` is stamped here and not at insert: ids are handed out at insert but
 become visible at commit, in another order. A client that saw id 11 could miss id
@@ -44,8 +44,8 @@ from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from alerts.bus import Bus
-from alerts.bus.base import encode_message
 from alerts.models import AlertEvent
+from alerts.wire import bus_message
 from core.clock import Clock
 from supervision.models import Jurisdiction
 
@@ -57,28 +57,6 @@ BUS_CHANNEL = "alerts"  # default; settings.hub.bus_channel
 BATCH_SIZE = 500
 
 T = TypeVar("T")
-
-
-def bus_message(event: AlertEvent, office_path: str | None) -> dict[str, Any]:
-    """The bus form of an event: what the hub routes on (office_path) and forwards.
-
-    The replay path builds the same dict from the table, so a client cannot tell
-    a replayed event from a live one.
-    """
-    payload = dict(event.payload or {})
-    message = {
-        "seq": event.seq, "event": event.type, "alert_id": event.alert_id, "office_id": event.office_id,
-        # No path means no office: routed to nobody (fail closed) rather than to everybody.
-        "office_path": office_path or "",
-        "alert": payload.pop("alert", None),
-        "detail": {k: v for k, v in payload.items() if k != "type"},
-    }
-    try:
-        encode_message(message)
-    except ValueError:
-        # Over the bus size cap (a huge detail): send the id only; clients fetch the rest.
-        message.update(alert={"id": event.alert_id}, detail={}, truncated=True)
-    return message
 
 
 def stamp_batch(db: Session, *, limit: int = BATCH_SIZE) -> list[dict[str, Any]]:

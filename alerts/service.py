@@ -3,7 +3,7 @@
 States go open -> acknowledged -> resolved, each step with who and when.
 Resolving an open alert directly is allowed (a false alarm seen at a glance)
 and records the resolver as the acknowledger too, so every resolved alert
-says who saw it first. Every action writes an outbox event (raising.emit)
+says who saw it first. Every action writes an outbox event (outbox.emit)
 and an audit row; reads are audited because alerts carry location evidence.
 Functions flush, never commit: the route owns the transaction. A refusal
 (404, 409, 422) is raised before anything changes, so the route may commit
@@ -16,13 +16,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from alerts.models import Alert, AlertEvidence, AlertNote, AlertState
-from alerts.raising import emit
+from alerts.outbox import emit
 from alerts.schemas import AlertDetail, AlertOut, EvidenceOut, NoteOut
+from alerts.scope import alert_clause
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from supervision.models import Jurisdiction, Role, User
 from core.schemas import Page
-from supervision.scope import STAFF_READERS, alert_clause, require_role
+from supervision.scope import STAFF_READERS, require_role
 
 ACTORS = {Role.officer, Role.manager}  # auditors read, never act
 MAX_EVIDENCE = 500

@@ -1,14 +1,11 @@
-"""Webhook configuration per bureau, and which addresses a webhook may reach.
+"""Webhook configuration per bureau.
 
-A webhook URL is typed in by a person and fetched by the server, so it must
-not become a way to reach internal services: only http(s), never link-local
-(169.254.0.0/16 holds the cloud metadata service; fe80::/10), unspecified or
-multicast addresses, and loopback only when ``webhook_allow_loopback`` is set.
-Private ranges stay allowed: an office's messaging platform is often on the
-government intranet. Hostnames are resolved and every address checked, at
-creation and again before each delivery (DNS may change in between), and the
-delivery connects to the address that was checked (alerts/webhooks.py), so a
-second lookup cannot be answered differently (DNS rebinding).
+A webhook URL is typed in by a person and fetched by the server, so it goes
+through the outbound-address guard (core/outbound.py): only http(s), no
+link-local, unspecified or multicast address, and loopback only when
+``webhook_allow_loopback`` is set. It is checked at creation and again before
+each delivery (DNS may change in between), and the delivery connects to the
+address that was checked (alerts/webhooks.py).
 
 Office messaging webhooks carry their credential in the URL (DingTalk
 ``?access_token=``, WeCom ``?key=``, Feishu a token in the path). The full URL
@@ -17,9 +14,7 @@ and the API (auditors and admins read it) get ``mask_url``.
 """
 from __future__ import annotations
 
-import ipaddress
 import secrets
-import socket
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import func, select
@@ -28,6 +23,7 @@ from alerts.models import Webhook, WebhookDelivery
 from alerts.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut, WebhookUpdate
 from core.context import Ctx
 from core.errors import Invalid, NotFound
+from core.outbound import AddressRefused, OutboundPolicy, resolve_and_check
 from core.settings import AlertSettings
 from supervision.models import Jurisdiction, JurisdictionLevel, Role
 from core.schemas import Page
@@ -37,18 +33,9 @@ CONFIGURERS = {Role.admin, Role.manager}
 READERS = {Role.admin, Role.manager, Role.auditor}
 
 
-class AddressRefused(ValueError):
-    pass
-
-
-def check_address(addr: str, cfg: AlertSettings) -> None:
-    ip = ipaddress.ip_address(addr.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is still the metadata service
-    if ip.is_link_local or ip.is_unspecified or ip.is_multicast:
-        raise AddressRefused(f"address {ip} is link-local, unspecified or multicast")
-    if ip.is_loopback and not cfg.webhook_allow_loopback:
-        raise AddressRefused(f"address {ip} is loopback (set ZHIJIAO_WEBHOOK_ALLOW_LOOPBACK to allow)")
+def outbound_policy(cfg: AlertSettings) -> OutboundPolicy:
+    """The outbound-address policy of webhooks, from the alert settings."""
+    return OutboundPolicy(allow_loopback=cfg.webhook_allow_loopback, loopback_setting="ZHIJIAO_WEBHOOK_ALLOW_LOOPBACK")
 
 
 MASK = "…"
@@ -87,34 +74,6 @@ def _out(hook: Webhook) -> WebhookOut:
     return WebhookOut.model_validate(hook).model_copy(update={"url": mask_url(hook.url)})
 
 
-def resolve_and_check(url: str, cfg: AlertSettings) -> list[str]:
-    """The addresses ``url``'s host resolves to, in resolver order; raise AddressRefused
-    unless ``url`` is http(s) and every one of them is allowed.
-
-    A delivery connects to one of these (never resolving the name again): a
-    check on one answer and a connection to another would be no check at all.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AddressRefused("url must be an http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise AddressRefused("url must not contain credentials; use the signing secret")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError) as exc:
-        raise AddressRefused(f"host {parts.hostname!r} does not resolve ({exc})") from None
-    addresses: list[str] = []
-    for info in infos:
-        addr = str(info[4][0])
-        check_address(addr, cfg)
-        if addr not in addresses:
-            addresses.append(addr)
-    if not addresses:
-        raise AddressRefused(f"host {parts.hostname!r} has no address")
-    return addresses
-
-
 def _bureau_for(ctx: Ctx, bureau_id: int | None) -> int:
     wanted = bureau_id if bureau_id is not None else ctx.principal.jurisdiction_id
     row = ctx.db.scalar(select(Jurisdiction).where(Jurisdiction.id == wanted,
@@ -137,7 +96,7 @@ def create_webhook(*, ctx: Ctx, data: WebhookIn) -> WebhookCreated:
     require_role(ctx.principal, CONFIGURERS, "configure webhooks")
     bureau_id = _bureau_for(ctx, data.bureau_id)
     try:
-        resolve_and_check(data.url, ctx.settings.alerts)
+        resolve_and_check(data.url, outbound_policy(ctx.settings.alerts))
     except AddressRefused as exc:
         raise Invalid(str(exc), field="url") from None
     secret = data.secret or secrets.token_urlsafe(32)

@@ -34,8 +34,10 @@ from sqlalchemy.orm import Session
 
 from alerts.escalation import ancestor_ids
 from alerts.models import AlertEvent, Webhook, WebhookDelivery, WebhookState
-from alerts.webhook_config import AddressRefused, resolve_and_check
+from alerts.webhook_config import outbound_policy
+from alerts.wire import webhook_body
 from core.logging import redact
+from core.outbound import AddressRefused, pinned, resolve_and_check
 from core.settings import AlertSettings, Settings
 
 log = logging.getLogger("zhijiao.alerts.webhooks")
@@ -67,10 +69,7 @@ def enqueue_webhooks(db: Session, event: AlertEvent, *, now: datetime | None = N
     """
     bureau_ids = [jid for jid, _ in ancestor_ids(db, event.office_id)]
     hooks = db.scalars(select(Webhook).where(Webhook.bureau_id.in_(bureau_ids), Webhook.active.is_(True)))
-    body: dict[str, Any] = {
-        "id": event.id, "seq": event.seq, "type": event.type, "alert_id": event.alert_id,
-        "office_id": event.office_id, "created_at": event.created_at.isoformat(), "payload": event.payload,
-    }
+    body = webhook_body(event)
     queued = 0
     for hook in hooks:
         if hook.event_types and event.type not in hook.event_types:
@@ -130,29 +129,12 @@ def _claim(session_factory, now: datetime, cfg: AlertSettings, limit: int) -> li
         return claims
 
 
-def pinned(url: str, address: str) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
-    """``url`` aimed at ``address`` (already checked): the URL to request, headers, extensions.
-
-    Why: httpx would resolve the name again when connecting, and a DNS server
-    that answered the check with a public address could answer that second
-    lookup with 127.0.0.1 or 169.254.169.254 (DNS rebinding). Connecting to the
-    IP itself leaves nothing to resolve; the ``Host`` header and, for https,
-    the TLS SNI name (which httpcore also verifies the certificate against)
-    stay the hostname, so the receiver sees the same request as without pinning.
-    """
-    target = httpx.URL(url)
-    extensions: dict[str, Any] = {}
-    if target.scheme == "https":
-        extensions["sni_hostname"] = target.raw_host.decode("ascii")
-    return target.copy_with(host=address.split("%", 1)[0]), {"Host": target.netloc.decode("ascii")}, extensions
-
-
 async def _post(client: httpx.AsyncClient, claim: _Claim, now: datetime, cfg: AlertSettings) -> _Outcome:
     if not claim.active:
         return _Outcome(False, error="webhook deactivated", permanent=True)
     try:
         # Checked again at delivery: the name may resolve elsewhere than at creation.
-        addresses = await asyncio.to_thread(resolve_and_check, claim.url, cfg)
+        addresses = await asyncio.to_thread(resolve_and_check, claim.url, outbound_policy(cfg))
         targets = [pinned(claim.url, address) for address in addresses]
     except (AddressRefused, httpx.InvalidURL) as exc:
         return _Outcome(False, error=redact(f"refused: {exc}"), permanent=True)
@@ -181,7 +163,7 @@ async def _post(client: httpx.AsyncClient, claim: _Claim, now: datetime, cfg: Al
         return _Outcome(False, error=redact(f"{type(error).__name__}: {error}")[:500])
     if 200 <= response.status_code < 300:
         return _Outcome(True, status=response.status_code)
-    # A redirect is a failure too: following it could lead anywhere (see webhook_config).
+    # A redirect is a failure too: following it could lead anywhere (see core/outbound.py).
     return _Outcome(False, status=response.status_code, error=f"HTTP {response.status_code}: {response.text[:200]}")
 
 
@@ -212,15 +194,13 @@ def _record(session_factory, results: list[tuple[_Claim, _Outcome]], now: dateti
 
 
 async def deliver_due(session_factory, *, now: datetime, http_client: httpx.AsyncClient,
-                      settings: Settings | None = None, limit: int = 100) -> DeliveryReport:
+                      settings: Settings, limit: int = 100) -> DeliveryReport:
     """POST every delivery due at ``now`` and record the outcomes (each phase commits itself).
 
     ``session_factory()`` must return a context manager yielding a Session (a
     sessionmaker does). Use ``make_http_client`` for ``http_client``.
     """
-    from core.settings import get_settings
-
-    cfg = (settings or get_settings()).alerts
+    cfg = settings.alerts
     claims = await asyncio.to_thread(_claim, session_factory, now, cfg, limit)
     if not claims:
         return DeliveryReport()

@@ -40,7 +40,7 @@ def check_overdue_returns(job: JobContext) -> list[int]:
         alert, _ = raise_alert(
             db, now=now, supervisee_id=sup.id, office_id=sup.office_id, tier=sup.tier, kind=AlertKind.overdue_return,
             cause=f"leave:{leave.id}:overdue", title=f"请假逾期未销假 · not back from leave (due {due})",
-            occurred_at=leave.return_due_at + grace,
+            occurred_at=leave.return_due_at + grace, flap_limit=settings.alerts.flap_limit_per_hour,
             detail={"leave_id": leave.id, "return_due_at": leave.return_due_at.isoformat(),
                     "grace_hours": grace.total_seconds() / 3600, "address": leave.address})
         leave.overdue_alert_id = alert.id

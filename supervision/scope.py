@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, select
 
-from alerts.models import Alert, AlertEvent
-
 from core.errors import Forbidden
 from core.principal import Principal
 from supervision.models import Jurisdiction, Role, Supervisee, User
@@ -58,12 +56,15 @@ def device_owner_clause(principal: Principal) -> ColumnElement[bool]:
     return Supervisee.office_id.in_(subtree_ids(principal))
 
 
-def alert_clause(principal: Principal) -> ColumnElement[bool]:
-    """Alerts by the office they were raised in (fixed at creation): officers
-    their office subtree, managers/auditors their bureau. Supervisees and admins
-    see none (alerts carry location evidence)."""
+def office_scope(principal: Principal, column: ColumnElement[int]) -> ColumnElement[bool]:
+    """Rows whose office ``column`` lies in a staff reader's subtree; every other role sees none.
+
+    Officers get their office and below, managers and auditors their bureau.
+    Packages build their own clauses from this (alerts.scope), so this module
+    never needs to know their tables.
+    """
     if principal.role in STAFF_READERS:
-        return Alert.office_id.in_(subtree_ids(principal))
+        return column.in_(subtree_ids(principal))
     return false()
 
 
@@ -72,20 +73,6 @@ def bureau_config_clause(principal: Principal, bureau_column: ColumnElement[int]
     if principal.role in (Role.manager, Role.auditor, Role.admin):
         return bureau_column.in_(subtree_ids(principal))
     return false()
-
-
-def alert_event_clause(principal: Principal) -> ColumnElement[bool]:
-    """Outbox events (websocket replay): the same rule as ``alert_clause``."""
-    if principal.role in STAFF_READERS:
-        return AlertEvent.office_id.in_(subtree_ids(principal))
-    return false()
-
-
-def alert_path_visible(principal: Principal, office_path: str) -> bool:
-    """``alert_clause`` for one live event, decided in memory by the websocket hub
-    from the office path the relay attached (no query per event and socket).
-    Escalations need no rule of their own: a manager's bureau contains the office."""
-    return principal.role in STAFF_READERS and office_path.startswith(principal.jurisdiction_path)
 
 
 def require_role(principal: Principal, allowed: set[Role], what: str) -> None:

@@ -1,21 +1,23 @@
-"""Turning a judged batch into alerts, in the batch's transaction (the outbox).
+"""Ingest's alert facts: what a judged batch observed, handed to alerts in its transaction.
 
-- violation episodes → one alert per supervisee + fence + kind; an open
-  episode's later fixes become evidence; a closed episode clears the alert;
-  an episode withdrawn by late data is announced and, if it was the alert's
-  only reason, the alert is resolved as withdrawn;
-- suspicious fixes → one "integrity" alert per supervisee (evidence per fix);
-- low battery / tamper → "device" alerts per device.
+Ingest records facts only (episodes opened / continued / closed / withdrawn,
+flagged fixes, a low battery, contact restored) and hands them to
+``alerts.intake.apply_facts``, which decides every alert, its kind, title,
+cause and state (the outbox). Ingest keeps what only it knows: which fixes
+are evidence, the distance to the fence, whether a leave was running, and
+the links from episodes to their alerts.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 
-from alerts.models import Alert, AlertKind
-from alerts.raising import Evidence, add_evidence, clear_alert, emit, raise_alert
+from alerts.facts import (
+    MAX_EVIDENCE, BatteryLow, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
+    Evidence, Fact, FixesFlagged, FlaggedFix, Subject,
+)
+from alerts.intake import apply_facts
 from geo.engine import FenceKind, distance_to_boundary_m
 from geo.ingest import store
 from geo.ingest.models import ViolationEpisode
@@ -23,26 +25,16 @@ from geo.ingest.models import ViolationEpisode
 if TYPE_CHECKING:
     from geo.ingest.pipeline import Batch, IngestContext
 
-MAX_EVIDENCE_PER_BATCH = 20
-TITLES = {
-    AlertKind.left_permitted_area: "离开许可活动区域 · left the permitted area",
-    AlertKind.outside_leave_destination: "请假期间不在目的地 · outside the leave destination",
-    AlertKind.entered_exclusion_zone: "进入禁止区域 · entered an exclusion zone",
-    AlertKind.curfew_breach: "宵禁时段不在家 · away from home during curfew",
-    AlertKind.integrity: "定位数据可疑 · suspicious location data",
-    AlertKind.device: "设备异常 · device problem",
-}
+
+def _subject(ctx: IngestContext) -> Subject:
+    dev = ctx.device
+    return Subject(supervisee_id=dev.supervisee_id, office_id=dev.office_id, tier=dev.tier)
 
 
-def _alert_kind(batch: Batch, fence_kind: str, fence_id: int, opened_at: datetime) -> AlertKind:
-    if fence_kind == FenceKind.EXCLUSION:
-        return AlertKind.entered_exclusion_zone
-    if fence_kind == FenceKind.CURFEW:
-        return AlertKind.curfew_breach
-    t = opened_at.timestamp()
-    on_leave = any(f.kind == FenceKind.LEAVE_DESTINATION and f.valid_from_s <= t < f.valid_to_s
-                   for f in batch.fence_set.fences)
-    return AlertKind.outside_leave_destination if on_leave else AlertKind.left_permitted_area
+def _on_leave(batch: Batch, ep: ViolationEpisode) -> bool:
+    t = ep.opened_at.timestamp()
+    return any(f.kind == FenceKind.LEAVE_DESTINATION and f.valid_from_s <= t < f.valid_to_s
+               for f in batch.fence_set.fences)
 
 
 def _evidence(batch: Batch, ctx: IngestContext, fence_id: int, fix_ids: list[int], role: str) -> list[Evidence]:
@@ -51,7 +43,7 @@ def _evidence(batch: Batch, ctx: IngestContext, fence_id: int, fix_ids: list[int
     stored = store.fix_details(ctx.db, missing)
     fence = next((f for f in batch.fence_set.fences if f.id == fence_id), None)
     out = []
-    for fix_id in fix_ids[:MAX_EVIDENCE_PER_BATCH]:
+    for fix_id in fix_ids[:MAX_EVIDENCE]:
         if fix_id in by_id:
             i = by_id[fix_id]
             f = batch.fixes[i]
@@ -82,95 +74,70 @@ def _violating_in_batch(batch: Batch, fence_id: int) -> list[int]:
     return [batch.ids[i] for i, decs in batch.decisions.items() for d in decs if d[0] == fence_id and d[3] == 2]
 
 
-def _raise_episode(batch: Batch, ctx: IngestContext, ep: ViolationEpisode) -> None:
-    dev = ctx.device
-    kind = _alert_kind(batch, ep.kind, ep.fence_id, ep.opened_at)
-    fence = next((f for f in batch.fence_set.fences if f.id == ep.fence_id), None)
-    alert, _ = raise_alert(
-        ctx.db, now=ctx.now, supervisee_id=dev.supervisee_id, office_id=dev.office_id, tier=dev.tier, kind=kind,
-        cause=f"fence:{ep.fence_id}:{kind}", title=TITLES[kind], occurred_at=ep.opened_at,
-        evidence=_evidence(batch, ctx, ep.fence_id, list(ep.evidence_fix_ids), "opening"),
-        detail={"episode_opened_at": ep.opened_at.isoformat(), "fence_kind": ep.kind},
-        fence_id=ep.fence_id, fence_version=fence.version if fence else None)
-    ep.alert_id = alert.id
-    batch.alert_ids.add(alert.id)
-    if ep.closed_at is not None:
-        clear_alert(ctx.db, alert, now=ctx.now, cleared_at=ep.closed_at, reason="back in compliance")
+def _count_episodes(ctx: IngestContext, alert_id: int, *, open_only: bool) -> int:
+    where = [ViolationEpisode.alert_id == alert_id, ViolationEpisode.withdrawn.is_(False)]
+    if open_only:
+        where.append(ViolationEpisode.closed_at.is_(None))
+    return ctx.db.scalar(select(text("count(*)")).select_from(ViolationEpisode).where(*where)) or 0
 
 
-def _open_episodes_of(ctx: IngestContext, alert_id: int) -> int:
-    return ctx.db.scalar(select(text("count(*)")).select_from(ViolationEpisode).where(
-        ViolationEpisode.alert_id == alert_id, ViolationEpisode.withdrawn.is_(False),
-        ViolationEpisode.closed_at.is_(None))) or 0
-
-
-def _track_alerts(batch: Batch, ctx: IngestContext) -> None:
+def _track_facts(batch: Batch, ctx: IngestContext) -> tuple[list[Fact], list[ViolationEpisode | None]]:
+    """The facts of every track, and per fact the new episode its alert is to be linked to."""
+    facts: list[Fact] = []
+    opened: list[ViolationEpisode | None] = []
     for tr in batch.tracks:
+        fence = next((f for f in batch.fence_set.fences if f.id == tr.fence_id), None)
         for ep in tr.created:
-            _raise_episode(batch, ctx, ep)
+            facts.append(EpisodeOpened(
+                fence_id=ep.fence_id, fence_kind=ep.kind, fence_version=fence.version if fence else None,
+                on_leave=_on_leave(batch, ep), opened_at=ep.opened_at, closed_at=ep.closed_at,
+                evidence=_evidence(batch, ctx, ep.fence_id, list(ep.evidence_fix_ids), "opening")))
+            opened.append(ep)
+        fresh = _violating_in_batch(batch, tr.fence_id) if tr.still_open else []
         for ep in tr.still_open:
-            alert = ctx.db.get(Alert, ep.alert_id) if ep.alert_id else None
-            fresh = _violating_in_batch(batch, tr.fence_id)
-            if alert is not None and alert.state != "resolved" and fresh:
-                add_evidence(ctx.db, alert, _evidence(batch, ctx, tr.fence_id, fresh, "continuing"), now=ctx.now)
-                batch.alert_ids.add(alert.id)
+            if ep.alert_id and fresh:
+                facts.append(EpisodeContinued(ep.alert_id, _evidence(batch, ctx, tr.fence_id, fresh, "continuing")))
+                opened.append(None)
         for ep in tr.closed:
-            alert = ctx.db.get(Alert, ep.alert_id) if ep.alert_id else None
-            if alert is not None and _open_episodes_of(ctx, alert.id) == 0:
-                clear_alert(ctx.db, alert, now=ctx.now, cleared_at=ep.closed_at, reason="back in compliance")
-                batch.alert_ids.add(alert.id)
+            if ep.alert_id:
+                facts.append(EpisodeClosed(ep.alert_id, ep.closed_at,
+                                           open_episodes=_count_episodes(ctx, ep.alert_id, open_only=True)))
+                opened.append(None)
         for ep in tr.withdrawn:
-            alert = ctx.db.get(Alert, ep.alert_id) if ep.alert_id else None
-            if alert is None:
-                continue
-            emit(ctx.db, alert, "episode_withdrawn", ctx.now, {"episode_opened_at": ep.opened_at.isoformat()})
-            remaining = ctx.db.scalar(select(text("count(*)")).select_from(ViolationEpisode).where(
-                ViolationEpisode.alert_id == alert.id, ViolationEpisode.withdrawn.is_(False))) or 0
-            # Only an untouched alert is closed by the system; once an officer
-            # has acknowledged it, the decision stays with people.
-            if remaining == 0 and alert.state == "open":
-                alert.state, alert.resolution, alert.resolved_at = "resolved", "withdrawn", ctx.now
-                alert.resolution_note = "late fixes showed the violation did not persist"
-                emit(ctx.db, alert, "resolved", ctx.now, {"reason": "withdrawn"})
-            batch.alert_ids.add(alert.id)
+            if ep.alert_id:
+                facts.append(EpisodeWithdrawn(ep.alert_id, ep.opened_at,
+                                              episodes=_count_episodes(ctx, ep.alert_id, open_only=False)))
+                opened.append(None)
+    return facts, opened
 
 
-def _fix_alerts(batch: Batch, ctx: IngestContext) -> None:
-    dev = ctx.device
-    integrity = [i for i, fl in batch.flags.items() if fl - {"tamper"}]
-    tamper = [i for i, fl in batch.flags.items() if "tamper" in fl]
-    for kind, cause, items in ((AlertKind.integrity, "integrity", integrity),
-                               (AlertKind.device, f"device:{dev.device_id}:tamper", tamper)):
-        if not items:
-            continue
-        evidence = []
-        for i in sorted(items, key=lambda k: batch.fixes[k].time)[:MAX_EVIDENCE_PER_BATCH]:
-            f = batch.fixes[i]
-            evidence.append(Evidence(fix_id=batch.ids[i], t=f.time, lon=float(batch.lon[i]), lat=float(batch.lat[i]),
-                                     accuracy_m=f.accuracy_m, datum=f.datum, raw=f.raw,
-                                     detail={"flags": sorted(batch.flags[i])}))
-        alert, _ = raise_alert(ctx.db, now=ctx.now, supervisee_id=dev.supervisee_id, office_id=dev.office_id,
-                               tier=dev.tier, kind=kind, cause=cause, title=TITLES[kind],
-                               occurred_at=min(batch.fixes[i].time for i in items), evidence=evidence,
-                               detail={"flags": sorted({fl for i in items for fl in batch.flags[i]})})
-        batch.alert_ids.add(alert.id)
+def _fix_facts(batch: Batch, ctx: IngestContext) -> list[Fact]:
+    facts: list[Fact] = []
+    if batch.flags:
+        facts.append(FixesFlagged(ctx.device.device_id, [
+            FlaggedFix(fix_id=batch.ids[i], t=batch.fixes[i].time, lon=float(batch.lon[i]), lat=float(batch.lat[i]),
+                       accuracy_m=batch.fixes[i].accuracy_m, datum=batch.fixes[i].datum, raw=batch.fixes[i].raw,
+                       flags=frozenset(fl)) for i, fl in batch.flags.items()]))
     latest = max(batch.new, key=lambda i: batch.fixes[i].time, default=None)
     if latest is not None:
         f = batch.fixes[latest]
         if f.battery_pct is not None and f.battery_pct <= ctx.settings.ingest.low_battery_pct and not f.charging:
-            alert, _ = raise_alert(
-                ctx.db, now=ctx.now, supervisee_id=dev.supervisee_id, office_id=dev.office_id, tier=dev.tier,
-                kind=AlertKind.device, cause=f"device:{dev.device_id}:battery", title="设备电量低 · low battery",
-                occurred_at=f.time, detail={"battery_pct": f.battery_pct},
-                evidence=[Evidence(fix_id=batch.ids[latest], t=f.time, detail={"battery_pct": f.battery_pct})])
-            batch.alert_ids.add(alert.id)
+            facts.append(BatteryLow(ctx.device.device_id, batch.ids[latest], f.time, f.battery_pct))
+    return facts
 
 
 def raise_batch_alerts(batch: Batch, ctx: IngestContext) -> None:
-    if batch.tracks:
-        _track_alerts(batch, ctx)
+    """Hand the batch's facts to alerts (one call) and link new episodes to their alerts."""
+    facts, opened = _track_facts(batch, ctx) if batch.tracks else ([], [])
     if batch.new:
-        _fix_alerts(batch, ctx)
+        facts += _fix_facts(batch, ctx)
+    if not facts:
+        return
+    touched = apply_facts(ctx.db, _subject(ctx), facts, now=ctx.now, cfg=ctx.settings.alerts)
+    for i, alert_ids in enumerate(touched):
+        if i < len(opened) and opened[i] is not None:
+            opened[i].alert_id = alert_ids[0]
+        batch.alert_ids.update(alert_ids)
 
 
 def update_signal(batch: Batch, ctx: IngestContext) -> None:
@@ -203,8 +170,5 @@ def update_signal(batch: Batch, ctx: IngestContext) -> None:
          "b": f.battery_pct, "n": len(trusted)}).scalar()
     if not was_silent:
         return  # the common case: no "signal lost" alert can be waiting for this fix
-    lost = ctx.db.scalar(select(Alert).where(Alert.supervisee_id == sid, Alert.cause == "signal_lost",
-                                             Alert.state != "resolved", Alert.cleared_at.is_(None)))
-    if lost is not None:
-        clear_alert(ctx.db, lost, now=ctx.now, cleared_at=f.time, reason="contact restored")
-        batch.alert_ids.add(lost.id)
+    [restored] = apply_facts(ctx.db, _subject(ctx), [ContactRestored(f.time)], now=ctx.now, cfg=ctx.settings.alerts)
+    batch.alert_ids.update(restored)

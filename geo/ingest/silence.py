@@ -2,8 +2,9 @@
 
 Lost contact (Law art. 30) means the office must start a search at once, so
 the alert is raised at high severity and escalates immediately (see
-alerts.escalation). Run every minute by the scheduler, with the injectable
-clock; the caller commits.
+alerts.escalation). This module only finds the silent supervisees and hands
+a ``SignalLost`` fact to alerts. Run every minute by the scheduler, with the
+injectable clock; the caller commits.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from alerts.models import AlertKind
-from alerts.raising import raise_alert
-from core.settings import IngestSettings
+from alerts.facts import SignalLost, Subject
+from alerts.intake import apply_facts
+from core.settings import AlertSettings, IngestSettings
 from geo.ingest.models import SuperviseeSignal
 from supervision.models import Device, Supervisee
 
@@ -25,8 +26,15 @@ def silence_limits(cfg: IngestSettings) -> dict[str, timedelta]:
             "lenient": timedelta(minutes=cfg.silence_lenient_minutes)}
 
 
-def check_silence(db: Session, *, now: datetime, cfg: IngestSettings) -> list[int]:
+def check_silence(db: Session, *, now: datetime, cfg: IngestSettings,
+                  alert_cfg: AlertSettings | None = None) -> list[int]:
     """Raise "signal lost" for every silent supervisee with a device; returns alert ids."""
+    if alert_cfg is None:
+        # Transitional: core/jobs.py (not this package's) passes only the ingest
+        # settings today. Once the job context carries Settings, make this required.
+        from core.settings import get_settings
+
+        alert_cfg = get_settings().alerts
     raised = []
     for tier, limit in silence_limits(cfg).items():
         cutoff = now - limit
@@ -45,12 +53,9 @@ def check_silence(db: Session, *, now: datetime, cfg: IngestSettings) -> list[in
                 db.add(SuperviseeSignal(supervisee_id=sup.id, last_received_at=None, silence_alerted=False,
                                         last_fix_t=now, fixes_total=0, version=0))
                 continue
-            alert, _ = raise_alert(
-                db, now=now, supervisee_id=sup.id, office_id=sup.office_id, tier=sup.tier, kind=AlertKind.signal_lost,
-                cause="signal_lost", title="失去联系 · signal lost", occurred_at=signal.last_fix_t or now,
-                severity="high", detail={"last_fix_at": signal.last_fix_t.isoformat() if signal.last_fix_t else None,
-                                         "limit_minutes": int(limit.total_seconds() // 60), "tier": tier})
+            fact = SignalLost(last_fix_at=signal.last_fix_t, limit_minutes=int(limit.total_seconds() // 60), tier=tier)
+            [[alert_id]] = apply_facts(db, Subject(sup.id, sup.office_id, sup.tier), [fact], now=now, cfg=alert_cfg)
             signal.silence_alerted = True
-            raised.append(alert.id)
+            raised.append(alert_id)
     db.flush()
     return raised

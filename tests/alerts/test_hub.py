@@ -153,7 +153,7 @@ def raise_alerts(env: Env, who: list[str]) -> list[int]:
             alert, created = raise_alert(
                 db, now=env.clock.now(), supervisee_id=s.id, office_id=s.office_id, tier=s.tier,
                 kind="curfew_breach", cause=f"test:{uuid.uuid4().hex}", title=f"test alert for {key}",
-                occurred_at=env.clock.now())
+                occurred_at=env.clock.now(), flap_limit=env.settings.alerts.flap_limit_per_hour)
             assert created
             ids.append(alert.id)
         db.commit()

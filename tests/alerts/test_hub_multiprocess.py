@@ -28,7 +28,7 @@ from alerts.raising import raise_alert
 from alerts.relay import RELAY_LOCK_ID
 from core.clock import SystemClock
 from core.db import sqlalchemy_url
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from tests.alerts.test_hub import recv, recv_events, stream
 from tests.conftest import migrated_database
 from tests.factories import World, add_device, add_fence, build_world
@@ -117,7 +117,7 @@ def commit_alert(url: str, world: World) -> int:
             s, now = world.supervisees["a"], datetime.now(UTC)
             alert, _ = raise_alert(db, now=now, supervisee_id=s.id, office_id=s.office_id, tier=s.tier,
                                    kind="signal_lost", cause=f"mp:{uuid.uuid4().hex}", title="multi-process",
-                                   occurred_at=now)
+                                   occurred_at=now, flap_limit=get_settings().alerts.flap_limit_per_hour)
             db.commit()
             return alert.id
     finally:

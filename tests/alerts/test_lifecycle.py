@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from alerts.facts import Evidence
 from alerts.models import Alert, AlertEvent, AlertEvidence, AlertKind, AlertNote
-from alerts.raising import Evidence, clear_alert, raise_alert
+from alerts.raising import clear_alert, raise_alert
 from core.audit import AuditEntry
 from tests.alerts.alert_helpers import event_types, events, make_alert
 

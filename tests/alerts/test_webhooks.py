@@ -16,10 +16,11 @@ from sqlalchemy import select
 from alerts.models import AlertEvent, WebhookDelivery
 from alerts.webhook_config import mask_url
 from alerts.webhooks import (
-    SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, enqueue_webhooks, make_http_client, pinned, verify_signature,
+    SIGNATURE_HEADER, TIMESTAMP_HEADER, deliver_due, enqueue_webhooks, make_http_client, verify_signature,
 )
 from core.audit import AuditEntry
 from core.logging import redact
+from core.outbound import pinned
 from tests.alerts.alert_helpers import make_alert
 
 SECRET = "s3cret-s3cret-s3cret"

@@ -1,0 +1,136 @@
+"""What producers observed, as plain values: the input of ``alerts.intake.apply_facts``.
+
+Producers (ingest, the silence job) record facts only: an episode opened or
+closed, fixes flagged, a battery low, contact restored. Which alert that
+means, its kind, title, cause and every state change are decided in alerts/.
+These classes import nothing from the database or from the producers, so a
+lower layer can build them and a test can read them at a glance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The supervisee every fact of one call is about."""
+
+    supervisee_id: int
+    office_id: int
+    tier: str
+
+
+@dataclass
+class Evidence:
+    """One piece of evidence (usually a fix) as stored with an alert."""
+
+    fix_id: int | None = None
+    t: datetime | None = None
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    datum: str | None = None
+    raw: dict[str, Any] | None = None
+    distance_m: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EpisodeOpened:
+    """A violation of a fence persisted: a new episode (already closed if ``closed_at`` is set)."""
+
+    fence_id: int
+    fence_kind: str  # geo.engine.FenceKind value: permitted, exclusion, curfew, leave_destination
+    fence_version: int | None
+    on_leave: bool  # a leave destination fence was valid when the episode opened
+    opened_at: datetime
+    closed_at: datetime | None
+    evidence: list[Evidence]
+
+
+@dataclass(frozen=True)
+class EpisodeContinued:
+    """An episode open before and after the batch, with fresh violating fixes."""
+
+    alert_id: int
+    evidence: list[Evidence]
+
+
+@dataclass(frozen=True)
+class EpisodeClosed:
+    """An episode of ``alert_id`` ended (back in compliance) at ``closed_at``."""
+
+    alert_id: int
+    closed_at: datetime
+    # Episodes of the alert still open, as stored before this call. Episodes
+    # opened earlier in the same call are linked to their alert only by its
+    # result, so apply_facts counts those itself.
+    open_episodes: int
+
+
+@dataclass(frozen=True)
+class EpisodeWithdrawn:
+    """Late fixes showed an episode of ``alert_id`` did not persist."""
+
+    alert_id: int
+    opened_at: datetime
+    # Episodes of the alert not withdrawn, as stored before this call (see EpisodeClosed).
+    episodes: int
+
+
+@dataclass(frozen=True)
+class FlaggedFix:
+    """A fix the integrity checks flagged (future, speed, accuracy, mock, tamper)."""
+
+    fix_id: int
+    t: datetime
+    lon: float
+    lat: float
+    accuracy_m: float | None
+    datum: str
+    raw: dict[str, Any] | None
+    flags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FixesFlagged:
+    """The flagged fixes of one batch from ``device_id``, in the batch's order."""
+
+    device_id: int
+    fixes: list[FlaggedFix]
+
+
+@dataclass(frozen=True)
+class BatteryLow:
+    """The newest fix of a batch reports a low battery (not charging)."""
+
+    device_id: int
+    fix_id: int
+    t: datetime
+    battery_pct: float
+
+
+@dataclass(frozen=True)
+class ContactRestored:
+    """A trusted fix at ``t`` arrived after the supervisee had been reported silent."""
+
+    t: datetime
+
+
+@dataclass(frozen=True)
+class SignalLost:
+    """No fix for longer than the tier's limit (Law art. 30: lost contact)."""
+
+    last_fix_at: datetime | None
+    limit_minutes: int
+    tier: str
+
+
+Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | FixesFlagged | BatteryLow
+        | ContactRestored | SignalLost)
+
+# Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
+# fixes must not write 1,000 rows (the alert keeps counting them all).
+MAX_EVIDENCE = 20

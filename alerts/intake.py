@@ -1,0 +1,172 @@
+"""The one entry point from producers to alerts: ``apply_facts``.
+
+Producers hand over what they observed (alerts.facts); here it becomes
+alerts: which kind, title and cause, and which transition (raise, add
+evidence, clear, withdraw). Runs in the producer's transaction, so the
+alerts commit with the facts that caused them (the outbox).
+
+- an opened episode → one alert per supervisee + fence + kind; an episode
+  that also closed in the batch clears it;
+- a continuing episode's fresh fixes → evidence on its alert;
+- a closed episode clears its alert once none of the alert's episodes is open;
+- a withdrawn episode is announced and, if it was the alert's only episode,
+  the untouched alert is resolved as withdrawn;
+- flagged fixes → one "integrity" alert per supervisee, tamper a "device" alert;
+- low battery → a "device" alert per device; lost contact and its end.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.facts import (
+    MAX_EVIDENCE, BatteryLow, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
+    Evidence, Fact, FixesFlagged, SignalLost, Subject,
+)
+from alerts.models import Alert, AlertKind
+from alerts.raising import add_evidence, clear_alert, raise_alert, withdraw_episode
+from core.settings import AlertSettings
+
+TITLES = {
+    AlertKind.left_permitted_area: "离开许可活动区域 · left the permitted area",
+    AlertKind.outside_leave_destination: "请假期间不在目的地 · outside the leave destination",
+    AlertKind.entered_exclusion_zone: "进入禁止区域 · entered an exclusion zone",
+    AlertKind.curfew_breach: "宵禁时段不在家 · away from home during curfew",
+    AlertKind.integrity: "定位数据可疑 · suspicious location data",
+    AlertKind.device: "设备异常 · device problem",
+    AlertKind.signal_lost: "失去联系 · signal lost",
+}
+LOW_BATTERY_TITLE = "设备电量低 · low battery"
+SIGNAL_LOST_CAUSE = "signal_lost"
+BACK_IN_COMPLIANCE = "back in compliance"
+
+
+@dataclass
+class _Call:
+    """What one apply_facts call shares between its facts."""
+
+    db: Session
+    subject: Subject
+    now: datetime
+    cfg: AlertSettings
+    # Episodes this call linked to each alert (all / still open): the stored
+    # counts in EpisodeClosed / EpisodeWithdrawn cannot include them yet.
+    linked: Counter[int] = field(default_factory=Counter)
+    linked_open: Counter[int] = field(default_factory=Counter)
+
+    def raise_(self, *, kind: AlertKind, cause: str, title: str, occurred_at: datetime, **kw) -> Alert:
+        s = self.subject
+        alert, _ = raise_alert(self.db, now=self.now, supervisee_id=s.supervisee_id, office_id=s.office_id,
+                               tier=s.tier, kind=kind, cause=cause, title=title, occurred_at=occurred_at,
+                               flap_limit=self.cfg.flap_limit_per_hour, **kw)
+        return alert
+
+
+def apply_facts(db: Session, subject: Subject, facts: Sequence[Fact], *, now: datetime,
+                cfg: AlertSettings) -> list[list[int]]:
+    """Turn ``facts`` about ``subject`` into alert changes, in order; per fact, the alerts it touched."""
+    call = _Call(db, subject, now, cfg)
+    return [_HANDLERS[type(fact)](call, fact) for fact in facts]
+
+
+def episode_kind(fence_kind: str, *, on_leave: bool) -> AlertKind:
+    """The alert kind of a violation of a fence of ``fence_kind``."""
+    if fence_kind == "exclusion":
+        return AlertKind.entered_exclusion_zone
+    if fence_kind == "curfew":
+        return AlertKind.curfew_breach
+    return AlertKind.outside_leave_destination if on_leave else AlertKind.left_permitted_area
+
+
+def _opened(call: _Call, fact: EpisodeOpened) -> list[int]:
+    kind = episode_kind(fact.fence_kind, on_leave=fact.on_leave)
+    alert = call.raise_(kind=kind, cause=f"fence:{fact.fence_id}:{kind}", title=TITLES[kind],
+                        occurred_at=fact.opened_at, evidence=fact.evidence,
+                        detail={"episode_opened_at": fact.opened_at.isoformat(), "fence_kind": fact.fence_kind},
+                        fence_id=fact.fence_id, fence_version=fact.fence_version)
+    call.linked[alert.id] += 1
+    if fact.closed_at is None:
+        call.linked_open[alert.id] += 1
+    else:
+        clear_alert(call.db, alert, now=call.now, cleared_at=fact.closed_at, reason=BACK_IN_COMPLIANCE)
+    return [alert.id]
+
+
+def _continued(call: _Call, fact: EpisodeContinued) -> list[int]:
+    alert = call.db.get(Alert, fact.alert_id)
+    if alert is None or alert.state == "resolved":
+        return []
+    add_evidence(call.db, alert, fact.evidence, now=call.now)
+    return [alert.id]
+
+
+def _closed(call: _Call, fact: EpisodeClosed) -> list[int]:
+    alert = call.db.get(Alert, fact.alert_id)
+    if alert is None or fact.open_episodes + call.linked_open[alert.id] > 0:
+        return []
+    clear_alert(call.db, alert, now=call.now, cleared_at=fact.closed_at, reason=BACK_IN_COMPLIANCE)
+    return [alert.id]
+
+
+def _withdrawn(call: _Call, fact: EpisodeWithdrawn) -> list[int]:
+    alert = call.db.get(Alert, fact.alert_id)
+    if alert is None:
+        return []
+    last = fact.episodes + call.linked[alert.id] == 0
+    withdraw_episode(call.db, alert, now=call.now, opened_at=fact.opened_at, last=last)
+    return [alert.id]
+
+
+def _flagged(call: _Call, fact: FixesFlagged) -> list[int]:
+    # Tamper is about the device; every other flag about the data itself.
+    integrity = [f for f in fact.fixes if f.flags - {"tamper"}]
+    tamper = [f for f in fact.fixes if "tamper" in f.flags]
+    touched = []
+    for kind, cause, items in ((AlertKind.integrity, "integrity", integrity),
+                               (AlertKind.device, f"device:{fact.device_id}:tamper", tamper)):
+        if not items:
+            continue
+        evidence = [Evidence(fix_id=f.fix_id, t=f.t, lon=f.lon, lat=f.lat, accuracy_m=f.accuracy_m, datum=f.datum,
+                             raw=f.raw, detail={"flags": sorted(f.flags)})
+                    for f in sorted(items, key=lambda f: f.t)[:MAX_EVIDENCE]]
+        alert = call.raise_(kind=kind, cause=cause, title=TITLES[kind], occurred_at=min(f.t for f in items),
+                            evidence=evidence, detail={"flags": sorted({fl for f in items for fl in f.flags})})
+        touched.append(alert.id)
+    return touched
+
+
+def _battery(call: _Call, fact: BatteryLow) -> list[int]:
+    alert = call.raise_(kind=AlertKind.device, cause=f"device:{fact.device_id}:battery", title=LOW_BATTERY_TITLE,
+                        occurred_at=fact.t, detail={"battery_pct": fact.battery_pct},
+                        evidence=[Evidence(fix_id=fact.fix_id, t=fact.t, detail={"battery_pct": fact.battery_pct})])
+    return [alert.id]
+
+
+def _signal_lost(call: _Call, fact: SignalLost) -> list[int]:
+    # High whatever the tier: lost contact means a search starts at once (Law art. 30).
+    alert = call.raise_(kind=AlertKind.signal_lost, cause=SIGNAL_LOST_CAUSE, title=TITLES[AlertKind.signal_lost],
+                        occurred_at=fact.last_fix_at or call.now, severity="high",
+                        detail={"last_fix_at": fact.last_fix_at.isoformat() if fact.last_fix_at else None,
+                                "limit_minutes": fact.limit_minutes, "tier": fact.tier})
+    return [alert.id]
+
+
+def _contact_restored(call: _Call, fact: ContactRestored) -> list[int]:
+    lost = call.db.scalar(select(Alert).where(
+        Alert.supervisee_id == call.subject.supervisee_id, Alert.cause == SIGNAL_LOST_CAUSE,
+        Alert.state != "resolved", Alert.cleared_at.is_(None)))
+    if lost is None:
+        return []
+    clear_alert(call.db, lost, now=call.now, cleared_at=fact.t, reason="contact restored")
+    return [lost.id]
+
+
+_HANDLERS = {
+    EpisodeOpened: _opened, EpisodeContinued: _continued, EpisodeClosed: _closed, EpisodeWithdrawn: _withdrawn,
+    FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
+}

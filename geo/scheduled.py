@@ -7,7 +7,7 @@ from geo.ingest.silence import check_silence
 
 def raise_signal_lost(job: JobContext) -> list[int]:
     """Raise "signal lost" for supervisees whose devices went silent past their tier's limit."""
-    return check_silence(job.db, now=job.now, cfg=job.settings.ingest)
+    return check_silence(job.db, now=job.now, settings=job.settings)
 
 
 JOBS: tuple[Job, ...] = (

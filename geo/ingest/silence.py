@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from alerts.facts import SignalLost, Subject
 from alerts.intake import apply_facts
-from core.settings import AlertSettings, IngestSettings
+from core.settings import IngestSettings, Settings
 from geo.ingest.models import SuperviseeSignal
 from supervision.models import Device, Supervisee
 
@@ -26,15 +26,9 @@ def silence_limits(cfg: IngestSettings) -> dict[str, timedelta]:
             "lenient": timedelta(minutes=cfg.silence_lenient_minutes)}
 
 
-def check_silence(db: Session, *, now: datetime, cfg: IngestSettings,
-                  alert_cfg: AlertSettings | None = None) -> list[int]:
+def check_silence(db: Session, *, now: datetime, settings: Settings) -> list[int]:
     """Raise "signal lost" for every silent supervisee with a device; returns alert ids."""
-    if alert_cfg is None:
-        # Transitional: core/jobs.py (not this package's) passes only the ingest
-        # settings today. Once the job context carries Settings, make this required.
-        from core.settings import get_settings
-
-        alert_cfg = get_settings().alerts
+    cfg, alert_cfg = settings.ingest, settings.alerts
     raised = []
     for tier, limit in silence_limits(cfg).items():
         cutoff = now - limit

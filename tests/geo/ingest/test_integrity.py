@@ -40,7 +40,7 @@ def test_future_fix_does_not_silence_the_lost_contact_alarm(client, db, tracked,
                              "accuracy": 10}])
     _post(client, tracked, [{"id": "far", "time": datetime(9999, 1, 1, tzinfo=UTC).isoformat(), "lon": HOME[0],
                              "lat": HOME[1], "accuracy": 10}])
-    raised = check_silence(db, now=clock.now() + timedelta(days=30), cfg=settings.ingest)
+    raised = check_silence(db, now=clock.now() + timedelta(days=30), settings=settings)
     assert len(raised) == 1
 
 

@@ -22,14 +22,14 @@ def test_signal_lost_after_tier_limit_and_cleared_by_next_fix(client, db, tracke
     tracked.supervisee.tier = "strict"  # 30 minutes
     db.flush()
     _post(client, tracked, clock.now(), 1)
-    assert check_silence(db, now=clock.now() + timedelta(minutes=29), cfg=settings.ingest) == []
-    raised = check_silence(db, now=clock.now() + timedelta(minutes=31), cfg=settings.ingest)
+    assert check_silence(db, now=clock.now() + timedelta(minutes=29), settings=settings) == []
+    raised = check_silence(db, now=clock.now() + timedelta(minutes=31), settings=settings)
     assert len(raised) == 1
     alert = db.get(Alert, raised[0])
     assert alert.kind == "signal_lost" and alert.severity == "high"
     assert alert.escalation_level >= 1  # lost contact (Law art. 30): a search starts at once
     # Raised once, not every minute.
-    assert check_silence(db, now=clock.now() + timedelta(minutes=45), cfg=settings.ingest) == []
+    assert check_silence(db, now=clock.now() + timedelta(minutes=45), settings=settings) == []
     clock.advance(minutes=50)
     _post(client, tracked, clock.now(), 2)
     db.refresh(alert)
@@ -40,8 +40,8 @@ def test_ordinary_tier_waits_longer(client, db, tracked, clock, settings):
     tracked.supervisee.tier = "ordinary"  # 2 hours
     db.flush()
     _post(client, tracked, clock.now(), 1)
-    assert check_silence(db, now=clock.now() + timedelta(minutes=110), cfg=settings.ingest) == []
-    assert len(check_silence(db, now=clock.now() + timedelta(minutes=125), cfg=settings.ingest)) == 1
+    assert check_silence(db, now=clock.now() + timedelta(minutes=110), settings=settings) == []
+    assert len(check_silence(db, now=clock.now() + timedelta(minutes=125), settings=settings)) == 1
 
 
 def test_low_battery_and_tamper_raise_device_alerts(client, db, tracked, clock):

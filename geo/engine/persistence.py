@@ -102,8 +102,8 @@ def replay(
     observation whose key ``(t, fix_id)`` is greater than ``prior.as_of`` --
     the ones passed before as well as the new ones (duplicates are fine).
     Any observation at or before ``prior.as_of`` is refused (ValueError):
-    a late fix invalidates every checkpoint after it, so the caller must go
-    back to a checkpoint older than its earliest new fix (or to None).
+    a late fix invalidates every snapshot after it, so the caller must go
+    back to a snapshot older than its earliest new fix (or to None).
 
     Returns the episodes still open at ``prior`` or started after it
     (``seq >= prior.closed_count``) -- episodes with smaller ``seq`` are final
@@ -118,7 +118,7 @@ def replay(
     obs = _sorted_unique(observations)
     if state.as_of is not None and obs and (obs[0][0], obs[0][1]) <= state.as_of:
         raise ValueError(
-            f"observation {obs[0][:2]} is not after the checkpoint {state.as_of}; replay from an earlier checkpoint"
+            f"observation {obs[0][:2]} is not after the snapshot {state.as_of}; replay from an earlier snapshot"
         )
     k, s = state.rule.min_fixes, state.rule.min_seconds
     seq = state.closed_count

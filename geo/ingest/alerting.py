@@ -81,11 +81,11 @@ def _count_episodes(ctx: IngestContext, alert_id: int, *, open_only: bool) -> in
     return ctx.db.scalar(select(text("count(*)")).select_from(ViolationEpisode).where(*where)) or 0
 
 
-def _track_facts(batch: Batch, ctx: IngestContext) -> tuple[list[Fact], list[ViolationEpisode | None]]:
+def _fold_facts(batch: Batch, ctx: IngestContext) -> tuple[list[Fact], list[ViolationEpisode | None]]:
     """The facts of every track, and per fact the new episode its alert is to be linked to."""
     facts: list[Fact] = []
     opened: list[ViolationEpisode | None] = []
-    for tr in batch.tracks:
+    for tr in batch.folds:
         fence = next((f for f in batch.fence_set.fences if f.id == tr.fence_id), None)
         for ep in tr.created:
             facts.append(EpisodeOpened(
@@ -128,7 +128,7 @@ def _fix_facts(batch: Batch, ctx: IngestContext) -> list[Fact]:
 
 def raise_batch_alerts(batch: Batch, ctx: IngestContext) -> None:
     """Hand the batch's facts to alerts (one call) and link new episodes to their alerts."""
-    facts, opened = _track_facts(batch, ctx) if batch.tracks else ([], [])
+    facts, opened = _fold_facts(batch, ctx) if batch.folds else ([], [])
     if batch.new:
         facts += _fix_facts(batch, ctx)
     if not facts:

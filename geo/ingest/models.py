@@ -56,16 +56,16 @@ class Fix(Base):
     decisions: Mapped[list[list[int]]] = mapped_column(JSONB, default=list, server_default="[]")
 
 
-class FenceTrack(Base):
-    """Persistence state of one supervisee + fence: recent checkpoints of the
+class FenceFold(Base):
+    """Persistence state of one supervisee + fence: recent snapshots of the
     fold (geo.engine.persistence), so a late fix replays from the newest
-    checkpoint before it instead of from the beginning."""
+    snapshot before it instead of from the beginning."""
 
-    __tablename__ = "fence_tracks"
+    __tablename__ = "fence_folds"
 
     fence_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("fences.id"), primary_key=True)
     supervisee_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    checkpoints: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    snapshots: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -82,7 +82,7 @@ class ViolationEpisode(Base):
     supervisee_id: Mapped[int] = mapped_column(BigInteger, index=True)
     fence_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("fences.id"))
     kind: Mapped[str] = mapped_column(String(32))
-    seq: Mapped[int] = mapped_column(Integer)  # ordinal in the track's fold
+    seq: Mapped[int] = mapped_column(Integer)  # ordinal in the fence's fold
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     evidence_fix_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))

@@ -28,7 +28,7 @@ from geo.ingest import store
 from geo.ingest.checks import implied_speed_mps, suspicion_flags
 from geo.ingest.devices import DeviceIdentity
 from geo.ingest.fix import DecodedFix
-from geo.ingest.tracks import TrackResult, fold_track, load_tracks, write_checkpoints
+from geo.ingest.folds import FoldResult, fold_fence, load_folds, write_snapshots
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Batch:
     fence_set: FenceSet | None = None
     judgement: Judgement | None = None
     decisions: dict[int, list[list[int]]] = field(default_factory=dict)
-    tracks: list[TrackResult] = field(default_factory=list)
+    folds: list[FoldResult] = field(default_factory=list)
     alert_ids: set[int] = field(default_factory=set)
 
     @property
@@ -185,16 +185,16 @@ def fold_episodes(batch: Batch, ctx: IngestContext) -> None:
     if not per_fence:
         return
     fences = {f.id: f for f in batch.fence_set.fences}
-    tracks = load_tracks(ctx.db, sorted(per_fence))
-    checkpoints = {}
+    folds = load_folds(ctx.db, sorted(per_fence))
+    snapshots = {}
     for fence_id in sorted(per_fence):
         fence = fences[fence_id]
         rule = fence.persistence if isinstance(fence.persistence, PersistenceRule) else PersistenceRule()
-        result, checkpoints[fence_id] = fold_track(
+        result, snapshots[fence_id] = fold_fence(
             ctx.db, supervisee_id=ctx.device.supervisee_id, fence_id=fence_id, kind=str(fence.kind), rule=rule,
-            new_obs=per_fence[fence_id], track=tracks.get(fence_id), history=None)
-        batch.tracks.append(result)
-    write_checkpoints(ctx.db, ctx.device.supervisee_id, checkpoints, ctx.now)
+            new_obs=per_fence[fence_id], fold=folds.get(fence_id))
+        batch.folds.append(result)
+    write_snapshots(ctx.db, ctx.device.supervisee_id, snapshots, ctx.now)
 
 
 def store_fixes(batch: Batch, ctx: IngestContext) -> None:

@@ -1,9 +1,9 @@
 """Violation episodes per supervisee + fence, whatever order fixes arrive in.
 
 The fold (geo.engine.persistence) is a pure function of the ordered fixes.
-Each track keeps a few checkpoints of the fold; a batch replays from the
-newest checkpoint older than its earliest fix, with every stored observation
-after that checkpoint plus the new ones. The recomputed episodes are then
+Each fold (one supervisee + fence) keeps a few snapshots of the fold; a batch replays from the
+newest snapshot older than its earliest fix, with every stored observation
+after that snapshot plus the new ones. The recomputed episodes are then
 reconciled with the stored ones: matched by overlapping time, created when
 new, withdrawn (never deleted) when late data disproves them. The final set
 of episodes is therefore the same for every arrival order.
@@ -22,7 +22,7 @@ from geo.engine import Episode, PersistenceRule, PersistenceState, replay
 from geo.ingest import store
 from geo.ingest.models import ViolationEpisode
 
-MAX_CHECKPOINTS = 12
+MAX_SNAPSHOTS = 12
 Obs = tuple[float, int, int]
 
 
@@ -43,7 +43,7 @@ def _state_from_json(d: dict[str, Any]) -> PersistenceState:
 
 
 @dataclass
-class TrackResult:
+class FoldResult:
     fence_id: int
     created: list[ViolationEpisode]  # new episodes (need alerts)
     closed: list[ViolationEpisode]  # episodes that closed in this batch
@@ -55,14 +55,14 @@ def _to_dt(t: float | None) -> datetime | None:
     return None if t is None else datetime.fromtimestamp(t, UTC)
 
 
-Checkpoints = list[dict[str, Any]]  # sorted by as_of, oldest first
+Snapshots = list[dict[str, Any]]  # sorted by as_of, oldest first
 
 
-def load_tracks(db: Session, fence_ids: list[int]) -> dict[int, Checkpoints]:
-    """The stored checkpoints of these tracks. The caller holds the supervisee's
-    ingest lock: no other batch folds these tracks now."""
+def load_folds(db: Session, fence_ids: list[int]) -> dict[int, Snapshots]:
+    """The stored snapshots of these folds. The caller holds the supervisee's
+    ingest lock: no other batch folds these fences now."""
     rows = store.raw_connection(db).execute(
-        "SELECT fence_id, checkpoints FROM fence_tracks WHERE fence_id = ANY(%s)", (fence_ids,)).fetchall()
+        "SELECT fence_id, snapshots FROM fence_folds WHERE fence_id = ANY(%s)", (fence_ids,)).fetchall()
     return {fid: cps for fid, cps in rows}
 
 
@@ -70,36 +70,36 @@ def _key(cp: dict[str, Any]) -> tuple[float, int]:
     return (cp["as_of"][0], cp["as_of"][1]) if cp["as_of"] else (float("-inf"), 0)
 
 
-def choose_checkpoint(checkpoints: Checkpoints | None, first_new: tuple[float, int],
+def choose_snapshot(snapshots: Snapshots | None, first_new: tuple[float, int],
                       rule: PersistenceRule) -> tuple[PersistenceState | None, bool]:
-    """Newest checkpoint strictly before the earliest new fix (None: from scratch),
-    and whether it is the track's newest one: then nothing stored lies after it.
-    Only checkpoints from the newest back to the chosen one are parsed (in
+    """Newest snapshot strictly before the earliest new fix (None: from scratch),
+    and whether it is the fold's newest one: then nothing stored lies after it.
+    Only snapshots from the newest back to the chosen one are parsed (in
     order, usually just the newest)."""
-    if not checkpoints:
+    if not snapshots:
         return None, False
-    for position in range(len(checkpoints) - 1, -1, -1):
-        cp = checkpoints[position]
+    for position in range(len(snapshots) - 1, -1, -1):
+        cp = snapshots[position]
         if cp["as_of"] is None or _key(cp) >= first_new:
             continue
         state = _state_from_json(cp)
         if state.rule != rule:
             return None, False  # the rule changed: the old folds do not apply
-        return state, position == len(checkpoints) - 1
+        return state, position == len(snapshots) - 1
     return None, False
 
 
 def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prior: PersistenceState | None,
-              episodes: list[Episode], nothing_stored_after: bool = False) -> TrackResult:
+              episodes: list[Episode], nothing_stored_after: bool = False) -> FoldResult:
     """Make stored episodes (from ``prior.closed_count`` on) equal the recomputed ones."""
     first_seq = prior.closed_count if prior else 0
     if nothing_stored_after and prior is not None and prior.open_episode is None and not episodes:
         # The common case: in-order fixes, nothing open, nothing new.
-        return TrackResult(fence_id, [], [], [], [])
+        return FoldResult(fence_id, [], [], [], [])
     stored = list(db.scalars(select(ViolationEpisode).where(
         ViolationEpisode.fence_id == fence_id, ViolationEpisode.withdrawn.is_(False),
         ViolationEpisode.seq >= first_seq).order_by(ViolationEpisode.opened_at)))
-    result = TrackResult(fence_id, [], [], [], [])
+    result = FoldResult(fence_id, [], [], [], [])
     unmatched = list(stored)
     for ep in episodes:
         start, end = ep.opened_at, ep.closed_at if ep.closed_at is not None else float("inf")
@@ -129,45 +129,45 @@ def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prio
     return result
 
 
-def next_checkpoints(checkpoints: Checkpoints | None, *, state: PersistenceState,
-                     first_new: tuple[float, int]) -> Checkpoints:
-    """Keep the valid checkpoints (before the earliest new fix) and add the new state."""
-    kept = [cp for cp in (checkpoints or []) if cp["as_of"] and _key(cp) < first_new]
+def next_snapshots(snapshots: Snapshots | None, *, state: PersistenceState,
+                     first_new: tuple[float, int]) -> Snapshots:
+    """Keep the valid snapshots (before the earliest new fix) and add the new state."""
+    kept = [cp for cp in (snapshots or []) if cp["as_of"] and _key(cp) < first_new]
     kept.append(_state_to_json(state))
     kept.sort(key=_key)
-    if len(kept) > MAX_CHECKPOINTS:
+    if len(kept) > MAX_SNAPSHOTS:
         # Keep the newest half densely and thin the older ones, so a late fix
-        # far back still finds a checkpoint without a full replay.
-        old, recent = kept[: -MAX_CHECKPOINTS // 2], kept[-MAX_CHECKPOINTS // 2:]
-        step = max(1, len(old) // (MAX_CHECKPOINTS // 2))
-        kept = old[::step][-(MAX_CHECKPOINTS // 2):] + recent
+        # far back still finds a snapshot without a full replay.
+        old, recent = kept[: -MAX_SNAPSHOTS // 2], kept[-MAX_SNAPSHOTS // 2:]
+        step = max(1, len(old) // (MAX_SNAPSHOTS // 2))
+        kept = old[::step][-(MAX_SNAPSHOTS // 2):] + recent
     return kept
 
 
-def write_checkpoints(db: Session, supervisee_id: int, checkpoints: dict[int, list[dict[str, Any]]],
+def write_snapshots(db: Session, supervisee_id: int, snapshots: dict[int, list[dict[str, Any]]],
                       now: datetime) -> None:
-    """Every track of the batch in one statement (one round trip, not one per fence)."""
-    if not checkpoints:
+    """Every fold of the batch in one statement (one round trip, not one per fence)."""
+    if not snapshots:
         return
     db.flush()
-    ids = list(checkpoints)
+    ids = list(snapshots)
     store.raw_connection(db).execute(
-        "INSERT INTO fence_tracks (fence_id, supervisee_id, checkpoints, updated_at)"
+        "INSERT INTO fence_folds (fence_id, supervisee_id, snapshots, updated_at)"
         " SELECT f, %s, c::jsonb, %s FROM unnest(%s::bigint[], %s::text[]) AS u(f, c)"
-        " ON CONFLICT (fence_id) DO UPDATE SET checkpoints = EXCLUDED.checkpoints, updated_at = EXCLUDED.updated_at",
-        (supervisee_id, now, ids, [orjson.dumps(checkpoints[f]).decode() for f in ids]))
+        " ON CONFLICT (fence_id) DO UPDATE SET snapshots = EXCLUDED.snapshots, updated_at = EXCLUDED.updated_at",
+        (supervisee_id, now, ids, [orjson.dumps(snapshots[f]).decode() for f in ids]))
 
 
-def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,
-               new_obs: list[Obs], track: Checkpoints | None, history: list[tuple[int, float, list]] | None,
-               ) -> tuple[TrackResult, list[dict[str, Any]]]:
-    """Replay one track with its new observations (``history`` as from
-    store.observations_since); returns the result and the track's new checkpoints."""
+def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,
+               new_obs: list[Obs], fold: Snapshots | None,
+               ) -> tuple[FoldResult, list[dict[str, Any]]]:
+    """Replay one fence's fold with its new observations and the stored ones since
+    its chosen snapshot; returns the result and the fold's new snapshots."""
     first_new = min((t, fid) for t, fid, _ in new_obs)
-    prior, newest = choose_checkpoint(track, first_new, rule)
+    prior, newest = choose_snapshot(fold, first_new, rule)
     if newest:
         history = []  # every stored observation is already folded into it
-    elif history is None:
+    else:
         history = store.observations_since(db, supervisee_id, _to_dt(prior.as_of[0]) if prior else None)
     obs = list(new_obs)
     after = prior.as_of if prior else None
@@ -180,4 +180,4 @@ def fold_track(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
     episodes, state = replay(prior, obs, None if prior else rule)
     result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes,
                        nothing_stored_after=newest)
-    return result, next_checkpoints(track, state=state, first_new=first_new)
+    return result, next_snapshots(fold, state=state, first_new=first_new)

@@ -19,7 +19,7 @@ from core.db import make_engine, make_session_factory
 from core.jobs import JobRunner
 from core.logging import install_redaction
 from core.settings import Settings, get_settings
-from geo.fence_cache import FenceCache
+from geo.fences.cache import FenceCache
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from geo.fence_schemas import ShapeIn
+from geo.fences.schemas import ShapeIn
 from core.schemas import Input, Output
 
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"

@@ -1,4 +1,4 @@
-"""REST route for reading a supervisee's track. Thin: parse, call geo.tracks_read, commit, answer."""
+"""REST route for reading a supervisee's track. Thin: parse, call geo.fixes_read, commit, answer."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import CtxDep
 from core.errors import ServiceError
-from geo.tracks_read import MAX_LIMIT, TrackOut, read_track
+from geo.fixes_read import MAX_LIMIT, TrackOut, read_track
 
 router = APIRouter(tags=["tracks"])
 _RESPONSES = {

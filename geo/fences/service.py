@@ -13,7 +13,7 @@ supervisee caller: absent from their list, 404 on get -- not even "a zone
 exists", since its mere existence and label can point at a victim.
 
 The ingest side reads versions through :func:`load_versions` and turns them
-into engine values with :func:`fence_to_engine` (see geo/fence_engine.py).
+into engine values with :func:`fence_to_engine` (see geo/fences/loading.py).
 Services flush, never commit; the route owns the transaction.
 """
 from __future__ import annotations
@@ -30,8 +30,8 @@ from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from geo.engine import FenceKind
 from geo.boundaries import union_of_areas
-from geo.fence_engine import curfew_windows, effective_window, fence_to_engine, load_active_versions, load_versions
-from geo.fence_schemas import (
+from geo.fences.loading import curfew_windows, effective_window, fence_to_engine, load_active_versions, load_versions
+from geo.fences.schemas import (
     CurfewWindowIn,
     FenceIn,
     FenceOut,
@@ -257,7 +257,7 @@ def retire_fence(*, ctx: Ctx, fence_id: int) -> FenceOut:
         else:
             # Cannot be given an empty window (valid_to > valid_from is a constraint);
             # fences.retired_at voids it, and touching the row re-stamps its gen
-            # so every fence cache reloads it (see geo.fence_engine.effective_window).
+            # so every fence cache reloads it (see geo.fences.loading.effective_window).
             flag_modified(v, "raw")
     ctx.db.flush()
     ctx.record("fence.retire", "fence", fence.id, detail={"supervisee_id": fence.supervisee_id})

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from core.errors import Invalid
-from geo.datum import to_wgs84
+from geo.datum import EARTH_RADIUS_M, to_wgs84
 from geo.geometry_input import (
     MAX_AREA_KM2,
     GeometryError,
@@ -190,7 +190,6 @@ CORRIDOR_LEGS = ("outbound", "return")
 # against it, and a corridor needs no detail finer than its buffer.
 CORRIDOR_MAX_VERTICES = 1_000
 _CORRIDOR_MIN_BUFFER_M = 2_000.0  # narrower than this is no use as a road corridor: give up instead
-_EARTH_R = 6_371_008.8  # mean radius, m: the buffer needs ~1 %, not geodesy
 
 
 def _aeqd(lon0: float, lat0: float) -> tuple[Any, Any]:
@@ -206,14 +205,14 @@ def _aeqd(lon0: float, lat0: float) -> tuple[Any, Any]:
     def forward(xy: np.ndarray) -> np.ndarray:
         lam, phi = np.radians(xy[:, 0]) - lam0, np.radians(xy[:, 1])
         cos_c = np.clip(sp0 * np.sin(phi) + cp0 * np.cos(phi) * np.cos(lam), -1.0, 1.0)
-        k = _EARTH_R / np.sinc(np.arccos(cos_c) / np.pi)  # R * c / sin(c), R at the centre
+        k = EARTH_RADIUS_M / np.sinc(np.arccos(cos_c) / np.pi)  # R * c / sin(c), R at the centre
         return np.column_stack([k * np.cos(phi) * np.sin(lam),
                                 k * (cp0 * np.sin(phi) - sp0 * np.cos(phi) * np.cos(lam))])
 
     def inverse(xy: np.ndarray) -> np.ndarray:
         x, y = xy[:, 0], xy[:, 1]
         rho = np.hypot(x, y)
-        c = rho / _EARTH_R
+        c = rho / EARTH_RADIUS_M
         sc, cc = np.sin(c), np.cos(c)
         ratio = np.divide(y * sc * cp0, rho, out=np.zeros_like(rho), where=rho > 0)
         phi = np.arcsin(np.clip(cc * sp0 + ratio, -1.0, 1.0))

@@ -158,6 +158,8 @@ class SuperviseeOut(Output):
     residence_address: str | None
     permitted_area_codes: list[str]
     status: str
+    warnings: list[str] = Field(default_factory=list, description=(
+        "what the record leaves unguarded, e.g. no permitted area in force: leaving the county raises no alert"))
 
 
 # --- devices -------------------------------------------------------------------

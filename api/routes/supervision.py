@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import CtxDep, PagingDep
 from core.errors import Conflict
+from geo.fences import permitted_area
 from supervision import accounts, devices, jurisdictions, supervisees
 from supervision.models import Role, SuperviseeStatus
 from core.schemas import Page
@@ -70,6 +71,7 @@ def list_supervisees(ctx: CtxDep, paging: PagingDep, office_id: int | None = Que
                      status: SuperviseeStatus | None = None):
     out = supervisees.list_supervisees(ctx=ctx, limit=paging.limit, offset=paging.offset, office_id=office_id,
                                        status=status)
+    out = permitted_area.with_area_warnings(ctx, out)
     ctx.db.commit()  # the audit row of this read
     return out
 
@@ -78,6 +80,7 @@ def list_supervisees(ctx: CtxDep, paging: PagingDep, office_id: int | None = Que
 def get_supervisee(supervisee_id: int, ctx: CtxDep):
     try:
         out = supervisees.get_supervisee(ctx=ctx, supervisee_id=supervisee_id)
+        out = permitted_area.with_area_warnings(ctx, out)
     finally:
         ctx.db.commit()  # the audit row, also of a refused read
     return out
@@ -85,18 +88,25 @@ def get_supervisee(supervisee_id: int, ctx: CtxDep):
 
 @router.post("/supervisees", response_model=SuperviseeOut, status_code=201, tags=["supervisees"])
 def create_supervisee(data: SuperviseeIn, ctx: CtxDep):
+    permitted_area.check_codes(ctx=ctx, codes=data.permitted_area_codes)  # 422 before anything is written
     try:
         out = supervisees.create_supervisee(ctx=ctx, data=data)
     except Conflict:
         ctx.db.commit()  # keep the audit row of the refused registration
         raise
+    permitted_area.sync_permitted_area(ctx=ctx, supervisee_id=out.id)  # the codes mean a fence, in this transaction
+    out = permitted_area.with_area_warnings(ctx, out)
     ctx.db.commit()
     return out
 
 
 @router.patch("/supervisees/{supervisee_id}", response_model=SuperviseeOut, responses=_404, tags=["supervisees"])
 def update_supervisee(supervisee_id: int, data: SuperviseeUpdate, ctx: CtxDep):
+    permitted_area.check_codes(ctx=ctx, codes=data.permitted_area_codes)  # 422 before anything is written
     out = supervisees.update_supervisee(ctx=ctx, supervisee_id=supervisee_id, data=data)
+    if "permitted_area_codes" in data.model_fields_set:
+        permitted_area.sync_permitted_area(ctx=ctx, supervisee_id=out.id)  # versions the fence, if they changed
+    out = permitted_area.with_area_warnings(ctx, out)
     ctx.db.commit()
     return out
 

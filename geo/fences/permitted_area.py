@@ -37,7 +37,9 @@ from geo.admin_areas import admin_union
 from geo.datum import to_wgs84
 from geo.engine import Decision, FenceKind, decide
 from geo.fences.loading import fence_to_engine, load_fence_set
-from geo.fences.writer import DEFAULT_MIN_FIXES, DEFAULT_MIN_SECONDS, Shape, add_version, current_version, end_fence, open_fence
+from geo.fences.writer import (
+    DEFAULT_MIN_FIXES, DEFAULT_MIN_SECONDS, Shape, add_version, current_version, end_fence, open_fence,
+)
 from geo.geometry_input import GeometryError, ParsedGeometry
 from geo.models import AdminArea, Fence, FenceVersion
 from supervision.models import Supervisee

@@ -23,7 +23,7 @@ from core.jobs import Job, JobRunner
 from core.logging import install_redaction
 from core.settings import Settings, get_settings
 from geo import scheduled as geo_jobs
-from geo.fence_cache import FenceCache
+from geo.fences.cache import FenceCache
 from leave import scheduled as leave_jobs
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

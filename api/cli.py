@@ -88,7 +88,7 @@ def seed_demo() -> None:
     from core.audit import AuditLog
     from core.clock import SystemClock
     from core.principal import RequestContext
-    from supervision.demo import seed_demo as build
+    from geo.demo import seed_demo as build
 
     settings = get_settings()
     settings.require_secrets()

@@ -1,4 +1,4 @@
-"""Administrative areas (行政区划): import boundaries, converted to WGS-84, raw input kept."""
+"""Administrative areas (行政区划): import boundaries (converted to WGS-84, raw input kept), and their union."""
 from __future__ import annotations
 
 import json
@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from geo.boundaries import NAMES, BoundaryError, load_boundary
+from geo.boundaries import NAMES, BoundaryError, load_boundary, union_of_areas
 from geo.datum import Datum
+from geo.geometry_input import GeometryError, ParsedGeometry, check_polygonal
 from geo.models import AdminArea
 
-__all__ = ["ImportedArea", "import_boundary"]
+__all__ = ["ImportedArea", "admin_union", "import_boundary"]
 
 _CODE = re.compile(r"^[0-9A-Za-z]{1,12}$")
 
@@ -63,3 +64,15 @@ def import_boundary(db: Session, path: Path, *, datum: str, code: str | None = N
     db.flush()
     area_m2 = db.scalar(select(func.ST_Area(func.geography(AdminArea.geom))).where(AdminArea.code == code))
     return ImportedArea(code, row.name, int(shapely.get_num_coordinates(geom)), float(area_m2) / 1e6, created)
+
+
+def admin_union(db: Session, codes: list[str]) -> ParsedGeometry:
+    """The union of the named areas as a fence geometry; GeometryError names any unknown code."""
+    rows = db.execute(select(AdminArea.code, AdminArea.geom).where(AdminArea.code.in_(codes))).all()
+    missing = sorted(set(codes) - {code for code, _ in rows})
+    if missing:
+        raise GeometryError(f"unknown administrative area code(s): {', '.join(missing)} "
+                            "(import them with `zhijiao fences import-boundary`)")
+    union = union_of_areas(to_shape(g) for _, g in rows)
+    check_polygonal(union, "the union of the administrative areas")
+    return ParsedGeometry(union, None, Datum.WGS84.value)  # admin areas are stored in WGS-84 already

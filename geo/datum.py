@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Any, overload
+from typing import Any, Literal, get_args, overload
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 __all__ = [
+    "DATUM_NAMES",
+    "EARTH_RADIUS_M",
     "Datum",
+    "DatumName",
     "bd09_to_gcj02",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
@@ -44,6 +47,17 @@ class Datum(StrEnum):
     WGS84 = "wgs84"
     GCJ02 = "gcj02"
     BD09 = "bd09"
+
+
+# The one spelling of the datum names, for request schemas (a Literal, so the
+# OpenAPI document lists them) and for plain checks.
+DatumName = Literal["wgs84", "gcj02", "bd09"]
+DATUM_NAMES: frozenset[str] = frozenset(get_args(DatumName))
+assert DATUM_NAMES == {d.value for d in Datum}, "DatumName and Datum must name the same datums"
+
+# IUGG mean earth radius, m: for the spherical approximations (areas, haversine,
+# a corridor's projection) that need ~1 %, not geodesy.
+EARTH_RADIUS_M = 6_371_008.8
 
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formulas.

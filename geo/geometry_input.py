@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geo.datum import Datum, to_wgs84, transform_geometry
+from geo.datum import EARTH_RADIUS_M, Datum, to_wgs84, transform_geometry
 from geo.engine import Circle
 
 __all__ = [
@@ -39,7 +39,6 @@ MAX_RADIUS_M = 50_000.0
 # A county is ~2,000 km², a prefecture-level city ~9,000 km²; anything above
 # this is a typo (swapped lon/lat, a stray vertex in another province).
 MAX_AREA_KM2 = 50_000.0
-_EARTH_R = 6_371_008.8  # mean radius, m (the area cap needs ~1 %, not geodesy)
 
 
 class GeometryError(ValueError):
@@ -115,7 +114,7 @@ def area_km2(geom: BaseGeometry) -> float:
         for k, ring in enumerate(rings):
             xy = np.radians(np.asarray(ring.coords, np.float64))
             lam, phi = xy[:, 0], xy[:, 1]
-            a = abs(np.sum((lam[1:] - lam[:-1]) * (2 + np.sin(phi[:-1]) + np.sin(phi[1:])))) * _EARTH_R**2 / 2
+            a = abs(np.sum((lam[1:] - lam[:-1]) * (2 + np.sin(phi[:-1]) + np.sin(phi[1:])))) * EARTH_RADIUS_M**2 / 2
             total += a if k == 0 else -a
     return total / 1e6
 

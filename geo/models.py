@@ -73,7 +73,7 @@ class FenceVersion(Base):
     min_seconds: Mapped[float] = mapped_column(Float, default=60.0, server_default="60")
     # Stamped by a trigger on every insert/update, under a lock so stamps
     # follow commit order: each server process reloads versions with a gen
-    # above the last it saw, before judging a batch (see geo/fence_cache.py).
+    # above the last it saw, before judging a batch (see geo/fences/cache.py).
     gen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", index=True)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from geo.fence_schemas import ShapeIn
+from geo.datum import DatumName
+from geo.fences.schemas import ShapeIn
 from core.schemas import Input, Output
 
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -57,7 +58,7 @@ class ReturnIn(Input):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     accuracy_m: float = Field(gt=0, le=10_000)
-    datum: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    datum: DatumName = "wgs84"
 
 
 class LeaveOut(Output):

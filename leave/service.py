@@ -14,9 +14,10 @@ from alerts.models import Alert
 from alerts.raising import clear_alert
 from core.context import Ctx
 from core.errors import Conflict, Forbidden, Invalid, NotFound
+from geo.fences.permitted_area import inside_permitted_area
 from geo.models import Fence
 from leave import rules
-from leave.fences import end_fence, inside_permitted_area, parse_destination, reschedule_fence, sync_corridor
+from leave.fences import end_fence, parse_destination, reschedule_fence, sync_corridor
 from leave.models import LeaveRequest, LeaveStatus
 from leave.policy import effective_policy, leave_days
 from leave.schemas import CutShortIn, ExtendIn, LeaveIn, LeaveOut, ReturnIn, WithdrawIn

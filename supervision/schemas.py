@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from core.schemas import Input, Output
+from geo.datum import DatumName
 from supervision.models import DeviceKind, DeviceProtocol, JurisdictionLevel, Role, SentenceType, SuperviseeStatus, Tier
 
 
 class PointIn(Input):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
-    datum: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    datum: DatumName = "wgs84"
 
 
 class PointOut(BaseModel):
@@ -158,6 +158,8 @@ class SuperviseeOut(Output):
     residence_address: str | None
     permitted_area_codes: list[str]
     status: str
+    warnings: list[str] = Field(default_factory=list, description=(
+        "what the record leaves unguarded, e.g. no permitted area in force: leaving the county raises no alert"))
 
 
 # --- devices -------------------------------------------------------------------

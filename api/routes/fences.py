@@ -1,11 +1,11 @@
-"""REST routes for geofences. Thin: parse, call geo.fences, answer (api.deps commits)."""
+"""REST routes for geofences. Thin: parse, call geo.fences.service, answer (api.deps commits)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from api.deps import CtxDep, PagingDep
-from geo import fences
-from geo.fence_schemas import FenceIn, FenceOut, FenceSummary, FenceVersionIn
+from geo.fences import service as fences
+from geo.fences.schemas import FenceIn, FenceOut, FenceSummary, FenceVersionIn
 from core.schemas import Page
 
 router = APIRouter(tags=["fences"])

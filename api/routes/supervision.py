@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from api.deps import CtxDep, PagingDep
+from geo.fences import permitted_area
 from supervision import accounts, devices, jurisdictions, supervisees
 from supervision.models import Role, SuperviseeStatus
 from core.schemas import Page
@@ -60,23 +61,34 @@ def update_user(user_id: int, data: UserUpdate, ctx: CtxDep):
 @router.get("/supervisees", response_model=Page[SuperviseeOut], tags=["supervisees"])
 def list_supervisees(ctx: CtxDep, paging: PagingDep, office_id: int | None = Query(None, ge=1),
                      status: SuperviseeStatus | None = None):
-    return supervisees.list_supervisees(ctx=ctx, limit=paging.limit, offset=paging.offset, office_id=office_id,
-                                        status=status)
+    out = supervisees.list_supervisees(ctx=ctx, limit=paging.limit, offset=paging.offset, office_id=office_id,
+                                       status=status)
+    return permitted_area.with_area_warnings(ctx, out)
 
 
 @router.get("/supervisees/{supervisee_id}", response_model=SuperviseeOut, responses=_404, tags=["supervisees"])
 def get_supervisee(supervisee_id: int, ctx: CtxDep):
-    return supervisees.get_supervisee(ctx=ctx, supervisee_id=supervisee_id)
+    out = supervisees.get_supervisee(ctx=ctx, supervisee_id=supervisee_id)
+    return permitted_area.with_area_warnings(ctx, out)
 
 
 @router.post("/supervisees", response_model=SuperviseeOut, status_code=201, tags=["supervisees"])
 def create_supervisee(data: SuperviseeIn, ctx: CtxDep):
-    return supervisees.create_supervisee(ctx=ctx, data=data)
+    out = supervisees.create_supervisee(ctx=ctx, data=data)
+    # The codes mean a fence, in this transaction; an unknown code is a 422 and
+    # the unit of work rolls the registration back with it.
+    permitted_area.check_codes(ctx=ctx, codes=data.permitted_area_codes)
+    permitted_area.sync_permitted_area(ctx=ctx, supervisee_id=out.id)
+    return permitted_area.with_area_warnings(ctx, out)
 
 
 @router.patch("/supervisees/{supervisee_id}", response_model=SuperviseeOut, responses=_404, tags=["supervisees"])
 def update_supervisee(supervisee_id: int, data: SuperviseeUpdate, ctx: CtxDep):
-    return supervisees.update_supervisee(ctx=ctx, supervisee_id=supervisee_id, data=data)
+    out = supervisees.update_supervisee(ctx=ctx, supervisee_id=supervisee_id, data=data)
+    if "permitted_area_codes" in data.model_fields_set:
+        permitted_area.check_codes(ctx=ctx, codes=data.permitted_area_codes)
+        permitted_area.sync_permitted_area(ctx=ctx, supervisee_id=out.id)  # versions the fence, if they changed
+    return permitted_area.with_area_warnings(ctx, out)
 
 
 @router.get("/devices", response_model=Page[DeviceOut], tags=["devices"])

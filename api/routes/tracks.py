@@ -1,4 +1,4 @@
-"""REST route for reading a supervisee's track. Thin: parse, call geo.tracks_read, answer."""
+"""REST route for reading a supervisee's track. Thin: parse, call geo.fixes_read, answer."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,7 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 
 from api.deps import CtxDep
-from geo.tracks_read import MAX_LIMIT, TrackOut, read_track
+from geo.fixes_read import MAX_LIMIT, TrackOut, read_track
 
 router = APIRouter(tags=["tracks"])
 _RESPONSES = {

@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from geo.datum import EARTH_RADIUS_M
 from geo.ingest.fix import DecodedFix
 
-EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius
 FUTURE_TOLERANCE = timedelta(seconds=60)
 MIN_DT_S = 1.0
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
-Datum = Literal["wgs84", "gcj02", "bd09"]
-DATUMS: frozenset[str] = frozenset({"wgs84", "gcj02", "bd09"})
+from geo.datum import DATUM_NAMES as DATUMS, DatumName as Datum  # noqa: F401 (the decoders import them from here)
 
 
 @dataclass(frozen=True, slots=True)

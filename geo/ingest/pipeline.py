@@ -22,7 +22,8 @@ from core.errors import Conflict
 from core.settings import Settings
 from geo.datum import to_wgs84
 from geo.engine import FenceSet, Judgement, PersistenceRule
-from geo.fence_cache import LATE_FIX_HORIZON, FenceCache, load_fence_set
+from geo.fences.cache import LATE_FIX_HORIZON, FenceCache
+from geo.fences.loading import load_fence_set
 from geo.ingest.alerting import raise_batch_alerts, update_signal
 from geo.ingest import store
 from geo.ingest.checks import implied_speed_mps, suspicion_flags

@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import pytest
 
+from geo.admin_areas import import_boundary
+from geo.boundaries import bundled
 from tests.factories import national_id
+
+
+@pytest.fixture(autouse=True)
+def _qujiang(db):
+    """The area _good_supervisee's permitted_area_codes name: an unknown code is now refused (422)."""
+    import_boundary(db, bundled("330803"), datum="gcj02")
 
 
 def _good_supervisee(world):

@@ -15,7 +15,7 @@ from geo.admin_areas import import_boundary
 from geo.boundaries import bundled, load_boundary
 from geo.datum import gcj02_to_wgs84, wgs84_to_gcj02
 from geo.engine import Circle, Decision, FenceSet, decide
-from geo.fences import effective_window, fence_to_engine, load_active_versions, load_versions
+from geo.fences.loading import effective_window, fence_to_engine, load_active_versions, load_versions
 from geo.models import FenceVersion
 
 NOT_FOUND = {"detail": "not found"}

@@ -11,7 +11,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from core.db import sqlalchemy_url
-from supervision.demo import SUPERVISEES, seed_demo
+from geo.demo import seed_demo
+from supervision.demo import SUPERVISEES
 from supervision.models import Jurisdiction, Supervisee, User
 from tests.conftest import migrated_database
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.settings import Settings
 from geo.datum import from_wgs84
 from geo.engine import distance_to_boundary_m
-from geo.fence_cache import FenceCache
+from geo.fences.cache import FenceCache
 from geo.ingest.devices import DeviceIdentity
 from geo.ingest.fix import DecodedFix
 from geo.ingest.models import ViolationEpisode

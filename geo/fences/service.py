@@ -12,26 +12,26 @@ Exclusion zones are always ``sensitive`` and are *omitted entirely* for a
 supervisee caller: absent from their list, 404 on get -- not even "a zone
 exists", since its mere existence and label can point at a victim.
 
-The ingest side reads versions through :func:`load_versions` and turns them
-into engine values with :func:`fence_to_engine` (see geo/fence_engine.py).
-Services flush, never commit; the route owns the transaction.
+Rows are written by geo.fences.writer (the one writer, shared with leave/
+and the permitted-area sync); this module adds who may, what is valid, and
+the audit row. Services flush, never commit; the route owns the transaction.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm.attributes import flag_modified
 
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from geo.engine import FenceKind
-from geo.boundaries import union_of_areas
-from geo.fence_engine import curfew_windows, effective_window, fence_to_engine, load_active_versions, load_versions
-from geo.fence_schemas import (
+from geo.fences import writer
+from geo.fences.loading import fence_to_engine
+from geo.fences.permitted_area import codes_fence
+from geo.fences.schemas import (
     CurfewWindowIn,
     FenceIn,
     FenceOut,
@@ -41,17 +41,15 @@ from geo.fence_schemas import (
     FenceVersionSummary,
     ShapeIn,
 )
-from geo.geometry_input import GeometryError, ParsedGeometry, check_polygonal, parse_circle, parse_geojson
-from geo.models import AdminArea, Fence, FenceVersion
+from geo.fences.shapes import parse_shape
+from geo.geometry_input import ParsedGeometry
+from geo.models import Fence, FenceVersion
 from supervision.models import Role, Supervisee
 from core.schemas import Page
 from supervision.scope import SUPERVISEE_WRITERS, require_role, supervisee_clause
 from supervision.supervisees import get_scoped
 
-__all__ = [
-    "create_fence", "curfew_windows", "effective_window", "fence_to_engine", "get_fence", "list_fences",
-    "load_active_versions", "load_versions", "new_version", "retire_fence",
-]
+__all__ = ["create_fence", "get_fence", "list_fences", "new_version", "retire_fence"]
 
 READERS = {Role.officer, Role.manager, Role.auditor, Role.supervisee}
 # A request's "now" and a client's "now" differ a little; more than this is backdating.
@@ -81,31 +79,11 @@ def _scoped_fence(ctx: Ctx, fence_id: int, action: str, *, lock: bool = False) -
 
 # --- input -> rows ---------------------------------------------------------------
 
-def _admin_union(ctx: Ctx, codes: list[str]) -> ParsedGeometry:
-    rows = ctx.db.execute(select(AdminArea.code, AdminArea.geom).where(AdminArea.code.in_(codes))).all()
-    missing = sorted(set(codes) - {code for code, _ in rows})
-    if missing:
-        raise GeometryError(f"unknown administrative area code(s): {', '.join(missing)} "
-                            "(import them with `zhijiao fences import-boundary`)")
-    union = union_of_areas(to_shape(g) for _, g in rows)
-    check_polygonal(union, "the union of the administrative areas")
-    return ParsedGeometry(union, None, "wgs84")  # admin areas are stored in WGS-84 already
-
-
 def _shape(ctx: Ctx, kind: FenceKind, data: ShapeIn) -> tuple[ParsedGeometry, dict[str, Any]]:
     """Validate whichever shape the caller gave; the raw input is kept as evidence."""
-    try:
-        if data.geometry is not None:
-            return parse_geojson(data.geometry, data.datum), {"geometry": data.geometry, "datum": data.datum}
-        if data.circle is not None:
-            c = data.circle
-            return parse_circle(c.lon, c.lat, c.radius_m, data.datum), {"circle": c.model_dump(), "datum": data.datum}
-        if kind not in _ADMIN_KINDS:
-            raise Invalid("admin_codes are only for permitted areas and leave destinations", field="admin_codes")
-        codes = list(dict.fromkeys(data.admin_codes or []))
-        return _admin_union(ctx, codes), {"admin_codes": codes}
-    except GeometryError as exc:
-        raise Invalid(str(exc), field=data.shape_fields()[0]) from None
+    if data.admin_codes is not None and kind not in _ADMIN_KINDS:
+        raise Invalid("admin_codes are only for permitted areas and leave destinations", field="admin_codes")
+    return parse_shape(ctx.db, data)
 
 
 def _curfew(kind: FenceKind, windows: list[CurfewWindowIn] | None) -> list[dict[str, Any]]:
@@ -176,24 +154,21 @@ def create_fence(*, ctx: Ctx, supervisee_id: int, data: FenceIn, source: dict[st
     require_role(ctx.principal, SUPERVISEE_WRITERS, "create fences")
     supervisee = get_scoped(ctx, supervisee_id)
     kind = FenceKind(data.kind)
+    owned = codes_fence(ctx.db, supervisee.id, now=ctx.clock.now()) if kind is FenceKind.PERMITTED else None
+    if owned is not None:
+        # One permitted area per supervisee: a second one would silently widen it.
+        raise Conflict(f"the permitted area comes from the supervisee's permitted_area_codes (fence {owned.id}): "
+                       f"change the codes (PATCH /supervisees/{supervisee.id}) or version that fence")
     parsed, raw = _shape(ctx, kind, data)
     curfew = _curfew(kind, data.curfew)
     valid_from, valid_to = _window(ctx, kind, data.valid_from, data.valid_to)
-    fence = Fence(supervisee_id=supervisee.id, kind=kind.value, label=data.label or _LABELS[kind],
-                  sensitive=kind is FenceKind.EXCLUSION or bool(data.sensitive), current_version=1,
-                  source=source or {}, created_by=ctx.principal.user_id)
-    ctx.db.add(fence)
-    ctx.db.flush()
-    version = FenceVersion(
-        fence_id=fence.id, version=1, geom=from_shape(parsed.geometry, srid=4326), radius_m=parsed.radius_m,
-        datum=parsed.datum, raw=raw, valid_from=valid_from, valid_to=valid_to, curfew=curfew,
-        min_fixes=data.min_fixes or 2, min_seconds=60.0 if data.min_seconds is None else data.min_seconds,
-        created_by=ctx.principal.user_id,
-    )
-    ctx.db.add(version)
-    ctx.db.flush()
-    ctx.db.refresh(fence)
-    _check_engine(version, fence)
+    fence = writer.open_fence(
+        ctx.db, supervisee_id=supervisee.id, kind=kind.value, label=data.label or _LABELS[kind],
+        shape=writer.Shape.parsed(parsed, raw), valid_from=valid_from, valid_to=valid_to,
+        created_by=ctx.principal.user_id, source=source, sensitive=kind is FenceKind.EXCLUSION or bool(data.sensitive),
+        curfew=curfew, min_fixes=data.min_fixes or writer.DEFAULT_MIN_FIXES,
+        min_seconds=writer.DEFAULT_MIN_SECONDS if data.min_seconds is None else data.min_seconds)
+    _check_engine(writer.current_version(ctx.db, fence), fence)
     ctx.record("fence.create", "fence", fence.id,
                detail={"supervisee_id": supervisee.id, "kind": kind.value, "version": 1})
     return _fence_out(ctx, fence)
@@ -206,14 +181,12 @@ def new_version(*, ctx: Ctx, fence_id: int, data: FenceVersionIn) -> FenceOut:
     if fence.retired_at is not None:
         raise Conflict("the fence is retired; create a new fence instead")
     kind = FenceKind(fence.kind)
-    prev = ctx.db.scalar(select(FenceVersion).where(FenceVersion.fence_id == fence.id,
-                                                    FenceVersion.version == fence.current_version))
-    assert prev is not None
+    prev = writer.current_version(ctx.db, fence)
     if data.shape_fields():
         parsed, raw = _shape(ctx, kind, data)
-        geom, radius_m, datum = from_shape(parsed.geometry, srid=4326), parsed.radius_m, parsed.datum
+        shape: writer.StoredShape = writer.Shape.parsed(parsed, raw)
     else:
-        geom, radius_m, datum, raw = prev.geom, prev.radius_m, prev.datum, dict(prev.raw or {})
+        shape = prev
     curfew = _curfew(kind, data.curfew) if data.curfew is not None else list(prev.curfew or [])
     valid_to = data.valid_to
     if "valid_to" not in data.model_fields_set:
@@ -221,19 +194,10 @@ def new_version(*, ctx: Ctx, fence_id: int, data: FenceVersionIn) -> FenceOut:
         start = data.valid_from or ctx.clock.now()
         valid_to = prev.valid_to if prev.valid_to is not None and prev.valid_to > start else None
     valid_from, valid_to = _window(ctx, kind, data.valid_from, valid_to, after=prev.valid_from)
-    if prev.valid_to is None or prev.valid_to > valid_from:
-        prev.valid_to = valid_from
-    version = FenceVersion(
-        fence_id=fence.id, version=prev.version + 1, geom=geom, radius_m=radius_m, datum=datum, raw=raw,
-        valid_from=valid_from, valid_to=valid_to, curfew=curfew,
-        min_fixes=data.min_fixes or prev.min_fixes,
-        min_seconds=prev.min_seconds if data.min_seconds is None else data.min_seconds,
-        created_by=ctx.principal.user_id,
-    )
-    ctx.db.flush()  # close prev first: its gen is stamped below the new version's
-    ctx.db.add(version)
-    fence.current_version = version.version
-    ctx.db.flush()
+    version = writer.add_version(
+        ctx.db, fence, shape=shape, valid_from=valid_from, valid_to=valid_to, created_by=ctx.principal.user_id,
+        curfew=curfew, min_fixes=data.min_fixes or prev.min_fixes,
+        min_seconds=prev.min_seconds if data.min_seconds is None else data.min_seconds)
     _check_engine(version, fence)
     ctx.record("fence.version", "fence", fence.id,
                detail={"supervisee_id": fence.supervisee_id, "version": version.version,
@@ -247,19 +211,7 @@ def retire_fence(*, ctx: Ctx, fence_id: int) -> FenceOut:
     fence = _scoped_fence(ctx, fence_id, "fence.retire", lock=True)
     if fence.retired_at is not None:
         raise Conflict("the fence is already retired")
-    now = ctx.clock.now()
-    fence.retired_at = now
-    open_versions = ctx.db.scalars(select(FenceVersion).where(
-        FenceVersion.fence_id == fence.id, (FenceVersion.valid_to.is_(None)) | (FenceVersion.valid_to > now)))
-    for v in open_versions:
-        if v.valid_from < now:
-            v.valid_to = now
-        else:
-            # Cannot be given an empty window (valid_to > valid_from is a constraint);
-            # fences.retired_at voids it, and touching the row re-stamps its gen
-            # so every fence cache reloads it (see geo.fence_engine.effective_window).
-            flag_modified(v, "raw")
-    ctx.db.flush()
+    writer.end_fence(ctx.db, fence, now=ctx.clock.now())
     ctx.record("fence.retire", "fence", fence.id, detail={"supervisee_id": fence.supervisee_id})
     return _fence_out(ctx, fence)
 

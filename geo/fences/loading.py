@@ -1,4 +1,8 @@
-"""Stored fence versions -> geo.engine values, for the in-memory fence cache.
+"""Stored fence versions -> geo.engine values: what every caller that judges loads.
+
+:func:`load_fence_set` gives one supervisee's candidate fences (the fence
+cache at ingest, the return report in geo.fences.permitted_area), so both
+are judged by the same engine values.
 
 Contract for the cache (ingest side):
 
@@ -22,14 +26,15 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from geo.engine import Circle, CurfewWindow, PersistenceRule
+from geo.engine import Circle, CurfewWindow, FenceSet, PersistenceRule
 from geo.engine import Fence as EngineFence
 from geo.models import Fence, FenceVersion
 
-__all__ = ["curfew_windows", "effective_window", "fence_to_engine", "load_active_versions", "load_versions"]
+__all__ = ["curfew_windows", "effective_window", "fence_to_engine", "load_active_versions", "load_fence_set",
+           "load_versions"]
 
 # A void version's window: valid, non-empty, and long before any real fix.
 NEVER = (datetime(1, 1, 1, tzinfo=UTC), datetime(1, 1, 1, 0, 0, 1, tzinfo=UTC))
@@ -104,3 +109,12 @@ def load_active_versions(db: Session, *, since_gen: int = 0, valid_after: dateti
     return fences, max_gen
 
 
+def load_fence_set(db: Session, supervisee_id: int, *, since: datetime) -> FenceSet:
+    """Every version of the supervisee's fences still valid at or after ``since``."""
+    rows = db.execute(
+        select(Fence, FenceVersion)
+        .join(FenceVersion, FenceVersion.fence_id == Fence.id)
+        .where(Fence.supervisee_id == supervisee_id,
+               or_(FenceVersion.valid_to.is_(None), FenceVersion.valid_to > since))
+    ).all()
+    return FenceSet([fence_to_engine(version, fence) for fence, version in rows])

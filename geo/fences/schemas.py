@@ -7,14 +7,14 @@ geo.geometry_input, which needs the datum and produces the reasons.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from geo.datum import DatumName
 from geo.engine import FenceKind
 from core.schemas import Input, Output
 
-DatumName = Literal["wgs84", "gcj02", "bd09"]
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 

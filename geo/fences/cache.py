@@ -12,28 +12,16 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo.engine import FenceSet
+from geo.fences.loading import load_fence_set
 from geo.models import Fence, FenceVersion
 
 # Versions that ended longer ago than this are not loaded: a fix older than
 # the horizon (e.g. an old GPX import) gets its fences loaded separately.
 LATE_FIX_HORIZON = timedelta(days=35)
-
-
-def load_fence_set(db: Session, supervisee_id: int, *, since: datetime) -> FenceSet:
-    """Every version of the supervisee's fences still valid at or after ``since``."""
-    from geo.fence_engine import fence_to_engine
-
-    rows = db.execute(
-        select(Fence, FenceVersion)
-        .join(FenceVersion, FenceVersion.fence_id == Fence.id)
-        .where(Fence.supervisee_id == supervisee_id,
-               or_(FenceVersion.valid_to.is_(None), FenceVersion.valid_to > since))
-    ).all()
-    return FenceSet([fence_to_engine(version, fence) for fence, version in rows])
 
 
 class FenceCache:

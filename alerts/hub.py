@@ -109,10 +109,6 @@ class AlertHub:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def clients(self) -> int:
-        return sum(len(g) for g in self._groups.values())
-
     async def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name="zhijiao-alert-hub")
 

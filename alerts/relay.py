@@ -32,7 +32,6 @@ Postgres delivers at commit; a 1 s poll covers a missed notification.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import os
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from alerts.bus import Bus
 from alerts.models import AlertEvent
+from alerts.webhooks import enqueue_webhooks
 from alerts.wire import bus_message
 from core.clock import Clock
 from supervision.models import Jurisdiction
@@ -111,32 +111,19 @@ def _messages(db: Session, events: list[AlertEvent]) -> list[dict[str, Any]]:
 
 
 def _enqueue_webhooks(db: Session, events: list[AlertEvent]) -> None:
-    """Hand the batch to the webhook outbox (alerts/webhooks.py), if that module exists.
+    """Hand the batch to the webhook outbox (alerts/webhooks.py).
 
     Same transaction, so a webhook delivery exists exactly when the event is
     published. A failure there is logged and rolled back to a savepoint: a broken
     webhook configuration must not stop live alerts reaching officers.
     """
-    enqueue = _webhook_enqueuer()
-    if enqueue is None:
-        return
     try:
         with db.begin_nested():
             for event in events:
-                enqueue(db, event)
+                enqueue_webhooks(db, event)
     except Exception:
         log.exception("webhook enqueue failed for events %s..%s; live delivery continues",
                       events[0].seq, events[-1].seq)
-
-
-def _webhook_enqueuer() -> Callable[[Session, AlertEvent], None] | None:
-    # Looked up by spec, not by catching ImportError: a real import error inside
-    # alerts.webhooks must surface, not be mistaken for "not written yet".
-    if importlib.util.find_spec("alerts.webhooks") is None:
-        return None
-    from alerts import webhooks
-
-    return getattr(webhooks, "enqueue_webhooks", None)
 
 
 class OutboxRelay:

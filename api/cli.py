@@ -118,8 +118,10 @@ def import_boundary(
 
     from geo.boundaries import BoundaryError
 
-    if datum not in ("wgs84", "gcj02", "bd09"):
-        raise typer.BadParameter("must be wgs84, gcj02 or bd09", param_hint="--datum")
+    from geo.datum import DATUM_NAMES
+
+    if datum not in DATUM_NAMES:
+        raise typer.BadParameter("must be one of " + ", ".join(sorted(DATUM_NAMES)), param_hint="--datum")
     settings = get_settings()
     settings.require_secrets()
     db = _session()

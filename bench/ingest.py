@@ -185,7 +185,7 @@ def main() -> None:
         e2e = stored / seconds
         copy_rate = copy_ceiling(url, stored)
         naive_rate = naive(url, world, args.naive, rng)
-        from geo.engine.bench_support import measure
+        from bench.engine_world import measure
 
         engine = measure()["fixes_per_s"]
         with psycopg.connect(url) as conn:

@@ -1,8 +1,6 @@
 """Engine and session factory. The request (or job) owns the transaction."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -17,11 +15,6 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}; use postgresql://")
-
-
-def libpq_url(url: str) -> str:
-    """The same database as a plain libpq URL (for psycopg.connect)."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -40,16 +33,6 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Yield a session; roll back whatever the owner did not commit."""
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -31,7 +31,7 @@ class ImportedArea:
 
 
 def _pick_code(path: Path, props: dict, code: str | None) -> str:
-    # A bare geometry file (like data/boundaries/330803.geojson) has no
+    # A bare geometry file (like geo/data/boundaries/330803.geojson) has no
     # properties: its name is its code.
     candidate = code or props.get("adcode") or (path.stem if path.stem.isdigit() else None)
     if candidate is None:

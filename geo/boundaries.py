@@ -9,7 +9,8 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 
 from geo.datum import transform_geometry
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
+# Bundled with the package (it ships in the wheel): see data/boundaries/README.md.
+DATA_DIR = Path(__file__).resolve().parent / "data" / "boundaries"
 NAMES = {"330800": "衢州市", "330802": "柯城区", "330803": "衢江区"}
 
 
@@ -55,7 +56,13 @@ def load_boundary(path: Path, datum: str) -> tuple[MultiPolygon, dict]:
 
 
 def bundled(code: str) -> Path:
+    """The bundled boundary file of an area code (GCJ-02, as drawn from Amap)."""
     return DATA_DIR / f"{code}.geojson"
+
+
+def bundled_wgs84(code: str) -> MultiPolygon:
+    """A bundled boundary converted to WGS-84."""
+    return load_boundary(bundled(code), "gcj02")[0]
 
 
 # ~1 cm grid: neighbouring districts' shared borders rarely match to the last

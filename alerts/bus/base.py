@@ -158,9 +158,6 @@ class Fanout:
             # another's message (the in-memory bus would otherwise share one dict).
             sub.deliver(decode_message(data))
 
-    def channels(self) -> list[str]:
-        return list(self._subs)
-
     def end_all(self, error: BaseException | None = None) -> None:
         for subs in self._subs.values():
             for sub in subs:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CtxDep, UowDep
 from core.errors import Forbidden, Invalid, Unauthorized
+from geo.datum import DatumName
 from geo.ingest.decoders import Decoded, DeviceMessage, gpx, native, osmand, owntracks
 from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
 from geo.ingest.errors import DecodeError
@@ -114,7 +114,7 @@ async def ingest_owntracks(request: Request, uow: UowDep):
 
 @router.post("/supervisees/{supervisee_id}/gpx", summary="Import a GPX track for one supervisee (officer)")
 async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
-                     datum: Annotated[str, Query(pattern="^(wgs84|gcj02|bd09)$")] = "wgs84"):
+                     datum: DatumName = "wgs84"):
     if ctx.principal.role not in (Role.officer, Role.manager):
         raise Forbidden(f"role {ctx.principal.role} may not import tracks")
     message = await _message(request, MAX_GPX, datum=datum)

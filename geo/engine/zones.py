@@ -97,12 +97,6 @@ class Circle:
         if not (-180 <= self.lon <= 180 and -90 < self.lat < 90):
             raise ValueError(f"circle centre out of range: {self.lon}, {self.lat}")
 
-    def to_polygon(self, segments: int = 64) -> Polygon:
-        """Lon/lat polygon approximating the circle (for storage or display)."""
-        a = np.linspace(0, 2 * np.pi, segments, endpoint=False)
-        lon, lat = local_to_lonlat(self.radius_m * np.cos(a), self.radius_m * np.sin(a), self.lon, self.lat)
-        return Polygon(np.column_stack([lon, lat]))
-
 
 # Grid shortcut for big zones: a cell is "clear" when no boundary lies within
 # GRID_MARGIN_M of any point of it, so a fix in a clear cell with accuracy

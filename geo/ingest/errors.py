@@ -12,7 +12,3 @@ class DecodeError(Exception):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-    def to_dict(self) -> dict[str, str]:
-        """The error as a JSON-ready ``{"field", "message"}`` for a 4xx body."""
-        return {"field": self.field, "message": self.message}

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from shapely.geometry import MultiPoint, Point
 
 from geo.engine import Circle, Decision, decide, distance_to_boundary_m
-from geo.engine.bench_support import county_polygon
+from geo.boundaries import bundled_wgs84
 from geo.engine.zones import local_to_lonlat
 
 IN, OUT, UNC = int(Decision.INSIDE), int(Decision.OUTSIDE), int(Decision.UNCERTAIN)
@@ -89,7 +89,7 @@ def test_decisions_match_postgis(pg_conn: psycopg.Connection, case) -> None:
 
 def test_county_scale_distances_match_postgis(pg_conn: psycopg.Connection) -> None:
     """A real 40 x 90 km district: metric distances hold far from the frame origin too."""
-    county = county_polygon()
+    county = bundled_wgs84("330803")
     rng = np.random.default_rng(11)
     ring = shapely.get_coordinates(county)
     picks = ring[rng.integers(0, len(ring), 400)]

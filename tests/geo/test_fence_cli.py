@@ -18,7 +18,7 @@ from geo.datum import gcj02_to_wgs84
 from tests.conftest import migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
-QUJIANG = ROOT / "data" / "boundaries" / "330803.geojson"
+QUJIANG = bundled("330803")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from shapely.geometry import Polygon
 
 from geo.engine import Circle, Decision, compliance, decide, distance_to_boundary_m, local_xy, zone_geometry
-from geo.engine.bench_support import county_polygon
+from geo.boundaries import bundled_wgs84
 from geo.engine.zones import local_to_lonlat
 
 IN, OUT, UNC = Decision.INSIDE, Decision.OUTSIDE, Decision.UNCERTAIN
@@ -44,7 +44,7 @@ def test_local_frame_is_metric() -> None:
 
 
 def test_grid_shortcut_agrees_with_exact_geometry() -> None:
-    county = county_polygon()
+    county = bundled_wgs84("330803")
     zone = zone_geometry(county)
     assert zone.grid is not None and zone_geometry(county) is zone
     rng = np.random.default_rng(7)

@@ -20,7 +20,7 @@ from geo.engine import (
     distance_to_boundary_m,
     episodes,
 )
-from geo.engine.bench_support import county_polygon
+from geo.boundaries import bundled_wgs84
 from geo.engine.zones import local_to_lonlat
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -151,7 +151,7 @@ def _week_of_jitter(home_lon: float, home_lat: float, rng: np.random.Generator):
 
 
 def test_stationary_jitter_near_a_real_boundary() -> None:
-    county = county_polygon()
+    county = bundled_wgs84("330803")
     ring = np.asarray(max(county.geoms, key=lambda g: g.area).exterior.coords)
     # home 30 m inside the middle of the longest boundary edge
     lengths = np.hypot(*np.diff(ring, axis=0).T)

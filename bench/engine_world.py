@@ -1,4 +1,4 @@
-"""A realistic synthetic world for measuring :meth:`FenceSet.judge` (used by bench/).
+"""A realistic synthetic world for measuring :meth:`FenceSet.judge` (bench/ingest.py).
 
 ``build_world`` makes N supervisees, each with the shared county permitted
 area (the real Qujiang boundary converted to WGS-84 when available, loaded
@@ -13,29 +13,22 @@ import json
 import time as _time
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import Point, shape
+from shapely.geometry import Point
 
-from .curfew import CurfewWindow
-from .fenceset import FenceSet
-from .zones import Circle, Fence, FenceKind, local_to_lonlat
+from geo.boundaries import bundled_wgs84
+from geo.engine.curfew import CurfewWindow
+from geo.engine.fenceset import FenceSet
+from geo.engine.zones import Circle, Fence, FenceKind, local_to_lonlat
 
-_ROOT = Path(__file__).resolve().parents[2]
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def county_polygon(adcode: str = "330803"):
-    """The county boundary in WGS-84 (falls back to a 40 km disc polygon if absent)."""
-    from geo.datum import transform_geometry
-
-    for base in (_ROOT / "data" / "boundaries", _ROOT.parent / "shared" / "data" / "boundaries"):
-        p = base / f"{adcode}.geojson"
-        if p.exists():
-            return transform_geometry(shape(json.loads(p.read_text())), "gcj02")
-    return Point(118.9, 28.9).buffer(0.2, quad_segs=512)
+    """The county boundary in WGS-84, from the boundaries bundled with geo/."""
+    return bundled_wgs84(adcode)
 
 
 @dataclass

@@ -50,7 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.delivery = delivery
         jobs = job_runner(app) if state.settings.api.jobs_enabled else None
         if jobs is not None:
-            jobs.start()
+            await jobs.start()
         try:
             yield
         finally:

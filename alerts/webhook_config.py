@@ -1,9 +1,9 @@
 """Webhook configuration per bureau.
 
 A webhook URL is typed in by a person and fetched by the server, so it goes
-through the outbound-address guard (core/outbound.py): only http(s), no
-link-local, unspecified or multicast address, and loopback only when
-``webhook_allow_loopback`` is set. It is checked at creation and again before
+through the outbound-address guard (core/outbound.py): only http(s) on an
+allowed port, public addresses or configured networks only, never a cloud
+metadata address, and loopback only when ``webhook_allow_loopback`` is set. It is checked at creation and again before
 each delivery (DNS may change in between), and the delivery connects to the
 address that was checked (alerts/webhooks.py).
 
@@ -13,6 +13,8 @@ stays in the ``webhooks`` table for delivery only; the audit trail (immutable)
 and the API (auditors and admins read it) get ``mask_url``.
 """
 from __future__ import annotations
+
+import ipaddress
 
 import secrets
 from urllib.parse import parse_qsl, urlsplit
@@ -35,7 +37,11 @@ READERS = {Role.admin, Role.manager, Role.auditor}
 
 def outbound_policy(cfg: AlertSettings) -> OutboundPolicy:
     """The outbound-address policy of webhooks, from the alert settings."""
-    return OutboundPolicy(allow_loopback=cfg.webhook_allow_loopback, loopback_setting="ZHIJIAO_WEBHOOK_ALLOW_LOOPBACK")
+    return OutboundPolicy(
+        allow_loopback=cfg.webhook_allow_loopback, loopback_setting="ZHIJIAO_WEBHOOK_ALLOW_LOOPBACK",
+        allowed_networks=tuple(ipaddress.ip_network(c, strict=False) for c in cfg.webhook_allowed_networks),
+        networks_setting="ZHIJIAO_WEBHOOK_ALLOWED_NETWORKS",
+        allowed_ports=frozenset(cfg.webhook_allowed_ports), ports_setting="ZHIJIAO_WEBHOOK_ALLOWED_PORTS")
 
 
 MASK = "…"

@@ -164,7 +164,9 @@ async def _post(client: httpx.AsyncClient, claim: _Claim, now: datetime, cfg: Al
     if 200 <= response.status_code < 300:
         return _Outcome(True, status=response.status_code)
     # A redirect is a failure too: following it could lead anywhere (see core/outbound.py).
-    return _Outcome(False, status=response.status_code, error=f"HTTP {response.status_code}: {response.text[:200]}")
+    # Only the status: the receiver's body is not for managers to read (a
+    # webhook aimed at an internal page would otherwise echo it back).
+    return _Outcome(False, status=response.status_code, error=f"HTTP {response.status_code}")
 
 
 def _record(session_factory, results: list[tuple[_Claim, _Outcome]], now: datetime,

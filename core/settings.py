@@ -6,10 +6,11 @@ their own instances instead of mutating the environment.
 """
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _COMMON = dict(env_prefix="ZHIJIAO_", extra="ignore", env_file=None)
@@ -78,7 +79,18 @@ class AlertSettings(BaseSettings):
     webhook_max_attempts: int = Field(8, ge=1, description="Attempts before a webhook delivery is marked failed.")
     webhook_backoff_seconds: float = Field(30.0, gt=0, description="Delay before the first retry; doubles each attempt.")
     webhook_backoff_max_seconds: float = Field(3600.0, gt=0, description="Longest delay between retries.")
-    webhook_allow_loopback: bool = Field(False, description="Allow webhook URLs on 127.0.0.0/8 and ::1 (tests, local relays).")
+    webhook_allow_loopback: bool = Field(False, description="Allow webhook URLs on 127.0.0.0/8 and ::1, any port (tests, local relays).")
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list, description="Non-public networks webhooks may reach (JSON list of CIDRs, e.g. an intranet messaging platform's); cloud metadata addresses stay refused.")
+    webhook_allowed_ports: list[int] = Field(
+        default_factory=lambda: [80, 443], description="Ports webhook URLs may use (JSON list).")
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
+        return value
 
 
 class HubSettings(BaseSettings):

@@ -3,6 +3,7 @@ delivery to a real local HTTP server that verifies the HMAC signature, plus a
 failing endpoint showing retries with backoff and a visible failure."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import threading
@@ -255,3 +256,68 @@ def test_pinned_https_keeps_host_and_sni_on_the_hostname():
     url, headers, extensions = pinned("http://hooks.example.org:8080/x", "2001:db8::1")
     assert str(url) == "http://[2001:db8::1]:8080/x" and headers == {"Host": "hooks.example.org:8080"}
     assert extensions == {}
+
+
+# --- issue 12, hole 6: the address filter and what a failure may show -------------------------------------------
+# Pure checks of parsed addresses: nothing here connects anywhere.
+
+@pytest.mark.parametrize("addr", [
+    "100.100.100.200",          # Alibaba Cloud metadata
+    "fd00:ec2::254",            # AWS metadata over IPv6
+    "192.0.0.192",              # Oracle Cloud metadata
+    "169.254.170.2",            # AWS ECS task metadata
+    "64:ff9b::a9fe:a9fe",       # NAT64 spelling of 169.254.169.254
+    "2002:a9fe:a9fe::1",        # 6to4 spelling of it
+    "::169.254.169.254",        # IPv4-compatible spelling of it
+    "::ffff:169.254.169.254",   # IPv4-mapped spelling of it
+    "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo whose client is 169.254.169.254 (bits inverted)
+])
+def test_metadata_addresses_are_refused_whatever_the_policy(addr):
+    from core.outbound import AddressRefused, OutboundPolicy, check_address
+
+    everything = OutboundPolicy(allow_loopback=True, allowed_networks=(ipaddress.ip_network("0.0.0.0/0"),
+                                                                       ipaddress.ip_network("::/0")))
+    with pytest.raises(AddressRefused):
+        check_address(addr, everything, port=443)
+
+
+@pytest.mark.parametrize("addr", ["10.1.2.3", "172.16.0.9", "192.168.1.1", "100.64.0.1", "255.255.255.255",
+                                  "240.0.0.1", "198.18.0.1", "::127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::",
+                                  "fc00::1"])
+def test_non_public_addresses_are_refused_unless_a_network_allows_them(addr):
+    from core.outbound import AddressRefused, OutboundPolicy, check_address
+
+    with pytest.raises(AddressRefused):
+        check_address(addr, OutboundPolicy(), port=443)
+
+
+def test_a_configured_network_and_port_are_allowed_and_others_are_not(settings):
+    from alerts.webhook_config import outbound_policy
+    from core.outbound import AddressRefused, check_address
+
+    settings.alerts.webhook_allowed_networks = ["10.8.0.0/16"]
+    policy = outbound_policy(settings.alerts)
+    check_address("10.8.1.2", policy, port=443)
+    check_address("93.184.216.34", policy, port=80)
+    for addr, port in (("10.9.0.1", 443), ("93.184.216.34", 22), ("93.184.216.34", 6379)):
+        with pytest.raises(AddressRefused):
+            check_address(addr, policy, port=port)
+
+
+def test_a_bad_cidr_setting_is_refused_at_start():
+    from pydantic import ValidationError
+
+    from core.settings import AlertSettings
+
+    with pytest.raises(ValidationError):
+        AlertSettings(webhook_allowed_networks=["10.0.0.0/33"])
+
+
+async def test_a_failed_delivery_keeps_only_the_status_not_the_body(client, world, db, clock, loopback, receiver):
+    receiver.status = 500
+    hook = create(client, world, url=receiver.url, secret=SECRET).json()
+    enqueue_webhooks(db, last_event(db, make_alert(db, world, clock).id))
+    async with make_http_client(loopback) as http:
+        await deliver_due(lambda: nullcontext(db), now=clock.now(), http_client=http, settings=loopback)
+    delivery = db.scalar(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook["id"]))
+    assert delivery.last_error == "HTTP 500" and "boom" not in (delivery.last_error or "")

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alerts import scheduled as alert_jobs
@@ -80,6 +81,12 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+def _host_patterns(hosts: list[str]) -> list[str]:
+    # Starlette compares the Host header without its port; an IPv6 literal
+    # arrives bracketed ("[::1]").
+    return [f"[{h}]" if ":" in h and not h.startswith("[") else h for h in hosts]
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.require_secrets()
@@ -98,6 +105,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.fence_cache = FenceCache()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: a request for another host name (DNS rebinding) is refused
+    # before anything else sees it.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
     for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, leave):
         app.include_router(module.router)
     return app

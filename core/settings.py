@@ -53,6 +53,9 @@ class ApiSettings(BaseSettings):
         description="Origins allowed to open the alert websocket (JSON list).",
     )
     bus_url: str = Field("memory://", description="Event bus: memory://, postgresql://…, or nats://host:port.")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1"],
+        description="Host header values served (JSON list; `*.example.org` wildcards; `*` for any). Anything else is refused with 400, so a DNS-rebinding page cannot reach the API through a browser.")
     jobs_enabled: bool = Field(True, description="Run the periodic jobs (escalation, silence, overdue returns, audit checkpoints) in this process; each job runs in one process at a time.")
 
 

@@ -140,6 +140,7 @@ def settings():
     # Background jobs would commit behind the rolled-back test transaction;
     # tests call each job directly with the manual clock instead.
     value.api.jobs_enabled = False
+    value.api.allowed_hosts = [*value.api.allowed_hosts, "testserver"]  # Starlette's TestClient
     return value
 
 

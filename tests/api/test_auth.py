@@ -85,3 +85,12 @@ def test_deactivated_user_token_stops_working(client, world, db):
     world.users["officer_a"].active = False
     db.flush()
     assert client.get("/supervisees", headers=world.auth("officer_a")).status_code == 401
+
+
+def test_a_foreign_host_header_is_refused_before_anything_else(client, world):
+    """Issue 12 (12): a DNS-rebinding page on the intranet sends Host: its own name."""
+    body = {"username": world.users["officer_a"].username, "password": "x" * 12}
+    r = client.post("/auth/login", json=body, headers={"Host": "rebind.attacker.example"})
+    assert r.status_code == 400 and "host" in r.text.lower()
+    assert client.post("/auth/login", json=body, headers={"Host": "127.0.0.1:8000"}).status_code == 401
+    assert client.get("/health", headers={"Host": "[::1]:8000"}).status_code == 200

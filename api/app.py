@@ -22,6 +22,7 @@ from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
 from core.jobs import Job, JobRunner
 from core.logging import install_redaction
+from core.security import HashSlots
 from core.settings import Settings, get_settings
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.audit = AuditLog(settings.audit.audit_key.encode(), app.state.clock)
     app.state.fence_cache = FenceCache()
+    app.state.hash_slots = HashSlots(settings.auth.password_hash_slots)
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a request for another host name (DNS rebinding) is refused

@@ -51,6 +51,8 @@ class UnitOfWork:
                          detail={"status": exc.status, "message": exc.message, "field": exc.field})]
         for row in rows:
             ctx.record(**row)
+        for write in ctx.take_kept():
+            write(self.session)
 
 
 def _path_object(request: Request) -> tuple[str | None, object]:
@@ -69,8 +71,10 @@ def unit_of_work(request: Request, session: Annotated[Session, Depends(get_db)])
       fails to serialise commits nothing.
     - A refusal (a ServiceError: 4xx): roll back everything the request did,
       then write its refusal audit rows again (those the service recorded, or
-      one generic row naming the route and object) and commit only those. A
-      refusal never leaves half an action behind, and never leaves no trace.
+      one generic row naming the route and object), plus the writes the
+      request asked to keep on refusal (``Ctx.keep_on_refusal``: the failed-
+      login counter), and commit only those. A refusal never leaves half an
+      action behind, and never leaves no trace.
     - Anything else: roll back; nothing is committed.
     """
     uow = UnitOfWork(session=session, request=request)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import AuditUnavailable
-from core.errors import NotFound, ServiceError, Unauthorized
+from core.errors import Busy, NotFound, ServiceError, TooManyRequests, Unauthorized
 
 log = logging.getLogger("zhijiao.api")
 
@@ -28,6 +28,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.field:
             body["errors"] = [{"field": exc.field, "message": exc.message}]
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, (TooManyRequests, Busy)):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

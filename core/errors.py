@@ -34,3 +34,23 @@ class Invalid(ServiceError):
 
 class Unauthorized(ServiceError):
     status = 401
+
+
+class TooManyRequests(ServiceError):
+    """Throttled: the answer carries Retry-After."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Busy(ServiceError):
+    """The server is saturated for this kind of work; try again shortly."""
+
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

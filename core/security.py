@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core.errors import Busy
 from core.settings import AuthSettings
 
 # Only this algorithm is accepted when decoding: never "none", never
@@ -33,6 +35,29 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+class HashSlots:
+    """At most ``n`` password hashes at once in this process.
+
+    Each argon2 hash takes 64 MiB and tens of milliseconds of a core: without
+    a bound, ten login attempts a second saturate the server and starve every
+    other request. A caller that cannot get a slot within ``wait`` seconds is
+    answered 503 with Retry-After instead of queueing without end.
+    """
+
+    def __init__(self, n: int, *, wait: float = 3.0) -> None:
+        self._slots = threading.BoundedSemaphore(n)
+        self._wait = wait
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """verify_password, inside a slot."""
+        if not self._slots.acquire(timeout=self._wait):
+            raise Busy("too many logins at once; try again in a few seconds")
+        try:
+            return verify_password(password_hash, password)
+        finally:
+            self._slots.release()
 
 
 def keyed_hash(key: str, value: str) -> str:

@@ -33,6 +33,11 @@ class AuthSettings(BaseSettings):
     access_token_minutes: int = Field(15, description="Lifetime of an access token.")
     id_hash_key: str = Field("", description="Key for the keyed hash of national ID numbers. Required.")
     device_key: str = Field("", description="Key for the keyed hash of device credentials. Required.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins for one username within the window before it is locked (429 with Retry-After, even with the right password).")
+    login_source_max_failures: int = Field(30, ge=1, description="Failed logins from one source address within the window before that address is locked.")
+    login_window_minutes: int = Field(15, ge=1, description="The window failed logins are counted in.")
+    login_lockout_minutes: int = Field(15, ge=1, description="How long a locked username or source address stays locked.")
+    password_hash_slots: int = Field(2, ge=1, description="Password hashes computed at once per process (each costs 64 MiB and ~50 ms of a core); more wait, then get 503.")
 
 
 class AuditSettings(BaseSettings):

@@ -94,3 +94,76 @@ def test_a_foreign_host_header_is_refused_before_anything_else(client, world):
     assert r.status_code == 400 and "host" in r.text.lower()
     assert client.post("/auth/login", json=body, headers={"Host": "127.0.0.1:8000"}).status_code == 401
     assert client.get("/health", headers={"Host": "[::1]:8000"}).status_code == 200
+
+
+def _login(client, username, password):
+    return client.post("/auth/login", json={"username": username, "password": password})
+
+
+def test_wrong_passwords_lock_the_account_even_for_the_right_one(client, world, db, settings):
+    """Issue 12, hole 4: 50 wrong passwords then the right one used to log in."""
+    from sqlalchemy import select
+
+    from core.audit import AuditEntry
+
+    user = world.users["officer_a"]
+    password = "correct horse battery staple"
+    from core.security import hash_password
+
+    user.password_hash = hash_password(password)
+    db.flush()
+    assert _login(client, user.username, password).status_code == 200
+    for _ in range(settings.auth.login_max_failures):
+        assert _login(client, user.username, "wrong-password-x").status_code == 401
+    r = _login(client, user.username, password)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0, r.text
+    assert "try again" in r.json()["detail"]
+    throttled = db.scalars(select(AuditEntry).where(AuditEntry.action == "auth.login",
+                                                    AuditEntry.outcome == "throttled")).all()
+    assert throttled and throttled[-1].detail["username"] == user.username
+    # An unknown name locks the same way: the lock says nothing about existence.
+    for _ in range(settings.auth.login_max_failures):
+        assert _login(client, "no-such-user-here", "whatever-1").status_code == 401
+    assert _login(client, "no-such-user-here", "whatever-1").status_code == 429
+
+
+def test_the_lock_ends_and_a_success_clears_the_count(client, world, db, settings, clock):
+    from core.security import hash_password
+
+    user = world.users["officer_b"]
+    user.password_hash = hash_password("the-right-password")
+    db.flush()
+    for _ in range(settings.auth.login_max_failures - 1):
+        assert _login(client, user.username, "nope-nope-nope").status_code == 401
+    assert _login(client, user.username, "the-right-password").status_code == 200  # clears the count
+    for _ in range(settings.auth.login_max_failures - 1):
+        assert _login(client, user.username, "nope-nope-nope").status_code == 401
+    assert _login(client, user.username, "the-right-password").status_code == 200
+    for _ in range(settings.auth.login_max_failures):
+        _login(client, user.username, "nope-nope-nope")
+    assert _login(client, user.username, "the-right-password").status_code == 429
+    clock.advance(minutes=settings.auth.login_lockout_minutes, seconds=1)
+    assert _login(client, user.username, "the-right-password").status_code == 200
+
+
+def test_one_source_failing_across_many_names_is_locked(client, world, settings):
+    settings.auth.login_source_max_failures = 8
+    for i in range(8):
+        assert _login(client, f"spray-{i}", "password-spray").status_code == 401
+    assert _login(client, world.users["manager"].username, "anything-at-all").status_code == 429
+
+
+def test_password_hashes_are_bounded_per_process():
+    import pytest
+
+    from core.errors import Busy
+    from core.security import HashSlots
+
+    slots = HashSlots(1, wait=0.05)
+    slots._slots.acquire()  # one hash in progress
+    try:
+        with pytest.raises(Busy):
+            slots.verify(None, "x")
+    finally:
+        slots._slots.release()
+    assert slots.verify(None, "x") is False

@@ -128,8 +128,27 @@ class SignalLost:
     tier: str
 
 
+@dataclass(frozen=True)
+class LeaveOverdue:
+    """An approved leave was not reported back (销假) by its return time plus the grace period."""
+
+    leave_id: int
+    return_due_at: datetime
+    grace_hours: float
+    address: str | None
+
+
+@dataclass(frozen=True)
+class LeaveReturned:
+    """The supervisee reported back from the leave at ``t``."""
+
+    leave_id: int
+    alert_id: int
+    t: datetime
+
+
 Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | FixesFlagged | BatteryLow
-        | ContactRestored | SignalLost)
+        | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned)
 
 # Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
 # fixes must not write 1,000 rows (the alert keeps counting them all).

@@ -19,17 +19,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.facts import (
     MAX_EVIDENCE, BatteryLow, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
-    Evidence, Fact, FixesFlagged, SignalLost, Subject,
+    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, SignalLost, Subject,
 )
 from alerts.models import Alert, AlertKind
 from alerts.raising import add_evidence, clear_alert, raise_alert, withdraw_episode
+from core.localtime import LOCAL_TZ
 from core.settings import AlertSettings
 
 TITLES = {
@@ -44,6 +45,7 @@ TITLES = {
 LOW_BATTERY_TITLE = "设备电量低 · low battery"
 SIGNAL_LOST_CAUSE = "signal_lost"
 BACK_IN_COMPLIANCE = "back in compliance"
+OVERDUE_TITLE = "请假逾期未销假 · not back from leave (due {due})"
 
 
 @dataclass
@@ -166,7 +168,31 @@ def _contact_restored(call: _Call, fact: ContactRestored) -> list[int]:
     return [lost.id]
 
 
+def leave_overdue_cause(leave_id: int) -> str:
+    """The cause of a leave's overdue-return alert: one per leave."""
+    return f"leave:{leave_id}:overdue"
+
+
+def _leave_overdue(call: _Call, fact: LeaveOverdue) -> list[int]:
+    due = fact.return_due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    alert = call.raise_(kind=AlertKind.overdue_return, cause=leave_overdue_cause(fact.leave_id),
+                        title=OVERDUE_TITLE.format(due=due),
+                        occurred_at=fact.return_due_at + timedelta(hours=fact.grace_hours),
+                        detail={"leave_id": fact.leave_id, "return_due_at": fact.return_due_at.isoformat(),
+                                "grace_hours": fact.grace_hours, "address": fact.address})
+    return [alert.id]
+
+
+def _leave_returned(call: _Call, fact: LeaveReturned) -> list[int]:
+    alert = call.db.get(Alert, fact.alert_id)
+    if alert is None:
+        return []
+    clear_alert(call.db, alert, now=call.now, cleared_at=fact.t, reason="returned from leave")
+    return [alert.id]
+
+
 _HANDLERS = {
     EpisodeOpened: _opened, EpisodeContinued: _continued, EpisodeClosed: _closed, EpisodeWithdrawn: _withdrawn,
     FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
+    LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned,
 }

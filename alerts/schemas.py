@@ -1,6 +1,6 @@
 """Request and response models of the alert and webhook routes.
 
-Inputs forbid unknown fields (supervision.schemas.Input). Outputs never carry
+Inputs forbid unknown fields (core.schemas.Input). Outputs never carry
 fence geometry: an exclusion zone can reveal a victim's address, and alert
 detail written by producers is scrubbed of geometry-like keys before it leaves.
 """

@@ -48,7 +48,8 @@ class UnitOfWork:
             rows = [dict(action=getattr(route, "name", None) or self.request.url.path[:64],
                          object_type=object_type, object_id=object_id,
                          outcome="not_found" if isinstance(exc, NotFound) else "refused",
-                         detail={"status": exc.status, "message": exc.message, "field": exc.field})]
+                         # Bounded: the message may quote the caller's input, and the trail keeps it forever.
+                         detail={"status": exc.status, "message": exc.message[:500], "field": exc.field})]
         for row in rows:
             ctx.record(**row)
         for write in ctx.take_kept():

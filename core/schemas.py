@@ -6,12 +6,15 @@ cleared; lists answer in one page shape.
 """
 from __future__ import annotations
 
-from typing import ClassVar, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
+
+# An administrative-area code (GB/T 2260, e.g. "330803"), as stored (12 characters at most).
+AdminCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,12}$")]
 
 
 class Input(BaseModel):

@@ -9,7 +9,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 
 from geo.datum import transform_geometry
 
-# Bundled with the package (it ships in the wheel): see data/boundaries/README.md.
+# Bundled with the package (it ships in the wheel): see geo/data/boundaries/README.md.
 DATA_DIR = Path(__file__).resolve().parent / "data" / "boundaries"
 NAMES = {"330800": "衢州市", "330802": "柯城区", "330803": "衢江区"}
 

@@ -1,6 +1,6 @@
 """Reading a supervisee's stored fixes (their "track" in the API): scoped, bounded, audited on every read.
 
-(Not geo/ingest/tracks.py, which holds the per-device fold state of ingest.)
+(Not geo/ingest/folds.py, which holds the fold state of ingest.)
 
 A track is the most sensitive thing the system holds (where a person was,
 minute by minute), so each read writes an audit row in the same transaction

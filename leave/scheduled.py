@@ -1,4 +1,4 @@
-"""Leave jobs, run every minute by the scheduler with the injectable clock; the caller commits.
+"""Leave jobs, run by the job runner (core.jobs) with the injectable clock; the runner commits.
 
 - ``check_overdue_returns``: an approved leave not reported back (销假) by its
   return time plus the grace period raises one "overdue_return" alert
@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from alerts.models import AlertKind
-from alerts.raising import raise_alert
+from alerts.facts import LeaveOverdue, Subject
+from alerts.intake import apply_facts
 from core.jobs import Job, JobContext
 from core.localtime import LOCAL_TZ
 from leave.models import LeaveRequest, LeaveStatus, StandingPermit
@@ -36,16 +36,13 @@ def check_overdue_returns(job: JobContext) -> list[int]:
     ).all()
     raised = []
     for leave, sup in rows:
-        due = leave.return_due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-        alert, _ = raise_alert(
-            db, now=now, supervisee_id=sup.id, office_id=sup.office_id, tier=sup.tier, kind=AlertKind.overdue_return,
-            cause=f"leave:{leave.id}:overdue", title=f"请假逾期未销假 · not back from leave (due {due})",
-            occurred_at=leave.return_due_at + grace, flap_limit=settings.alerts.flap_limit_per_hour,
-            detail={"leave_id": leave.id, "return_due_at": leave.return_due_at.isoformat(),
-                    "grace_hours": grace.total_seconds() / 3600, "address": leave.address})
-        leave.overdue_alert_id = alert.id
-        job.record("leave.overdue", "leave", leave.id, detail={"supervisee_id": sup.id, "alert_id": alert.id})
-        raised.append(alert.id)
+        fact = LeaveOverdue(leave_id=leave.id, return_due_at=leave.return_due_at,
+                            grace_hours=grace.total_seconds() / 3600, address=leave.address)
+        [[alert_id]] = apply_facts(db, Subject(sup.id, sup.office_id, sup.tier), [fact], now=now,
+                                   cfg=settings.alerts)
+        leave.overdue_alert_id = alert_id
+        job.record("leave.overdue", "leave", leave.id, detail={"supervisee_id": sup.id, "alert_id": alert_id})
+        raised.append(alert_id)
     db.flush()
     return raised
 

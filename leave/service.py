@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from alerts.models import Alert
-from alerts.raising import clear_alert
+from alerts.facts import LeaveReturned, Subject
+from alerts.intake import apply_facts
 from core.context import Ctx
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from geo.fences.permitted_area import inside_permitted_area
@@ -281,9 +281,11 @@ def report_return(*, ctx: Ctx, leave_id: int, data: ReturnIn) -> LeaveOut:
     if fence is not None:
         end_fence(ctx.db, fence, now=now)
     sync_travel_corridor(ctx, leave, ended=True)  # back home: the return leg is no longer needed
-    alert = ctx.db.get(Alert, leave.overdue_alert_id) if leave.overdue_alert_id else None
-    if alert is not None:
-        clear_alert(ctx.db, alert, now=now, cleared_at=now, reason="returned from leave")
+    if leave.overdue_alert_id:
+        sup = ctx.db.get(Supervisee, leave.supervisee_id)
+        apply_facts(ctx.db, Subject(sup.id, sup.office_id, sup.tier),
+                    [LeaveReturned(leave_id=leave.id, alert_id=leave.overdue_alert_id, t=now)], now=now,
+                    cfg=ctx.settings.alerts)
     ctx.db.flush()
     ctx.record("leave.return", "leave", leave.id, detail={
         "supervisee_id": leave.supervisee_id, "late": now > leave.return_due_at, "position": data.model_dump()})

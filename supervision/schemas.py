@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from core.schemas import Input, Output
+from core.schemas import AdminCode, Input, Output
 from geo.datum import DatumName
 from supervision.models import DeviceKind, DeviceProtocol, JurisdictionLevel, Role, SentenceType, SuperviseeStatus, Tier
 
@@ -115,7 +115,7 @@ class SuperviseeIn(Input):
     officer_id: int | None = Field(default=None, ge=1)
     residence: PointIn | None = None
     residence_address: str | None = Field(default=None, max_length=300)
-    permitted_area_codes: list[str] = Field(default_factory=list, max_length=20)
+    permitted_area_codes: list[AdminCode] = Field(default_factory=list, max_length=20)
 
     @field_validator("national_id")
     @classmethod
@@ -141,7 +141,7 @@ class SuperviseeUpdate(Input):
     office_id: int | None = Field(default=None, ge=1)
     residence: PointIn | None = None
     residence_address: str | None = Field(default=None, max_length=300)
-    permitted_area_codes: list[str] | None = Field(default=None, max_length=20)
+    permitted_area_codes: list[AdminCode] | None = Field(default=None, max_length=20)
 
 
 class SuperviseeOut(Output):

@@ -49,7 +49,6 @@ def create_ticket(ctx: CtxDep) -> TicketOut:
     require_role(ctx.principal, STAFF_READERS, "watch live alerts")
     ticket, ttl = issue_ticket(ctx.db, user_id=ctx.principal.user_id, now=ctx.clock.now(),
                                ttl_seconds=ctx.settings.hub.ws_ticket_ttl_seconds)
-    ctx.db.commit()
     return TicketOut(ticket=ticket, expires_in=ttl)
 
 

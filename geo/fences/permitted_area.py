@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.context import Ctx
+from supervision.scope import STAFF_READERS
 from core.errors import Invalid
 from core.schemas import Page
 from geo.admin_areas import admin_union
@@ -126,7 +127,10 @@ def sync_permitted_fence(db: Session, supervisee: Supervisee, *, now: datetime, 
                           min_fixes=prev.min_fixes if prev else DEFAULT_MIN_FIXES,
                           min_seconds=prev.min_seconds if prev else DEFAULT_MIN_SECONDS)
         changes.append(FenceChange("fence.create", keep, 1))
-    fence_to_engine(current_version(db, keep), keep)  # belt and braces: what is stored must load
+    try:
+        fence_to_engine(current_version(db, keep), keep)  # belt and braces: what is stored must load
+    except ValueError as exc:
+        raise GeometryError(f"the permitted area of codes {codes} cannot be judged: {exc}") from None
     return changes
 
 
@@ -170,7 +174,13 @@ Out = TypeVar("Out", SuperviseeOut, Page[SuperviseeOut])
 
 
 def with_area_warnings(ctx: Ctx, out: Out) -> Out:
-    """The record (or page of records) with its permitted-area warnings filled in."""
+    """The record (or page of records) with its permitted-area warnings filled in, for staff.
+
+    A supervisee reading their own record is never told that leaving the
+    county would raise no alert: the warning is for the people who fix it.
+    """
+    if ctx.principal.role not in STAFF_READERS:
+        return out
     items = out.items if isinstance(out, Page) else [out]
     found = area_warnings(ctx.db, items, now=ctx.clock.now())
     for item in items:

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from geo.datum import DatumName
 from geo.engine import FenceKind
-from core.schemas import Input, Output
+from core.schemas import AdminCode, Input, Output
 
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -47,7 +47,7 @@ class ShapeIn(Input):
 
     geometry: dict[str, Any] | None = Field(default=None, description="GeoJSON Polygon or MultiPolygon")
     circle: CircleIn | None = None
-    admin_codes: list[str] | None = Field(default=None, min_length=1, max_length=20,
+    admin_codes: list[AdminCode] | None = Field(default=None, min_length=1, max_length=20,
                                           description="union of administrative areas (permitted / leave areas)")
     datum: DatumName = "wgs84"
 

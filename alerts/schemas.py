@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from core.schemas import Input, Output
+from core.schemas import Id, Input, Output
 
 # `withdrawn` is absent on purpose: only the system withdraws (late data disproved the alert).
 ResolutionIn = Literal["confirmed_violation", "false_alarm", "excused", "police_notified"]
@@ -99,7 +99,7 @@ class AlertDetail(AlertOut):
 
 
 class AssignIn(Input):
-    officer_id: int = Field(ge=1)
+    officer_id: Id
 
 
 class NoteIn(Input):
@@ -119,7 +119,7 @@ WebhookEventType = Literal["created", "evidence", "cleared", "acknowledged", "as
 
 class WebhookIn(Input):
     url: str = Field(min_length=8, max_length=2000, description="http(s) URL; link-local/metadata addresses refused")
-    bureau_id: int | None = Field(default=None, ge=1, description="Default: the caller's own bureau")
+    bureau_id: Id | None = Field(default=None, description="Default: the caller's own bureau")
     secret: str | None = Field(default=None, min_length=16, max_length=200,
                                description="HMAC key; generated when omitted. Shown only in this response.")
     description: str | None = Field(default=None, max_length=200)

@@ -6,7 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from core.audit import AuditUnavailable
 from core.errors import Busy, NotFound, ServiceError, TooManyRequests, Unauthorized
@@ -16,6 +16,11 @@ log = logging.getLogger("zhijiao.api")
 
 def _field(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
+
+
+def _words(class_name: str) -> str:
+    """``NumericValueOutOfRange`` -> ``numeric value out of range``."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in class_name).strip() or "data error"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -46,6 +51,23 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("integrity error on %s: %s", request.url.path, constraint)
         # The constraint's name stays in the log: it can say more than the caller may know.
         return JSONResponse({"detail": "conflicts with existing data"}, status_code=409)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSONResponse:
+        # A value got past validation that the column cannot hold (out of
+        # range, unrepresentable text): the caller's input, so a 422, never a
+        # 500. The unit of work has rolled the request back. Only the column
+        # name (when PostgreSQL gives one) and the error class are told; the
+        # statement and its parameters stay out of the answer and the log.
+        diag = getattr(exc.orig, "diag", None)
+        column = getattr(diag, "column_name", None)
+        kind = type(exc.orig).__name__
+        log.info("data error on %s %s: %s (column %s)", request.method, request.url.path, kind, column)
+        message = f"a value is out of range or cannot be stored ({_words(kind)})"
+        body: dict = {"detail": f"{column}: {message}" if column else message}
+        if column:
+            body["errors"] = [{"field": column, "message": message}]
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(AuditUnavailable)
     async def audit_unavailable(request: Request, exc: AuditUnavailable) -> JSONResponse:

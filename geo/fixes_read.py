@@ -10,7 +10,7 @@ an exclusion zone) is not for every reader of a track.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -48,16 +48,31 @@ class TrackOut(BaseModel):
     fixes: list[TrackFixOut]
 
 
+# Times a track can have: 0001-01-01 or 9999-12-31 with an offset does not
+# exist in UTC, and "until - 24 h" must exist too (they answered 500/503).
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _window(ctx: Ctx, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     for name, value in (("since", since), ("until", until)):
         # A naive time would be read in the server's zone: 8 hours off in Beijing.
         if value is not None and value.utcoffset() is None:
             raise Invalid(f"{name} needs a time zone offset (e.g. +08:00 or Z)", field=f"query.{name}")
+        if value is not None and not _representable(value):
+            raise Invalid(f"{name} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}",
+                          field=f"query.{name}")
     until = until or ctx.clock.now()
     since = since or until - DEFAULT_WINDOW
     if since >= until:
         raise Invalid("since must be before until", field="query.since")
     return since, until
+
+
+def _representable(value: datetime) -> bool:
+    try:
+        return EARLIEST <= value.astimezone(UTC) <= LATEST
+    except OverflowError:
+        return False
 
 
 def read_track(*, ctx: Ctx, supervisee_id: int, since: datetime | None, until: datetime | None,

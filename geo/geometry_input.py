@@ -7,7 +7,11 @@ gets back a WGS-84 geometry that the engine is guaranteed to accept, or a
 The GeoJSON is walked by hand *before* Shapely sees it, for two reasons:
 Shapely silently closes unclosed rings (hiding a client bug we should
 report), and counting vertices first keeps a hostile 10-million-vertex
-body from ever reaching GEOS.
+body from ever reaching GEOS. Foreign members (``properties``, ``crs``, any
+other key) are refused, not kept: the input is stored as evidence and
+answered back in every listing, so only the validated, bounded subset
+(:attr:`ParsedGeometry.geojson`) may be stored -- a foreign member nested
+500 deep once made every listing that showed it fail.
 """
 from __future__ import annotations
 
@@ -52,6 +56,7 @@ class ParsedGeometry:
     geometry: BaseGeometry  # Point (circle centre) or (Multi)Polygon, WGS-84
     radius_m: float | None
     datum: str
+    geojson: dict[str, Any] | None = None  # the GeoJSON as sent, reduced to what was validated
 
     def to_engine(self) -> BaseGeometry | Circle:
         """What geo.engine.Fence takes as its geometry."""
@@ -60,12 +65,23 @@ class ParsedGeometry:
         return self.geometry
 
 
+# RFC 7946 members of a geometry object; ``bbox`` is optional and validated.
+_MEMBERS = ("type", "coordinates", "bbox")
+
+
+def _numbers(values: list[Any], where: str) -> list[float]:
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise GeometryError(f"{where}: coordinates must be numbers")
+    try:
+        return [float(v) for v in values]
+    except OverflowError:  # a JSON integer of hundreds of digits is a valid int but no float
+        raise GeometryError(f"{where}: a coordinate is far out of range") from None
+
+
 def _position(pos: Any, where: str) -> tuple[float, float]:
     if not isinstance(pos, (list, tuple)) or len(pos) not in (2, 3):
         raise GeometryError(f"{where}: a position must be [lon, lat] (optionally with altitude)")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos):
-        raise GeometryError(f"{where}: coordinates must be numbers")
-    lon, lat = float(pos[0]), float(pos[1])
+    lon, lat, *_ = _numbers(list(pos), where)
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise GeometryError(f"{where}: coordinates must be finite numbers (got NaN or Infinity)")
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
@@ -130,10 +146,29 @@ def check_polygonal(geom: BaseGeometry, what: str = "geometry") -> None:
         raise GeometryError(f"{what} is too large: {area:,.0f} km² (at most {MAX_AREA_KM2:,.0f} km²)")
 
 
+def _members(doc: dict[str, Any]) -> None:
+    foreign = [str(k) for k in doc if k not in _MEMBERS]
+    if foreign:
+        # Named, cut short: a hostile key may be megabytes long.
+        shown = ", ".join(repr(k[:40]) for k in foreign[:3])
+        raise GeometryError(f"geometry member {shown} not allowed: a geometry has only type, coordinates "
+                            "and optionally bbox")
+
+
+def _bbox(value: Any) -> list[float]:
+    if not isinstance(value, list) or len(value) not in (4, 6):
+        raise GeometryError("geometry.bbox must be a list of 4 (or 6, with altitude) numbers")
+    numbers = _numbers(value, "geometry.bbox")
+    if not all(math.isfinite(v) for v in numbers):
+        raise GeometryError("geometry.bbox must hold finite numbers")
+    return numbers
+
+
 def parse_geojson(doc: Any, datum: str) -> ParsedGeometry:
     """Validate a GeoJSON Polygon/MultiPolygon declared in ``datum`` and convert it to WGS-84."""
     if not isinstance(doc, dict):
         raise GeometryError("geometry must be a GeoJSON object")
+    _members(doc)
     kind, coords = doc.get("type"), doc.get("coordinates")
     if kind not in ("Polygon", "MultiPolygon"):
         raise GeometryError(f"geometry must be a GeoJSON Polygon or MultiPolygon, got {kind!r}")
@@ -148,7 +183,12 @@ def parse_geojson(doc: Any, datum: str) -> ParsedGeometry:
     wgs = transform_geometry(geom, Datum(datum))
     if not wgs.is_valid:  # the datum shift is smooth, but a near-degenerate ring can still fold
         raise GeometryError(f"geometry became invalid after conversion from {datum}: {_describe_invalid(wgs)}")
-    return ParsedGeometry(wgs, None, datum)
+    # Every list and number of ``coords`` was walked above (bounded by
+    # MAX_VERTICES), so it is safe to keep as the caller's evidence.
+    kept: dict[str, Any] = {"type": kind, "coordinates": coords}
+    if "bbox" in doc:
+        kept["bbox"] = _bbox(doc["bbox"])
+    return ParsedGeometry(wgs, None, datum, kept)
 
 
 def parse_circle(lon: float, lat: float, radius_m: float, datum: str) -> ParsedGeometry:

@@ -40,6 +40,18 @@ FLAGS = ("wrong_level", "approved_after_departure", "overlapping_approval", "no_
 _ROLE_LEVEL = {Role.officer: AuthorityLevel.office, Role.manager: AuthorityLevel.bureau}
 
 
+# The report's calendar: wide enough for any record, narrow enough that the
+# day after ``to`` and the UTC conversion of ``from`` exist (9999-12-31 + 1
+# day overflowed into a 500).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _check_day(name: str, day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(f"{name} must be between {FIRST_DAY} and {LAST_DAY}, got {day}", field=f"query.{name}")
+    return day
+
+
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return datetime.combine(start, time(0), LOCAL_TZ), datetime.combine(end + timedelta(days=1), time(0), LOCAL_TZ)
 
@@ -116,8 +128,8 @@ def build_report(*, ctx: Ctx, jurisdiction_id: int | None, start: date | None, e
     if where is None or not where.path.startswith(ctx.principal.jurisdiction_path):
         ctx.record("report.leave", "jurisdiction", jid, outcome="not_found")
         raise NotFound()
-    end = end or now.astimezone(LOCAL_TZ).date()
-    start = start or end - timedelta(days=30)
+    end = _check_day("to", end or now.astimezone(LOCAL_TZ).date())
+    start = _check_day("from", start or end - timedelta(days=30))
     if start > end:
         raise Invalid("from must not be after to", field="from")
     lo, hi = _bounds(start, end)

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from geo.datum import DatumName
 from geo.fences.schemas import ShapeIn
-from core.schemas import Input, Output
+from core.schemas import Id, Input, Output
 
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -27,7 +27,7 @@ class DestinationIn(ShapeIn):
 
 
 class LeaveIn(Input):
-    supervisee_id: int | None = Field(default=None, ge=1, description="required when staff enter the request")
+    supervisee_id: Id | None = Field(default=None, description="required when staff enter the request")
     destination: DestinationIn
     reason: str = Field(min_length=1, max_length=2000)
     depart_at: AwareDatetime
@@ -90,7 +90,7 @@ class LeaveOut(Output):
 
 
 class PermitIn(Input):
-    supervisee_id: int | None = Field(default=None, ge=1)
+    supervisee_id: Id | None = None
     area: DestinationIn
     reason: str = Field(min_length=1, max_length=2000)
     weekdays: list[int] = Field(min_length=1, max_length=7, description="Monday = 0 … Sunday = 6")

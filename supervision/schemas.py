@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from core.schemas import AdminCode, Input, Output
+from core.schemas import AdminCode, Id, Input, Output
 from geo.datum import DatumName
 from supervision.models import DeviceKind, DeviceProtocol, JurisdictionLevel, Role, SentenceType, SuperviseeStatus, Tier
 
@@ -26,7 +26,7 @@ class PointOut(BaseModel):
 class JurisdictionIn(Input):
     name: str = Field(min_length=1, max_length=200)
     level: JurisdictionLevel
-    parent_id: int | None = Field(default=None, ge=1)
+    parent_id: Id | None = None
     code: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
 
 
@@ -52,8 +52,8 @@ class UserIn(Input):
     password: str = Field(min_length=12, max_length=256)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
-    jurisdiction_id: int = Field(ge=1)
-    supervisee_id: int | None = Field(default=None, ge=1)
+    jurisdiction_id: Id
+    supervisee_id: Id | None = None
 
     @model_validator(mode="after")
     def _supervisee_link(self) -> "UserIn":
@@ -111,8 +111,8 @@ class SuperviseeIn(Input):
     term_start: date
     term_end: date
     tier: Tier = Tier.strict
-    office_id: int = Field(ge=1)
-    officer_id: int | None = Field(default=None, ge=1)
+    office_id: Id
+    officer_id: Id | None = None
     residence: PointIn | None = None
     residence_address: str | None = Field(default=None, max_length=300)
     permitted_area_codes: list[AdminCode] = Field(default_factory=list, max_length=20)
@@ -137,8 +137,8 @@ class SuperviseeUpdate(Input):
     tier: Tier | None = None
     status: SuperviseeStatus | None = None
     term_end: date | None = None
-    officer_id: int | None = Field(default=None, ge=1)
-    office_id: int | None = Field(default=None, ge=1)
+    officer_id: Id | None = None
+    office_id: Id | None = None
     residence: PointIn | None = None
     residence_address: str | None = Field(default=None, max_length=300)
     permitted_area_codes: list[AdminCode] | None = Field(default=None, max_length=20)
@@ -165,7 +165,7 @@ class SuperviseeOut(Output):
 # --- devices -------------------------------------------------------------------
 
 class DeviceIn(Input):
-    supervisee_id: int = Field(ge=1)
+    supervisee_id: Id
     name: str = Field(min_length=1, max_length=100)
     kind: DeviceKind
     protocol: DeviceProtocol

@@ -14,7 +14,7 @@ from alerts.schemas import (
     WebhookUpdate,
 )
 from api.deps import CtxDep, PagingDep
-from core.schemas import Page
+from core.schemas import Id, Page
 
 router = APIRouter()
 _404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}
@@ -25,7 +25,7 @@ _ACT = {**_404, 403: {"description": "Your role may not act on alerts (auditors 
 @router.get("/alerts", response_model=Page[AlertOut], tags=["alerts"])
 def list_alerts(ctx: CtxDep, paging: PagingDep,
                 state: Literal["open", "acknowledged", "resolved"] | None = None, kind: AlertKind | None = None,
-                office_id: int | None = Query(None, ge=1), supervisee_id: int | None = Query(None, ge=1),
+                office_id: Id | None = Query(None), supervisee_id: Id | None = Query(None),
                 since: AwareDatetime | None = Query(None, description="created_at >= since (with UTC offset)"),
                 until: AwareDatetime | None = Query(None, description="created_at < until (with UTC offset)")):
     return service.list_alerts(ctx=ctx, limit=paging.limit, offset=paging.offset, state=state, kind=kind,
@@ -33,27 +33,27 @@ def list_alerts(ctx: CtxDep, paging: PagingDep,
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail, responses=_404, tags=["alerts"])
-def get_alert(alert_id: int, ctx: CtxDep):
+def get_alert(alert_id: Id, ctx: CtxDep):
     return service.get_alert(ctx=ctx, alert_id=alert_id)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=_ACT, tags=["alerts"])
-def acknowledge(alert_id: int, ctx: CtxDep):
+def acknowledge(alert_id: Id, ctx: CtxDep):
     return service.acknowledge(ctx=ctx, alert_id=alert_id)
 
 
 @router.post("/alerts/{alert_id}/assign", response_model=AlertOut, responses=_ACT, tags=["alerts"])
-def assign(alert_id: int, data: AssignIn, ctx: CtxDep):
+def assign(alert_id: Id, data: AssignIn, ctx: CtxDep):
     return service.assign(ctx=ctx, alert_id=alert_id, officer_id=data.officer_id)
 
 
 @router.post("/alerts/{alert_id}/notes", response_model=NoteOut, status_code=201, responses=_ACT, tags=["alerts"])
-def add_note(alert_id: int, data: NoteIn, ctx: CtxDep):
+def add_note(alert_id: Id, data: NoteIn, ctx: CtxDep):
     return service.add_note(ctx=ctx, alert_id=alert_id, body=data.body)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=_ACT, tags=["alerts"])
-def resolve(alert_id: int, data: ResolveIn, ctx: CtxDep):
+def resolve(alert_id: Id, data: ResolveIn, ctx: CtxDep):
     return service.resolve(ctx=ctx, alert_id=alert_id, reason=data.reason, note=data.note)
 
 
@@ -68,12 +68,12 @@ def list_webhooks(ctx: CtxDep, paging: PagingDep):
 
 
 @router.patch("/webhooks/{webhook_id}", response_model=WebhookOut, responses=_404, tags=["webhooks"])
-def update_webhook(webhook_id: int, data: WebhookUpdate, ctx: CtxDep):
+def update_webhook(webhook_id: Id, data: WebhookUpdate, ctx: CtxDep):
     return webhook_config.update_webhook(ctx=ctx, webhook_id=webhook_id, data=data)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryOut], responses=_404, tags=["webhooks"])
-def list_deliveries(webhook_id: int, ctx: CtxDep, paging: PagingDep,
+def list_deliveries(webhook_id: Id, ctx: CtxDep, paging: PagingDep,
                     status: Literal["pending", "delivered", "failed"] | None = None):
     return webhook_config.list_deliveries(ctx=ctx, webhook_id=webhook_id, limit=paging.limit,
                                           offset=paging.offset, status=status)

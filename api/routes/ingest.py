@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from api.deps import CtxDep, UowDep
 from core.errors import Forbidden, Invalid, Unauthorized
+from core.schemas import Id
 from geo.datum import DatumName
 from geo.ingest.decoders import Decoded, DeviceMessage, gpx, native, osmand, owntracks
 from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
 from geo.ingest.errors import DecodeError
 from geo.ingest.pipeline import IngestContext, ingest
-from supervision.models import Role
+from supervision.models import DeviceProtocol, Role
 from supervision.supervisees import get_scoped
 
 router = APIRouter(tags=["ingest"])
@@ -77,7 +78,8 @@ async def ingest_native(request: Request, uow: UowDep):
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     # The credential is checked before the body is decoded: no parsing work for strangers.
-    return await run_in_threadpool(_run, request, uow.session, lambda db: authenticate_secret(db, key, token),
+    return await run_in_threadpool(_run, request, uow.session,
+                                   lambda db: authenticate_secret(db, key, token, protocol=DeviceProtocol.native),
                                    lambda: _decode(native.decode, message))
 
 
@@ -88,7 +90,8 @@ async def ingest_osmand(request: Request, uow: UowDep):
     decoded = _decode(osmand.decode, await _message(request))
     key = request.app.state.settings.auth.device_key
     await run_in_threadpool(_run, request, uow.session,
-                            lambda db: authenticate_secret(db, key, decoded.device_key), lambda: decoded)
+                            lambda db: authenticate_secret(db, key, decoded.device_key, protocol=DeviceProtocol.osmand),
+                            lambda: decoded)
     return PlainTextResponse("OK")
 
 
@@ -113,7 +116,7 @@ async def ingest_owntracks(request: Request, uow: UowDep):
 
 
 @router.post("/supervisees/{supervisee_id}/gpx", summary="Import a GPX track for one supervisee (officer)")
-async def import_gpx(supervisee_id: int, request: Request, ctx: CtxDep,
+async def import_gpx(supervisee_id: Id, request: Request, ctx: CtxDep,
                      datum: DatumName = "wgs84"):
     if ctx.principal.role not in (Role.officer, Role.manager):
         raise Forbidden(f"role {ctx.principal.role} may not import tracks")

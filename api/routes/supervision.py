@@ -8,7 +8,7 @@ from api.deps import CtxDep, PagingDep
 from geo.fences import permitted_area
 from supervision import accounts, devices, jurisdictions, supervisees
 from supervision.models import Role, SuperviseeStatus
-from core.schemas import Page
+from core.schemas import Id, Page
 from supervision.schemas import (
     DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate, JurisdictionIn, JurisdictionOut, JurisdictionUpdate,
     SuperviseeIn, SuperviseeOut, SuperviseeUpdate, UserIn, UserOut, UserUpdate,
@@ -24,7 +24,7 @@ def list_jurisdictions(ctx: CtxDep, paging: PagingDep):
 
 
 @router.get("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionOut, responses=_404, tags=["jurisdictions"])
-def get_jurisdiction(jurisdiction_id: int, ctx: CtxDep):
+def get_jurisdiction(jurisdiction_id: Id, ctx: CtxDep):
     return jurisdictions.get_jurisdiction(ctx=ctx, jurisdiction_id=jurisdiction_id)
 
 
@@ -34,7 +34,7 @@ def create_jurisdiction(data: JurisdictionIn, ctx: CtxDep):
 
 
 @router.patch("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionOut, responses=_404, tags=["jurisdictions"])
-def update_jurisdiction(jurisdiction_id: int, data: JurisdictionUpdate, ctx: CtxDep):
+def update_jurisdiction(jurisdiction_id: Id, data: JurisdictionUpdate, ctx: CtxDep):
     return jurisdictions.update_jurisdiction(ctx=ctx, jurisdiction_id=jurisdiction_id, data=data)
 
 
@@ -44,7 +44,7 @@ def list_users(ctx: CtxDep, paging: PagingDep, role: Role | None = None):
 
 
 @router.get("/users/{user_id}", response_model=UserOut, responses=_404, tags=["users"])
-def get_user(user_id: int, ctx: CtxDep):
+def get_user(user_id: Id, ctx: CtxDep):
     return accounts.get_user(ctx=ctx, user_id=user_id)
 
 
@@ -54,12 +54,12 @@ def create_user(data: UserIn, ctx: CtxDep):
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, responses=_404, tags=["users"])
-def update_user(user_id: int, data: UserUpdate, ctx: CtxDep):
+def update_user(user_id: Id, data: UserUpdate, ctx: CtxDep):
     return accounts.update_user(ctx=ctx, user_id=user_id, data=data)
 
 
 @router.get("/supervisees", response_model=Page[SuperviseeOut], tags=["supervisees"])
-def list_supervisees(ctx: CtxDep, paging: PagingDep, office_id: int | None = Query(None, ge=1),
+def list_supervisees(ctx: CtxDep, paging: PagingDep, office_id: Id | None = Query(None),
                      status: SuperviseeStatus | None = None):
     out = supervisees.list_supervisees(ctx=ctx, limit=paging.limit, offset=paging.offset, office_id=office_id,
                                        status=status)
@@ -67,7 +67,7 @@ def list_supervisees(ctx: CtxDep, paging: PagingDep, office_id: int | None = Que
 
 
 @router.get("/supervisees/{supervisee_id}", response_model=SuperviseeOut, responses=_404, tags=["supervisees"])
-def get_supervisee(supervisee_id: int, ctx: CtxDep):
+def get_supervisee(supervisee_id: Id, ctx: CtxDep):
     out = supervisees.get_supervisee(ctx=ctx, supervisee_id=supervisee_id)
     return permitted_area.with_area_warnings(ctx, out)
 
@@ -83,7 +83,7 @@ def create_supervisee(data: SuperviseeIn, ctx: CtxDep):
 
 
 @router.patch("/supervisees/{supervisee_id}", response_model=SuperviseeOut, responses=_404, tags=["supervisees"])
-def update_supervisee(supervisee_id: int, data: SuperviseeUpdate, ctx: CtxDep):
+def update_supervisee(supervisee_id: Id, data: SuperviseeUpdate, ctx: CtxDep):
     out = supervisees.update_supervisee(ctx=ctx, supervisee_id=supervisee_id, data=data)
     if "permitted_area_codes" in data.model_fields_set:
         permitted_area.check_codes(ctx=ctx, codes=data.permitted_area_codes)
@@ -92,12 +92,12 @@ def update_supervisee(supervisee_id: int, data: SuperviseeUpdate, ctx: CtxDep):
 
 
 @router.get("/devices", response_model=Page[DeviceOut], tags=["devices"])
-def list_devices(ctx: CtxDep, paging: PagingDep, supervisee_id: int | None = Query(None, ge=1)):
+def list_devices(ctx: CtxDep, paging: PagingDep, supervisee_id: Id | None = Query(None)):
     return devices.list_devices(ctx=ctx, limit=paging.limit, offset=paging.offset, supervisee_id=supervisee_id)
 
 
 @router.get("/devices/{device_id}", response_model=DeviceOut, responses=_404, tags=["devices"])
-def get_device(device_id: int, ctx: CtxDep):
+def get_device(device_id: Id, ctx: CtxDep):
     return devices.get_device(ctx=ctx, device_id=device_id)
 
 
@@ -107,5 +107,5 @@ def create_device(data: DeviceIn, ctx: CtxDep):
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceOut | DeviceCreated, responses=_404, tags=["devices"])
-def update_device(device_id: int, data: DeviceUpdate, ctx: CtxDep):
+def update_device(device_id: Id, data: DeviceUpdate, ctx: CtxDep):
     return devices.update_device(ctx=ctx, device_id=device_id, data=data)

@@ -6,6 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 
 from api.deps import CtxDep
+from core.schemas import Id
 from geo.fixes_read import MAX_LIMIT, TrackOut, read_track
 
 router = APIRouter(tags=["tracks"])
@@ -17,7 +18,7 @@ _RESPONSES = {
 
 
 @router.get("/supervisees/{supervisee_id}/fixes", response_model=TrackOut, responses=_RESPONSES)
-def get_fixes(supervisee_id: int, ctx: CtxDep,
+def get_fixes(supervisee_id: Id, ctx: CtxDep,
               since: datetime | None = Query(None, description="t >= since (default: until - 24 h); with offset"),
               until: datetime | None = Query(None, description="t < until (default: now); with offset"),
               limit: int = Query(1000, ge=1, le=MAX_LIMIT, description="most fixes returned, oldest first")):

@@ -6,6 +6,7 @@ evidence of what was declared, in which datum.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,14 +16,30 @@ from geo.admin_areas import admin_union
 from geo.fences.schemas import ShapeIn
 from geo.geometry_input import GeometryError, ParsedGeometry, parse_circle, parse_geojson
 
-__all__ = ["parse_shape"]
+__all__ = ["MAX_EVIDENCE_BYTES", "parse_shape"]
+
+# The evidence is answered back in every listing of its fence or leave. With
+# foreign members refused and at most MAX_VERTICES positions it stays under
+# ~1.6 MB; the cap is the backstop that keeps it so whatever the parser
+# learns to accept.
+MAX_EVIDENCE_BYTES = 2 * 2**20
 
 
 def parse_shape(db: Session, data: ShapeIn, *, field_prefix: str = "") -> tuple[ParsedGeometry, dict[str, Any]]:
     """Validate whichever shape was sent; a 422 names ``field_prefix`` + the shape's field."""
+    parsed, raw = _parse(db, data, field_prefix)
+    size = len(json.dumps(raw, separators=(",", ":")))
+    if size > MAX_EVIDENCE_BYTES:
+        raise Invalid(f"{data.shape_fields()[0]} is too large to keep: {size} bytes as sent "
+                      f"(at most {MAX_EVIDENCE_BYTES} bytes)", field=field_prefix + data.shape_fields()[0])
+    return parsed, raw
+
+
+def _parse(db: Session, data: ShapeIn, field_prefix: str) -> tuple[ParsedGeometry, dict[str, Any]]:
     try:
         if data.geometry is not None:
-            return parse_geojson(data.geometry, data.datum), {"geometry": data.geometry, "datum": data.datum}
+            parsed = parse_geojson(data.geometry, data.datum)
+            return parsed, {"geometry": parsed.geojson, "datum": data.datum}
         if data.circle is not None:
             c = data.circle
             return parse_circle(c.lon, c.lat, c.radius_m, data.datum), {"circle": c.model_dump(), "datum": data.datum}

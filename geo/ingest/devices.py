@@ -4,6 +4,8 @@ Every device has its own 256-bit secret, stored as a keyed hash. Bearer
 token for our native API; HTTP Basic (OwnTracks user + secret) for OwnTracks;
 for OsmAnd, whose protocol has no auth field, the device ``id`` parameter is
 the secret itself — which is why it is redacted from every log line.
+A credential is accepted only by the protocol its device was registered
+with, so a native app's bearer secret never works in a URL.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Forbidden, Unauthorized
 from core.security import keyed_hash
-from supervision.models import Device, Supervisee
+from supervision.models import Device, DeviceProtocol, Supervisee
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +29,18 @@ class DeviceIdentity:
     supervisee_status: str
 
 
-def _lookup(db: Session, where) -> DeviceIdentity | None:
+def _lookup(db: Session, device_key: str, secret: str, protocol: str) -> DeviceIdentity | None:
+    # The protocol is part of the lookup: a credential works only on its own
+    # device's route. A native bearer secret sent as an OsmAnd ``id`` (in a URL,
+    # hence in proxies' logs) is refused exactly like an unknown one, so the
+    # answer does not tell a prober that the secret exists.
+    if not secret:
+        return None
     row = db.execute(
         select(Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol, Supervisee.status)
         .join(Supervisee, Supervisee.id == Device.supervisee_id)
-        .where(where, Device.active.is_(True))
+        .where(Device.credential_hash == keyed_hash(device_key, secret), Device.protocol == protocol,
+               Device.active.is_(True))
     ).first()
     return DeviceIdentity(*row) if row else None
 
@@ -44,16 +53,16 @@ def _active(ident: DeviceIdentity) -> DeviceIdentity:
     return ident
 
 
-def authenticate_secret(db: Session, device_key: str, secret: str) -> DeviceIdentity:
-    """A bearer token or OsmAnd id: the keyed hash finds the device in one lookup."""
-    ident = _lookup(db, Device.credential_hash == keyed_hash(device_key, secret)) if secret else None
+def authenticate_secret(db: Session, device_key: str, secret: str, *, protocol: str) -> DeviceIdentity:
+    """A bearer token or OsmAnd id of a ``protocol`` device: the keyed hash finds it in one lookup."""
+    ident = _lookup(db, device_key, secret, protocol)
     if ident is None:
         raise Unauthorized("unknown or inactive device credential")
     return _active(ident)
 
 
 def authenticate_owntracks(db: Session, device_key: str, user: str, password: str, device: str | None) -> DeviceIdentity:
-    ident = _lookup(db, Device.credential_hash == keyed_hash(device_key, password)) if password else None
+    ident = _lookup(db, device_key, password, DeviceProtocol.owntracks)
     if ident is None:
         raise Unauthorized("unknown or inactive device credential")
     row = db.execute(select(Device.owntracks_user, Device.owntracks_device).where(Device.id == ident.device_id)).one()

@@ -20,6 +20,10 @@ BAD_BODIES = [
     b'{"fixes": [{"id": 1, "time": "yesterday", "lat": "north", "lon": null, "accuracy": -1}]}',
     "{\"name\": \"\u0000\u202e\", \"body\": \"x\"}".encode(),
     b'{"limit": 99999999999999999999999999, "officer_id": 1e400}',
+    # issue 12, hole 7: past PostgreSQL's bigint, NUL inside lists, a lone surrogate
+    b'{"supervisee_id": 9223372036854775808, "officer_id": 9223372036854775808, "office_id": 9223372036854775808}',
+    b'{"admin_codes": ["330803\\u0000"], "permitted_area_codes": ["\\u0000"]}',
+    b'{"name": "\\ud800", "fixes": [{"id": "a\\udfff", "time": "2026-01-01T00:00:00Z", "lat": 1, "lon": 1}]}',
 ]
 
 

@@ -141,3 +141,35 @@ def test_a_validation_error_is_not_audited(client, world, db):
                     json={"reason": ""})
     assert r.status_code == 422
     assert not db.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).all()
+
+
+def test_an_answer_that_fails_to_serialise_commits_nothing(client, world, db, monkeypatch):
+    """The commit comes after the response body is built (issue 12, hole 1).
+
+    A row whose answer could not be serialised once stayed stored, and broke
+    every later listing. Here serialisation is made to fail for real (an
+    object JSON cannot hold, in the response model): the request answers 500
+    and neither the leave nor its audit row is committed.
+    """
+    from leave import service
+    from leave.models import LeaveRequest
+
+    real = service.to_out
+
+    def unserialisable(row):
+        out = real(row)
+        out.destination = {"evidence": object()}
+        return out
+
+    monkeypatch.setattr(service, "to_out", unserialisable)
+    request_id = uuid.uuid4().hex
+    sup = world.supervisees["a"].id
+    r = client.post("/leave", headers={**world.auth("supervisee_a"), "X-Request-Id": request_id},
+                    json={"destination": DEST, "reason": "探亲", "depart_at": SOON.isoformat(),
+                          "return_at": (SOON + timedelta(days=1)).isoformat()})
+    assert r.status_code == 500
+    db.rollback()
+    assert not db.scalars(select(LeaveRequest).where(LeaveRequest.supervisee_id == sup)).all()
+    assert not db.scalars(select(AuditEntry).where(AuditEntry.request_id == request_id)).all()
+    monkeypatch.undo()
+    assert client.get("/leave", headers=world.auth("officer_a")).status_code == 200

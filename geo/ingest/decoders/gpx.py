@@ -67,6 +67,10 @@ def decode_file(data: bytes, *, datum: str = "wgs84") -> list[DecodedFix]:
         raise DecodeError("gpx", "DTDs and entity declarations are not allowed in GPX") from None
     except ParseError as exc:
         raise DecodeError("gpx", f"not well-formed XML ({exc})") from None
+    except (ValueError, LookupError) as exc:
+        # expat refuses some declared encodings (UTF-7, UTF-16 in an
+        # 8-bit declaration...) with a ValueError/LookupError, not a ParseError.
+        raise DecodeError("gpx", f"unsupported XML encoding ({exc}); send UTF-8") from None
     if not fixes:
         raise DecodeError("trkpt", "the file has no track points")
     return fixes

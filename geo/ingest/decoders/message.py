@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from core.text import text_problem
+from geo.ingest.errors import DecodeError
 from geo.ingest.fix import DecodedFix
 
 
@@ -29,3 +31,19 @@ class Decoded:
 
     fixes: list[DecodedFix]
     device_key: str | None = None
+
+    def __post_init__(self) -> None:
+        # Checked here, where every decoder hands its result over, so that no
+        # protocol can pass on text PostgreSQL cannot store (NUL in OsmAnd
+        # ``extras``, a lone surrogate in a native fix id): a DecodeError
+        # naming the fix, not a 500 from COPY.
+        problem = text_problem(self.device_key)
+        if problem:
+            raise DecodeError("id", f"the device key {problem}")
+        for i, fix in enumerate(self.fixes):
+            problem = text_problem(fix.client_fix_id)
+            if problem:
+                raise DecodeError(f"fixes[{i}].id", problem)
+            problem = text_problem(fix.raw)
+            if problem:
+                raise DecodeError(f"fixes[{i}]", f"a text value of the fix {problem}")

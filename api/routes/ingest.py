@@ -7,6 +7,7 @@ durable. Device credentials are accepted here and nowhere else.
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 from collections.abc import Callable
 
@@ -86,12 +87,15 @@ async def ingest_native(request: Request, uow: UowDep):
 @router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string")
 @router.post("/ingest/osmand", operation_id="ingest_osmand_post", summary="OsmAnd / Traccar Client, form or JSON")
 async def ingest_osmand(request: Request, uow: UowDep):
-    # The device key travels inside the message, so this protocol decodes first.
-    decoded = _decode(osmand.decode, await _message(request))
+    message = await _message(request)
     key = request.app.state.settings.auth.device_key
+    # The device key travels inside the message, so this protocol decodes
+    # before it authenticates: once, in the worker thread, not on the event loop.
+    decoded = functools.cache(lambda: _decode(osmand.decode, message))
     await run_in_threadpool(_run, request, uow.session,
-                            lambda db: authenticate_secret(db, key, decoded.device_key, protocol=DeviceProtocol.osmand),
-                            lambda: decoded)
+                            lambda db: authenticate_secret(db, key, decoded().device_key,
+                                                           protocol=DeviceProtocol.osmand),
+                            decoded)
     return PlainTextResponse("OK")
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -20,13 +21,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, **env: str) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, *, log: IO | None = None, log_level: str = "warning",
+                 **env: str) -> tuple[subprocess.Popen, str]:
     """Start `uvicorn api.main:app` on a free port against ``url`` (extra ZHIJIAO_*
-    settings as keyword arguments) and wait until /health answers."""
+    settings as keyword arguments) and wait until /health answers. With ``log``
+    (a file), the server's stdout and stderr (uvicorn's access and error logs
+    included) go there."""
     port = free_port()
     full_env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, **env}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-                             str(port), "--log-level", "warning"], cwd=ROOT, env=full_env)
+                             str(port), "--log-level", log_level], cwd=ROOT, env=full_env, stdout=log,
+                            stderr=subprocess.STDOUT if log is not None else None)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP
     while True:
@@ -38,3 +43,4 @@ def start_server(url: str, **env: str) -> tuple[subprocess.Popen, str]:
             pass
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.1)
+

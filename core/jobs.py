@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit import AuditLog
 from core.clock import Clock
+from core.db import database_outage_reason, is_database_outage
 from core.principal import RequestContext
 from core.settings import Settings
 
@@ -103,8 +104,12 @@ class JobRunner:
         try:
             await asyncio.to_thread(run_job, job, self.session_factory, now=self.clock.now(),
                                     settings=self.settings, audit=self.audit)
-        except Exception:  # noqa: BLE001 - one failed round must not stop the schedule; the next retries
-            log.exception("job %s failed", job.name)
+        except Exception as exc:  # noqa: BLE001 - one failed round must not stop the schedule; the next retries
+            if is_database_outage(exc):
+                log.error("job %s: database unavailable (%s); the next round retries", job.name,
+                          database_outage_reason(exc))
+            else:
+                log.exception("job %s failed", job.name)
 
     def start(self) -> None:
         for job in self.jobs.values():

@@ -24,6 +24,7 @@ Origin, accepts, and adapts Starlette's WebSocket to its ``Transport``.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel
@@ -32,10 +33,12 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from alerts.session import SocketServices, serve_socket
 from alerts.tickets import issue_ticket
 from api.deps import CtxDep, load_principal
+from core.db import database_outage_reason, is_database_outage
 from core.principal import RequestContext
 from supervision.scope import STAFF_READERS, require_role
 
 router = APIRouter(tags=["alerts"])
+log = logging.getLogger("zhijiao.api")
 
 
 class TicketOut(BaseModel):
@@ -66,10 +69,17 @@ async def alerts_socket(websocket: WebSocket) -> None:
                               audit=state.audit, hub=state.delivery.hub, load_principal=load_principal)
     context = RequestContext(principal=None, request_id=websocket.scope.get("state", {}).get("request_id"),
                              source_addr=websocket.client.host if websocket.client else None)
+    transport = StarletteTransport(websocket)
     try:
-        await serve_socket(StarletteTransport(websocket), services, context)
+        await serve_socket(transport, services, context)
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass  # the client went away mid-send
+    except Exception as exc:
+        if not is_database_outage(exc):
+            raise
+        # As a REST route answers 503: one line without the statement, and "retry".
+        log.error("database unavailable on websocket %s: %s", websocket.url.path, database_outage_reason(exc))
+        await transport.close(1013, "database unavailable, retry")
 
 
 class StarletteTransport:

@@ -24,7 +24,8 @@ def login(data: LoginIn, ctx: Annotated[Ctx, Depends(anonymous_ctx)]) -> TokenOu
     if not ok:
         ctx.record("auth.login", "user", user.id if user else None, outcome="denied", detail={"username": data.username})
         raise Unauthorized("wrong username or password")
-    token = issue_access_token(ctx.settings.auth, user_id=user.id, role=user.role, now=ctx.clock.now())
+    token = issue_access_token(ctx.settings.auth, user_id=user.id, role=user.role, now=ctx.clock.now(),
+                               token_version=user.token_version)
     ctx.request = RequestContext(principal=None, request_id=ctx.request.request_id, source_addr=ctx.request.source_addr)
     ctx.record("auth.login", "user", user.id, detail={"username": user.username})
     return TokenOut(access_token=token.token, expires_in=token.expires_in)

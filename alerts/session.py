@@ -75,10 +75,13 @@ async def serve_socket(transport: Transport, services: SocketServices, context: 
     authed = await _authenticate(transport, services, context)
     if authed is None:
         return
-    principal, last_seq = authed
-    # A ticket is traded for a bearer token, so a socket must not outlive one:
+    principal, last_seq, token_expires_at = authed
+    # A ticket is traded for a bearer token, so a socket must not outlive it: it
+    # ends when that token expires (and never later than one token lifetime);
     # past this the client re-authenticates (and resumes with last_seq).
     session_end = services.clock.now() + timedelta(minutes=services.settings.auth.access_token_minutes)
+    if token_expires_at is not None:
+        session_end = min(session_end, token_expires_at)
     try:
         client = await services.hub.register(principal, queue_cap=services.settings.hub.ws_queue_cap)
     except TimeoutError:
@@ -211,7 +214,7 @@ async def _receive_json(transport: Transport, max_bytes: int) -> tuple[dict[str,
 
 
 async def _authenticate(transport: Transport, services: SocketServices,
-                        context: RequestContext) -> tuple[Principal, int | None] | None:
+                        context: RequestContext) -> tuple[Principal, int | None, datetime | None] | None:
     """Wait for the auth message and redeem its ticket; close and return None on failure."""
     limits = services.settings.hub
     try:
@@ -228,19 +231,24 @@ async def _authenticate(transport: Transport, services: SocketServices,
             or not (last_seq is None or (type(last_seq) is int and last_seq >= 0))):
         await transport.close(1008, 'first message must be {"type":"auth","ticket":…,"last_seq":N|null}')
         return None
-    principal = await asyncio.to_thread(_redeem, services, ticket, last_seq, context)
-    if principal is None:
+    redeemed = await asyncio.to_thread(_redeem, services, ticket, last_seq, context)
+    if redeemed is None:
         await transport.close(1008, "invalid or expired ticket")
         return None
-    return principal, last_seq
+    principal, session_ends_at = redeemed
+    return principal, last_seq, session_ends_at
 
 
 def _redeem(services: SocketServices, ticket: str, last_seq: int | None,
-            context: RequestContext) -> Principal | None:
-    """Use the ticket and audit the connection (one row per connection), in one transaction."""
+            context: RequestContext) -> tuple[Principal, datetime | None] | None:
+    """Use the ticket and audit the connection (one row per connection), in one transaction;
+    the user and when the bearer token behind the ticket expires."""
     with services.session_factory() as db:
-        user_id = redeem_ticket(db, ticket=ticket, now=services.clock.now())
+        redeemed = redeem_ticket(db, ticket=ticket, now=services.clock.now())
+        user_id = redeemed.user_id if redeemed is not None else None
         principal = services.load_principal(db, user_id) if user_id is not None else None
+        if principal is not None and redeemed.token_version not in (None, principal.token_version):
+            principal = None  # the user's sessions were revoked since the ticket was bought
         if principal is None or principal.role not in STAFF_READERS:
             services.audit.record(db, context, action="alerts.stream", object_type="user", object_id=user_id,
                                   outcome="denied", detail={"reason": "invalid, expired or used ticket"})
@@ -250,7 +258,7 @@ def _redeem(services: SocketServices, ticket: str, last_seq: int | None,
         services.audit.record(db, context, action="alerts.stream", object_type="user", object_id=principal.user_id,
                               detail={"last_seq": last_seq})
         db.commit()
-        return principal
+        return principal, redeemed.session_ends_at
 
 
 def _initial(services: SocketServices, principal: Principal, last_seq: int | None) -> tuple[list[dict[str, Any]], int]:

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alerts import scheduled as alert_jobs
 from alerts.hub import run_delivery
 from alerts.webhooks import webhook_loop
+from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
 from core.audit import checkpoint_job as audit_jobs
@@ -29,6 +30,14 @@ from geo.fences.cache import FenceCache
 from leave import scheduled as leave_jobs
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# Request body limits by path (api/body_limit.py); every other route: 64 KiB.
+BODY_LIMITS = BodyLimits((
+    (r"/ingest/(?:native|osmand|owntracks)", ingest.MAX_BODY),
+    (r"/supervisees/[^/]+/gpx", ingest.MAX_GPX),
+    # Routes that take a GeoJSON geometry: fences, leave destinations, standing permits.
+    (r"/supervisees/[^/]+/fences|/fences/[^/]+/versions|/leave|/leave-permits", GEOMETRY_LIMIT),
+))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *audit_jobs.JOBS)
@@ -106,6 +115,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.fence_cache = FenceCache()
     app.state.hash_slots = HashSlots(settings.auth.password_hash_slots)
     install_error_handlers(app)
+    # Added last is outermost: the request id tags every answer, a 413 included.
+    app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.context import Ctx
 from core.errors import Invalid, NotFound, ServiceError, Unauthorized
 from core.principal import Principal, RequestContext
-from core.security import TokenError, decode_access_token
+from core.security import TokenError, decode_access_claims
 from supervision.models import Jurisdiction, User
 
 _bearer = HTTPBearer(auto_error=False)
@@ -104,7 +104,8 @@ def request_context(request: Request, principal: Principal | None = None) -> Req
 
 def load_principal(db: Session, user_id: int) -> Principal | None:
     row = db.execute(
-        select(User.id, User.username, User.role, User.jurisdiction_id, Jurisdiction.path, User.supervisee_id)
+        select(User.id, User.username, User.role, User.jurisdiction_id, Jurisdiction.path, User.supervisee_id,
+               User.token_version)
         .join(Jurisdiction, Jurisdiction.id == User.jurisdiction_id)
         .where(User.id == user_id, User.active.is_(True))
     ).first()
@@ -120,12 +121,15 @@ def current_principal(
         raise Unauthorized("missing bearer token")
     state = request.app.state
     try:
-        user_id = decode_access_token(state.settings.auth, credentials.credentials, now=state.clock.now())
+        claims = decode_access_claims(state.settings.auth, credentials.credentials, now=state.clock.now())
     except TokenError:
         raise Unauthorized("invalid or expired token") from None
-    principal = load_principal(uow.session, user_id)
-    if principal is None:
+    principal = load_principal(uow.session, claims.user_id)
+    # A password change since the token was issued revoked it (token_version).
+    if principal is None or principal.token_version != claims.token_version:
         raise Unauthorized("invalid or expired token")
+    # A websocket ticket bought with this token must not outlive it (api/routes/ws.py).
+    request.state.token_expires_at = claims.expires_at
     return principal
 
 

@@ -3,15 +3,22 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from core.audit import AuditUnavailable
+from core.db import database_outage_reason, is_database_outage
 from core.errors import Busy, NotFound, ServiceError, TooManyRequests, Unauthorized
 
 log = logging.getLogger("zhijiao.api")
+
+
+# Seconds a caller is told to wait when the database is unreachable: devices
+# retry their batch (same fix ids) and consoles their request.
+DATABASE_RETRY_AFTER = 5
 
 
 def _field(loc: tuple) -> str:
@@ -68,6 +75,19 @@ def install_error_handlers(app: FastAPI) -> None:
         if column:
             body["errors"] = [{"field": column, "message": message}]
         return JSONResponse(body, status_code=422)
+
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not is_database_outage(exc):
+            raise exc  # any other database error: a genuine 500
+        # One line, and only the path: no traceback, no statement, no parameters
+        # (they held a device's credential hash), no query string.
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path,
+                  database_outage_reason(exc))
+        return JSONResponse({"detail": "database unavailable: the request was not carried out; try again later"},
+                            status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+    for error in (DBAPIError, psycopg.OperationalError, psycopg.InterfaceError):
+        app.add_exception_handler(error, database_unavailable)
 
     @app.exception_handler(AuditUnavailable)
     async def audit_unavailable(request: Request, exc: AuditUnavailable) -> JSONResponse:

@@ -1,7 +1,9 @@
 """Engine and session factory. The request (or job) owns the transaction."""
 from __future__ import annotations
 
+import psycopg
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -26,9 +28,31 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # are recycled instead, and a dead one fails one request, not all.
         pool_pre_ping=False,
         pool_recycle=1800,
-        # Acknowledged means durable: never let a session turn this off.
-        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC"},
+        # Statement parameters never go into exception messages, hence never into
+        # a log line: they include credential hashes and personal data.
+        hide_parameters=True,
+        # Acknowledged means durable: never let a session turn this off. A
+        # database that stops answering fails a connection attempt after
+        # connect_timeout seconds instead of holding the request for minutes.
+        connect_args={"options": "-c synchronous_commit=on -c timezone=UTC", "connect_timeout": 10},
     )
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database cannot be reached or dropped the connection: nobody's fault
+    but the database's, and worth retrying. SQLAlchemy wraps psycopg's errors;
+    raw psycopg users (the Postgres bus) raise them directly."""
+    if isinstance(exc, (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def database_outage_reason(exc: BaseException) -> str:
+    """One short line for a log: the driver's own first line, never SQLAlchemy's
+    str(), which carries the statement and (unless hidden) its parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return f"{type(orig).__name__}: {first[:200]}"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

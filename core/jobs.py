@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.audit import AuditLog
 from core.clock import Clock
-from core.db import Base
+from core.db import Base, database_outage_reason, is_database_outage
 from core.principal import RequestContext
 from core.settings import Settings
 
@@ -137,8 +137,12 @@ class JobRunner:
         try:
             await asyncio.to_thread(run_job, job, self.session_factory, now=self.clock.now(),
                                     settings=self.settings, audit=self.audit, force=force)
-        except Exception:  # noqa: BLE001 - one failed round must not stop the schedule; the next retries
-            log.exception("job %s failed", job.name)
+        except Exception as exc:  # noqa: BLE001 - one failed round must not stop the schedule; the next retries
+            if is_database_outage(exc):
+                log.error("job %s: database unavailable (%s); the next round retries", job.name,
+                          database_outage_reason(exc))
+            else:
+                log.exception("job %s failed", job.name)
 
     def _stored_runs(self) -> dict[str, datetime]:
         try:

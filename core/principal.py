@@ -13,6 +13,8 @@ class Principal:
     # Materialised path of the caller's jurisdiction ("1/5/"): scope prefix.
     jurisdiction_path: str
     supervisee_id: int | None = None
+    # The user's session version (users.token_version): a change ends sessions.
+    token_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)

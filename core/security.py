@@ -7,7 +7,7 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher
@@ -83,10 +83,21 @@ class TokenError(Exception):
     pass
 
 
-def issue_access_token(settings: AuthSettings, *, user_id: int, role: str, now: datetime) -> AccessToken:
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid access token says: whose it is, its session version, its expiry."""
+
+    user_id: int
+    token_version: int
+    expires_at: datetime
+
+
+def issue_access_token(settings: AuthSettings, *, user_id: int, role: str, now: datetime,
+                       token_version: int = 0) -> AccessToken:
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims = {
         "sub": str(user_id),
+        "ver": token_version,
         "role": role,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
@@ -100,6 +111,12 @@ def issue_access_token(settings: AuthSettings, *, user_id: int, role: str, now: 
 
 def decode_access_token(settings: AuthSettings, token: str, *, now: datetime) -> int:
     """Return the user id of a valid token, or raise TokenError."""
+    return decode_access_claims(settings, token, now=now).user_id
+
+
+def decode_access_claims(settings: AuthSettings, token: str, *, now: datetime) -> TokenClaims:
+    """The claims of a valid token, or raise TokenError. The caller checks the
+    session version against the user's (a token without one is version 0)."""
     try:
         claims = jwt.decode(
             token,
@@ -124,6 +141,9 @@ def decode_access_token(settings: AuthSettings, token: str, *, now: datetime) ->
     except (TypeError, ValueError) as exc:
         raise TokenError("bad time claim") from exc
     try:
-        return int(claims["sub"])
+        user_id, version = int(claims["sub"]), claims.get("ver", 0)
     except (TypeError, ValueError) as exc:
         raise TokenError("bad subject") from exc
+    if type(version) is not int:
+        raise TokenError("bad session version")
+    return TokenClaims(user_id, version, datetime.fromtimestamp(float(claims["exp"]), tz=UTC))

@@ -65,6 +65,7 @@ def update_user(*, ctx: Ctx, user_id: int, data: UserUpdate) -> UserOut:
         raise Invalid("you cannot deactivate your own account", field="active")
     if "password" in changes:
         row.password_hash = hash_password(changes.pop("password"))
+        row.revoke_sessions()  # own change or reset: every earlier token and socket ends
         changes["password"] = "changed"
     for name in ("full_name", "active"):
         if name in changes:

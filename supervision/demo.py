@@ -89,6 +89,7 @@ def _account(db: Session, accounts: list[DemoAccount], username: str, role: Role
                     supervisee_id=supervisee_id, password_hash="")
         db.add(user)
     user.password_hash = hash_password(password)
+    user.revoke_sessions()  # a refreshed demo password ends the old sessions
     db.flush()
     accounts.append(DemoAccount(username, role, where.name, password))
     return user

@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     func,
@@ -108,9 +109,16 @@ class User(Base):
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
     supervisee_id: Mapped[int | None] = mapped_column(ForeignKey("supervisees.id"), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # In every access token; a password change increments it, revoking every
+    # token (and websocket) issued before (revoke_sessions).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     jurisdiction: Mapped[Jurisdiction] = relationship(lazy="joined")
+
+    def revoke_sessions(self) -> None:
+        """End every session of this user: tokens issued before now stop working."""
+        self.token_version = (self.token_version or 0) + 1
 
 
 class Supervisee(Base):

@@ -35,7 +35,8 @@ def login(data: LoginIn, request: Request, ctx: Annotated[Ctx, Depends(anonymous
                                                                      now=now))
         raise Unauthorized("wrong username or password")
     login_throttle.record_success(ctx.db, username=data.username)
-    token = issue_access_token(ctx.settings.auth, user_id=user.id, role=user.role, now=ctx.clock.now())
+    token = issue_access_token(ctx.settings.auth, user_id=user.id, role=user.role, now=ctx.clock.now(),
+                               token_version=user.token_version)
     ctx.request = RequestContext(principal=None, request_id=ctx.request.request_id, source_addr=ctx.request.source_addr)
     ctx.record("auth.login", "user", user.id, detail={"username": user.username})
     return TokenOut(access_token=token.token, expires_in=token.expires_in)

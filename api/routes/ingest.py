@@ -29,6 +29,8 @@ from supervision.models import DeviceProtocol, Role
 from supervision.supervisees import get_scoped
 
 router = APIRouter(tags=["ingest"])
+# Enforced while the body is read, before authentication (api/body_limit.py,
+# BODY_LIMITS in api/app.py); checked again here for callers without the middleware.
 MAX_BODY = 2 * 1024 * 1024
 MAX_GPX = 32 * 1024 * 1024
 Decoder = Callable[[DeviceMessage], Decoded]

@@ -14,8 +14,8 @@ Protocol (JSON text frames):
 4. Close codes: 4000 "resync" (too slow or the server lost events: reconnect
    with ``last_seq``; if a ``{"type": "resync", "seq": R}`` message came just
    before, with ``last_seq`` at most R), 4001 "reauthenticate" (the user was
-   deactivated or moved, or the session reached the access-token lifetime:
-   fetch a new ticket, reconnect with ``last_seq``), 1008 (origin, ticket, rate
+   deactivated or moved, changed their password or had it reset, or the
+   bearer token the ticket was bought with expired: fetch a new ticket, reconnect with ``last_seq``), 1008 (origin, ticket, rate
    or protocol), 1009 (message too big), 1013 (server not ready: retry).
 
 The session itself (steps 2-4) is alerts/session.py's; this route checks the
@@ -24,18 +24,21 @@ Origin, accepts, and adapts Starlette's WebSocket to its ``Transport``.
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Request, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from alerts.session import SocketServices, serve_socket
 from alerts.tickets import issue_ticket
 from api.deps import CtxDep, load_principal
+from core.db import database_outage_reason, is_database_outage
 from core.principal import RequestContext
 from supervision.scope import STAFF_READERS, require_role
 
 router = APIRouter(tags=["alerts"])
+log = logging.getLogger("zhijiao.api")
 
 
 class TicketOut(BaseModel):
@@ -44,11 +47,14 @@ class TicketOut(BaseModel):
 
 
 @router.post("/ws/tickets", response_model=TicketOut, status_code=201)
-def create_ticket(ctx: CtxDep) -> TicketOut:
-    """A one-time ticket (≤ 30 s) to open the alert websocket with."""
+def create_ticket(request: Request, ctx: CtxDep) -> TicketOut:
+    """A one-time ticket (≤ 30 s) to open the alert websocket with; the socket ends
+    when the bearer token it was bought with expires."""
     require_role(ctx.principal, STAFF_READERS, "watch live alerts")
     ticket, ttl = issue_ticket(ctx.db, user_id=ctx.principal.user_id, now=ctx.clock.now(),
-                               ttl_seconds=ctx.settings.hub.ws_ticket_ttl_seconds)
+                               ttl_seconds=ctx.settings.hub.ws_ticket_ttl_seconds,
+                               token_version=ctx.principal.token_version,
+                               session_ends_at=getattr(request.state, "token_expires_at", None))
     return TicketOut(ticket=ticket, expires_in=ttl)
 
 
@@ -65,10 +71,17 @@ async def alerts_socket(websocket: WebSocket) -> None:
                               audit=state.audit, hub=state.delivery.hub, load_principal=load_principal)
     context = RequestContext(principal=None, request_id=websocket.scope.get("state", {}).get("request_id"),
                              source_addr=websocket.client.host if websocket.client else None)
+    transport = StarletteTransport(websocket)
     try:
-        await serve_socket(StarletteTransport(websocket), services, context)
+        await serve_socket(transport, services, context)
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass  # the client went away mid-send
+    except Exception as exc:
+        if not is_database_outage(exc):
+            raise
+        # As a REST route answers 503: one line without the statement, and "retry".
+        log.error("database unavailable on websocket %s: %s", websocket.url.path, database_outage_reason(exc))
+        await transport.close(1013, "database unavailable, retry")
 
 
 class StarletteTransport:

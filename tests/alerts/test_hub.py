@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -486,3 +487,54 @@ async def test_a_session_ends_at_the_access_token_lifetime(env: Env) -> None:
                 assert await close_code(ws, timeout=5) == (4001, "reauthenticate")
             finally:
                 env.clock.set(start)  # the world's bearer tokens are valid at the start time only
+
+
+async def test_a_socket_ends_at_its_bearer_tokens_expiry(env: Env) -> None:
+    """Issue 12, hole 3: the ticket was bought with a token two minutes from its
+    expiry, so the socket ends then, not a full token lifetime after it opened."""
+    from core.security import issue_access_token
+
+    officer = env.world.users["officer_a"]
+    minutes = env.settings.auth.access_token_minutes
+    old = issue_access_token(env.settings.auth, user_id=officer.id, role=officer.role,
+                             now=env.clock.now() - timedelta(minutes=minutes - 2)).token
+    r = httpx.post(env.server.http + "/ws/tickets", headers={"Authorization": f"Bearer {old}"})
+    assert r.status_code == 201, r.text
+    with hub_settings(env, ws_recheck_seconds=0.1):
+        async with stream(env.server.ws, r.json()["ticket"]) as ws:
+            assert (await recv(ws))["type"] == "snapshot"
+            start = env.clock.now()
+            try:
+                env.clock.advance(minutes=1)
+                with pytest.raises(TimeoutError):  # not yet
+                    await recv(ws, timeout=0.5)
+                env.clock.advance(minutes=1, seconds=1)
+                assert await close_code(ws, timeout=5) == (4001, "reauthenticate")
+            finally:
+                env.clock.set(start)
+
+
+async def test_a_password_change_closes_the_users_open_sockets(env: Env) -> None:
+    """Issue 12, hole 3: the periodic re-check sees the revoked session."""
+    from tests.factories import PASSWORD
+
+    officer = env.world.users["officer_b"]
+    new_password = "another long passphrase"
+    with hub_settings(env, ws_recheck_seconds=0.1):
+        async with stream(env.server.ws, env.ticket("officer_b")) as ws:
+            assert (await recv(ws))["type"] == "snapshot"
+            r = httpx.patch(f"{env.server.http}/users/{officer.id}", json={"password": new_password},
+                            headers=env.world.auth("officer_b"))
+            assert r.status_code == 200, r.text
+            try:
+                assert await close_code(ws, timeout=5) == (4001, "reauthenticate")
+            finally:
+                # Later tests use officer_b: the old password back, and a fresh token.
+                def login(password: str) -> dict[str, str]:
+                    r = httpx.post(env.server.http + "/auth/login",
+                                   json={"username": officer.username, "password": password})
+                    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+                httpx.patch(f"{env.server.http}/users/{officer.id}", json={"password": PASSWORD},
+                            headers=login(new_password))
+                env.world.tokens["officer_b"] = login(PASSWORD)["Authorization"].removeprefix("Bearer ")

@@ -92,7 +92,8 @@ def test_nul_inside_admin_codes_of_a_leave_is_a_422(codes, client, world):
     body = {"destination": {"address": "杭州", "admin_codes": codes}, **LEAVE_TIMES}
     r = client.post("/leave", headers=world.auth("supervisee_a"), json=body)
     assert r.status_code == 422, r.text
-    assert "NUL" in r.json()["detail"] and "admin_codes" in r.json()["errors"][0]["field"]
+    # Refused by the admin-code shape (which no NUL matches) or by the NUL check: a 422 either way.
+    assert "admin_codes" in r.json()["errors"][0]["field"]
 
 
 def test_nul_inside_permitted_area_codes_is_a_422(client, world):

@@ -40,7 +40,8 @@ def _count(db, model, **where) -> int:
 
 FOREIGN = {
     "nested": {"type": "Polygon", "coordinates": SQUARE, "properties": _nested(500)},
-    "huge": {"type": "Polygon", "coordinates": SQUARE, "evidence": "x" * (3 * 2**20)},
+    # Under the geometry routes' 2 MiB body limit, so the member check itself is what refuses it.
+    "huge": {"type": "Polygon", "coordinates": SQUARE, "evidence": "x" * (3 * 2**19)},
     "feature": {"type": "Polygon", "coordinates": SQUARE, "geometry": {"type": "Point", "coordinates": [1, 2]}},
     "crs": {"type": "Polygon", "coordinates": SQUARE, "crs": {"type": "name", "properties": {"name": "x"}}},
 }
@@ -113,3 +114,12 @@ def test_the_evidence_kept_has_a_size_limit(client, world, db, monkeypatch):
     assert r.status_code == 422, r.text
     assert "at most 100 bytes" in r.json()["detail"] and r.json()["errors"][0]["field"] == "geometry"
     assert _count(db, Fence, supervisee_id=sup) == 0
+
+
+def test_a_3_mib_member_is_refused_before_it_is_even_read(client, world, db):
+    """The review's 3 MiB member now meets the body limit first (api/body_limit.py): 413, nothing stored."""
+    sup = world.supervisees["a"].id
+    geometry = {"type": "Polygon", "coordinates": SQUARE, "evidence": "x" * (3 * 2**20)}
+    r = client.post("/leave", headers=world.auth("supervisee_a"), json=_leave(geometry))
+    assert r.status_code == 413 and "2 MiB" in r.json()["detail"]
+    assert _count(db, LeaveRequest, supervisee_id=sup) == 0

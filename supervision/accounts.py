@@ -61,6 +61,9 @@ def update_user(*, ctx: Ctx, user_id: int, data: UserUpdate) -> UserOut:
         # Anyone may change their own password and name; nothing else.
         if row.id != principal.user_id or "active" in changes:
             raise Forbidden(f"role {principal.role} may only change its own name and password")
+        if principal.role == Role.auditor and set(changes) - {"password"}:
+            # An auditor changes nothing it could later be audited on, its own record included.
+            raise Forbidden("an auditor may only change its own password")
     if row.id == principal.user_id and changes.get("active") is False:
         raise Invalid("you cannot deactivate your own account", field="active")
     if "password" in changes:

@@ -167,3 +167,12 @@ def test_password_hashes_are_bounded_per_process():
     finally:
         slots._slots.release()
     assert slots.verify(None, "x") is False
+
+
+def test_an_auditor_changes_nothing_but_its_own_password(client, world):
+    """Issue 12 (12): the auditor could change its own profile."""
+    me = world.users["auditor"]
+    r = client.patch(f"/users/{me.id}", headers=world.auth("auditor"), json={"full_name": "改过的名字"})
+    assert r.status_code == 403 and "password" in r.json()["detail"]
+    r = client.patch(f"/users/{me.id}", headers=world.auth("auditor"), json={"password": "a-new-long-password"})
+    assert r.status_code == 200

@@ -6,6 +6,7 @@ protocol module does all protocol reading, so the routes never parse bodies.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -25,14 +26,30 @@ class DeviceMessage:
     datum: str = "wgs84"  # declared by the route, for formats that carry none (GPX)
 
 
+# JSON can carry NUL or a surrogate only as a \u escape (raw control
+# characters are invalid JSON and refused by the parser).
+_RISKY_ESCAPES = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
+
+
+def plain_json(body: bytes) -> bool:
+    """True when a JSON body cannot decode to text PostgreSQL refuses (no NUL, no surrogate escape)."""
+    return isinstance(body, (bytes, bytearray)) and _RISKY_ESCAPES.search(body) is None
+
+
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """The fixes of one message, and the device key where the protocol carries it in the message."""
 
     fixes: list[DecodedFix]
     device_key: str | None = None
+    # The decoder saw the raw JSON and it holds no escape that could decode to
+    # NUL or a lone surrogate: the per-value walk below can be skipped. It is
+    # a third of the decode time of a 1,000-fix batch, on the hot path.
+    plain_json: bool = False
 
     def __post_init__(self) -> None:
+        if self.plain_json:
+            return
         # Checked here, where every decoder hands its result over, so that no
         # protocol can pass on text PostgreSQL cannot store (NUL in OsmAnd
         # ``extras``, a lone surrogate in a native fix id): a DecodeError

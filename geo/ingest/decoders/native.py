@@ -21,7 +21,7 @@ from typing import Any
 
 from geo.ingest.decoders import _fields as f
 from geo.ingest.errors import DecodeError
-from geo.ingest.decoders.message import Decoded, DeviceMessage
+from geo.ingest.decoders.message import Decoded, DeviceMessage, plain_json
 from geo.ingest.fix import DATUMS, DecodedFix
 
 PROTOCOL = "native"
@@ -36,7 +36,7 @@ ALLOWED = frozenset(REQUIRED + OPTIONAL)
 
 def decode(message: DeviceMessage) -> Decoded:
     """Decode a native batch request (the credential is the bearer token, not in the body)."""
-    return Decoded(decode_body(message.body))
+    return Decoded(decode_body(message.body), plain_json=plain_json(message.body))
 
 
 def decode_body(body: bytes | Mapping[str, Any]) -> list[DecodedFix]:

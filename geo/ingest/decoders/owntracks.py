@@ -21,7 +21,7 @@ from typing import Any
 
 from geo.ingest.decoders import _fields as f
 from geo.ingest.errors import DecodeError
-from geo.ingest.decoders.message import Decoded, DeviceMessage
+from geo.ingest.decoders.message import Decoded, DeviceMessage, plain_json
 from geo.ingest.fix import DecodedFix
 
 PROTOCOL = "owntracks"
@@ -33,7 +33,7 @@ _CHARGING_BY_STATUS: dict[int, bool | None] = {0: None, 1: False, 2: True, 3: Tr
 
 def decode(message: DeviceMessage) -> Decoded:
     """Decode one OwnTracks HTTP POST (the credential is HTTP Basic, not in the body)."""
-    return Decoded(decode_body(message.body, message.headers))
+    return Decoded(decode_body(message.body, message.headers), plain_json=plain_json(message.body))
 
 
 def decode_body(body: bytes | Mapping[str, Any] | list[Any], headers: Mapping[str, str]) -> list[DecodedFix]:

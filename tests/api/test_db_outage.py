@@ -18,18 +18,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from core.clock import SystemClock
-from core.db import sqlalchemy_url
 from core.security import keyed_hash
 from core.settings import Settings
 from tests.alerts.test_hub import ORIGIN
 from tests.conftest import migrated_database
-from tests.factories import World, add_device, build_world
+from tests.factories import World, seed_world_with_device
 from tests.servers import TcpProxy, start_server
 
 
@@ -46,13 +42,8 @@ class Outage:
 @pytest.fixture(scope="module")
 def outage(server_url: str, tmp_path_factory) -> Iterator[Outage]:
     with migrated_database(server_url, "zj_outage") as url:
-        engine = create_engine(sqlalchemy_url(url))
         settings = Settings()
-        with Session(engine, expire_on_commit=False) as db:
-            world = build_world(db, settings, SystemClock())
-            _, secret = add_device(db, settings, world.supervisees["a"], "native")
-            db.commit()
-        engine.dispose()
+        world, secret = seed_world_with_device(url, settings, "native")
         proxy = TcpProxy(url)
         log = tmp_path_factory.mktemp("outage") / "server.log"
         with log.open("w") as out:

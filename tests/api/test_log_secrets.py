@@ -13,19 +13,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from core.clock import SystemClock
-from core.db import sqlalchemy_url
 from core.logging import redact
 from core.security import issue_access_token, new_device_secret
 from core.settings import Settings
 from tests.alerts.test_hub import ORIGIN
 from tests.conftest import migrated_database
-from tests.factories import add_device, build_world
+from tests.factories import seed_world_with_device
 from tests.servers import start_server
 
 
@@ -39,13 +36,8 @@ class Logged:
 @pytest.fixture(scope="module")
 def logged(server_url: str, tmp_path_factory) -> Iterator[Logged]:
     with migrated_database(server_url, "zj_logsec") as url:
-        engine = create_engine(sqlalchemy_url(url))
         settings = Settings()
-        with Session(engine, expire_on_commit=False) as db:
-            world = build_world(db, settings, SystemClock())
-            _, secret = add_device(db, settings, world.supervisees["a"], "osmand")
-            db.commit()
-        engine.dispose()
+        world, secret = seed_world_with_device(url, settings, "osmand")
         log = tmp_path_factory.mktemp("logsec") / "server.log"
         with log.open("w") as out:
             proc: subprocess.Popen

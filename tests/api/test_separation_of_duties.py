@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.audit import AuditEntry
-from supervision.models import ActivationCode
+
 from tests.factories import PASSWORD
 
 NEW_PASSWORD = "my own new passphrase"
@@ -57,6 +57,8 @@ def test_an_officer_account_is_made_through_a_one_time_activation_code(client, d
     code = made["activation_code"]
     assert made["username"] == body["username"] and made["activation_expires_at"] and "password" not in made
     # Stored only as a hash.
+    from supervision.models import ActivationCode
+
     rows = list(db.scalars(select(ActivationCode).where(ActivationCode.user_id == made["id"])))
     assert len(rows) == 1 and code not in rows[0].code_hash
     # Nobody can log in before the code is redeemed; no password guesses it.

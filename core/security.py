@@ -26,11 +26,19 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+# The password of an account nobody has set yet (awaiting activation, or reset):
+# no password matches it. Verified like an unknown user (against the dummy
+# hash), so a login cannot tell such an account by its speed.
+UNUSABLE_PASSWORD = "!unset"
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    if password_hash == UNUSABLE_PASSWORD:
+        password_hash = None
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
@@ -52,10 +60,17 @@ class HashSlots:
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         """verify_password, inside a slot."""
+        return self._run(verify_password, password_hash, password)
+
+    def hash(self, password: str) -> str:
+        """hash_password, inside a slot (an activation sets a password)."""
+        return self._run(hash_password, password)
+
+    def _run(self, fn, *args):
         if not self._slots.acquire(timeout=self._wait):
             raise Busy("too many logins at once; try again in a few seconds")
         try:
-            return verify_password(password_hash, password)
+            return fn(*args)
         finally:
             self._slots.release()
 
@@ -67,6 +82,16 @@ def keyed_hash(key: str, value: str) -> str:
 
 def new_device_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_activation_code() -> str:
+    """A one-time activation code: 120 random bits, short enough to read out or type."""
+    return secrets.token_urlsafe(15)
+
+
+def code_hash(code: str) -> str:
+    """How an activation code is stored. Plain SHA-256 suffices: the code is random, not chosen."""
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def generate_password() -> str:

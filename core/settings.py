@@ -38,6 +38,7 @@ class AuthSettings(BaseSettings):
     login_window_minutes: int = Field(15, ge=1, description="The window failed logins are counted in.")
     login_lockout_minutes: int = Field(15, ge=1, description="How long a locked username or source address stays locked.")
     password_hash_slots: int = Field(2, ge=1, description="Password hashes computed at once per process (each costs 64 MiB and ~50 ms of a core); more wait, then get 503.")
+    activation_code_hours: int = Field(72, ge=1, le=24 * 30, description="Lifetime of a one-time activation code (new account or password reset); the user redeems it with their own password at `POST /auth/activate`.")
 
 
 class AuditSettings(BaseSettings):
@@ -118,6 +119,18 @@ class HubSettings(BaseSettings):
     bus_channel: str = Field("alerts", description="Bus channel of alert events; give deployments that share one NATS their own.")
 
 
+class SupervisionSettings(BaseSettings):
+    """Supervisee records (supervision/)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    registration_review_share: float = Field(
+        0.05, ge=0, le=1,
+        description="Share of supervisee registrations sent to bureau review at random (a quality check). A "
+                    "registration whose national ID is already on record goes there too, with the same answer, "
+                    "so an office cannot tell the two apart; 0 would make that answer a tell.")
+
+
 class LeaveSettings(BaseSettings):
     """Leave and standing permits (leave/)."""
 
@@ -158,6 +171,7 @@ class Settings:
         self.alerts = AlertSettings()
         self.ingest = IngestSettings()
         self.leave = LeaveSettings()
+        self.supervision = SupervisionSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

@@ -97,6 +97,12 @@ class LeaveRequest(_Destination, Base):
     returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     return_position: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     overdue_alert_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The names as they were when asked and when decided: the report shows
+    # these, not today's (editable) names. NULL on rows written around the workflow.
+    supervisee_name: Mapped[str | None] = mapped_column(String(200))
+    office_name: Mapped[str | None] = mapped_column(String(200))
+    requester_name: Mapped[str | None] = mapped_column(String(200))
+    approver_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -2,6 +2,11 @@
 
 The secret is shown once at creation (or rotation) and stored only as a
 keyed hash. Device credentials are accepted by the ingest routes alone.
+
+Registering a device and rotating its secret are an officer's (or manager's)
+acts: whoever holds the secret can send fixes as the supervisee, so an
+administrator, who reads no location data, may list devices, rename and
+disable them, but never obtain a secret.
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from core.schemas import Page
 from supervision.schemas import DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate
 from supervision.scope import ACCOUNT_ADMINS, device_owner_clause, require_role
 
-DEVICE_MANAGERS = ACCOUNT_ADMINS | {Role.officer, Role.manager}
+DEVICE_OFFICERS = {Role.officer, Role.manager}  # may register devices and rotate secrets
+DEVICE_MANAGERS = ACCOUNT_ADMINS | DEVICE_OFFICERS  # may also rename and disable
 
 
 def _scoped_query(ctx: Ctx):
@@ -45,7 +51,7 @@ def get_device(*, ctx: Ctx, device_id: int) -> DeviceOut:
 
 
 def create_device(*, ctx: Ctx, data: DeviceIn) -> DeviceCreated:
-    require_role(ctx.principal, DEVICE_MANAGERS, "register devices")
+    require_role(ctx.principal, DEVICE_OFFICERS, "register devices")
     owner = ctx.db.scalar(select(Supervisee.id).where(Supervisee.id == data.supervisee_id, device_owner_clause(ctx.principal)))
     if owner is None:
         raise Invalid("supervisee_id does not name a supervisee in your jurisdiction", field="supervisee_id")
@@ -67,6 +73,8 @@ def update_device(*, ctx: Ctx, device_id: int, data: DeviceUpdate) -> DeviceOut 
     require_role(ctx.principal, DEVICE_MANAGERS, "change devices")
     row = _get_scoped(ctx, device_id)
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("rotate_secret"):
+        require_role(ctx.principal, DEVICE_OFFICERS, "rotate device secrets")
     for name in ("name", "active"):
         if name in changes:
             setattr(row, name, changes[name])

@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
@@ -178,3 +178,94 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     supervisee: Mapped[Supervisee] = relationship(lazy="joined")
+
+
+class ActivationCode(Base):
+    """A one-time code that lets a user set their own password (new account or reset).
+
+    Only a hash is stored; the code is shown once, to whoever may hand it over
+    (the admin for an officer, the approving manager otherwise). Issuing a new
+    code for a user revokes the ones still open.
+    """
+
+    __tablename__ = "activation_codes"
+    __table_args__ = (CheckConstraint("purpose IN ('create', 'reset')", name="activation_purpose_valid"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(8))
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccountNotice(Base):
+    """Something done to a user's account by someone else (a reset): shown at their next login and in /auth/me."""
+
+    __tablename__ = "account_notices"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AccountRequest(Base):
+    """An admin's request that needs a second person: a new account or a reset
+    of a manager, auditor or supervisee login, decided by a manager above it."""
+
+    __tablename__ = "account_requests"
+    __table_args__ = (
+        CheckConstraint("kind IN ('create', 'reset')", name="account_request_kind_valid"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="account_request_status_valid"),
+        _check("role", Role),
+        # One open request per new username (the users table holds the rest).
+        Index("account_requests_pending_username", "username", unique=True,
+              postgresql_where="status = 'pending' AND kind = 'create'"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    role: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(200))
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    supervisee_id: Mapped[int | None] = mapped_column(ForeignKey("supervisees.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the reset's target, or the account made
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Registration(Base):
+    """A supervisee registration waiting for the bureau: its national ID is
+    already on record, or it was sampled for review (which hides the first
+    reason from the office). Holds the validated input without the ID number."""
+
+    __tablename__ = "supervisee_registrations"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'accepted', 'rejected')", name="registration_status_valid"),
+        CheckConstraint("reason IN ('national_id_match', 'sample')", name="registration_reason_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    id_last4: Mapped[str] = mapped_column(String(4))
+    data: Mapped[dict] = mapped_column(JSONB)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    supervisee_id: Mapped[int | None] = mapped_column(ForeignKey("supervisees.id"))  # made on acceptance

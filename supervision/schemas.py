@@ -48,8 +48,9 @@ class JurisdictionOut(Output):
 # --- users ---------------------------------------------------------------------
 
 class UserIn(Input):
+    """A new account. No password: the user sets their own with an activation code."""
+
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-zA-Z0-9_.-]+$")
-    password: str = Field(min_length=12, max_length=256)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
     jurisdiction_id: Id
@@ -79,6 +80,59 @@ class UserOut(Output):
     active: bool
 
 
+class UserActivation(UserOut):
+    """An account with a fresh one-time activation code: shown once, to whoever hands it to the user."""
+
+    activation_code: str = Field(description="Shown once; the user redeems it at POST /auth/activate.")
+    activation_expires_at: datetime
+
+
+class ActivateIn(Input):
+    username: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=12, max_length=256, description="the user's own new password")
+
+
+class ActivatedOut(BaseModel):
+    username: str
+    activated: bool = True
+
+
+class NoticeOut(Output):
+    id: int
+    kind: str
+    message: str
+    created_at: datetime
+    seen_at: datetime | None
+
+
+class MeOut(UserOut):
+    notices: list[NoticeOut] = Field(default_factory=list, description="the latest notices about this account")
+
+
+class AccountRequestOut(Output):
+    """An admin's account request (new account or reset) waiting for, or decided by, a manager."""
+
+    id: int
+    kind: str
+    status: str
+    role: str
+    username: str
+    full_name: str
+    jurisdiction_id: int
+    supervisee_id: int | None
+    user_id: int | None
+    requested_by: int
+    requested_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+class DecisionIn(Input):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class LoginIn(Input):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
@@ -88,6 +142,7 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    notices: list[NoticeOut] = Field(default_factory=list, description="notices not shown before (e.g. a reset)")
 
 
 # --- supervisees ---------------------------------------------------------------
@@ -200,3 +255,33 @@ class DeviceOut(Output):
 
 class DeviceCreated(DeviceOut):
     secret: str = Field(description="Shown once: the device's credential (bearer token, OwnTracks password, or OsmAnd id).")
+
+
+# --- registrations pending bureau review ----------------------------------------
+
+class RegistrationPending(BaseModel):
+    """The answer to a registration sent to bureau review: the same for every reason."""
+
+    id: int
+    status: str = "pending_bureau_review"
+    message: str = "the registration was received and awaits review by the district bureau"
+
+
+class RegistrationOut(Output):
+    """A registration in the bureau's queue (managers only)."""
+
+    id: int
+    office_id: int
+    reason: str
+    status: str
+    id_last4: str
+    data: dict
+    requested_by: int
+    requested_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    supervisee_id: int | None
+    matching_supervisee_id: int | None = Field(
+        None, description="the record on file with the same national ID, when it is in your jurisdiction")
+    match_elsewhere: bool = Field(False, description="the same national ID is on file outside your jurisdiction")

@@ -1,17 +1,20 @@
 """Supervisee records: read and write, scoped and audited."""
 from __future__ import annotations
 
+from datetime import date
+
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from sqlalchemy import func, select
 
 from core.context import Ctx
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Invalid, NotFound
 from core.security import keyed_hash
 from geo.datum import to_wgs84
-from supervision.models import Jurisdiction, JurisdictionLevel, Role, Supervisee, SuperviseeStatus, User
+from supervision import registrations
+from supervision.models import Jurisdiction, JurisdictionLevel, Role, Supervisee, SuperviseeStatus, Tier, User
 from core.schemas import Page
-from supervision.schemas import PointIn, PointOut, SuperviseeIn, SuperviseeOut, SuperviseeUpdate
+from supervision.schemas import PointIn, PointOut, RegistrationPending, SuperviseeIn, SuperviseeOut, SuperviseeUpdate
 from supervision.scope import SUPERVISEE_WRITERS, require_role, subtree_ids, supervisee_clause
 
 
@@ -73,31 +76,45 @@ def _check_officer(ctx: Ctx, officer_id: int, office_id: int) -> None:
         raise Invalid("officer_id must name an officer of the supervisee's office", field="officer_id")
 
 
-def create_supervisee(*, ctx: Ctx, data: SuperviseeIn) -> SuperviseeOut:
+def check_placement(ctx: Ctx, office_id: int, officer_id: int | None) -> None:
+    """The office is in the caller's jurisdiction, and the officer (if any) is one of its officers."""
+    _check_office(ctx, office_id)
+    if officer_id is not None:
+        _check_officer(ctx, officer_id, office_id)
+
+
+def create_supervisee(*, ctx: Ctx, data: SuperviseeIn) -> SuperviseeOut | RegistrationPending:
+    """Register a supervisee, or send the registration to bureau review (supervision/registrations.py)."""
     require_role(ctx.principal, SUPERVISEE_WRITERS, "create supervisee records")
-    _check_office(ctx, data.office_id)
-    if data.officer_id is not None:
-        _check_officer(ctx, data.officer_id, data.office_id)
+    check_placement(ctx, data.office_id, data.officer_id)
     id_hash = keyed_hash(ctx.settings.auth.id_hash_key, data.national_id)
-    if ctx.db.scalar(select(Supervisee.id).where(Supervisee.id_hash == id_hash)) is not None:
-        # The same answer whether the existing record is in the caller's scope
-        # or not, and no id: whether someone is under supervision elsewhere is
-        # not the caller's to learn. The attempt is recorded for the bureau.
-        ctx.record("supervisee.create", "supervisee", None, outcome="conflict", detail={"reason": "national_id"})
-        raise Conflict("this person cannot be registered here; the district bureau can resolve it",
-                       field="national_id")
+    pending = registrations.hold_for_review(ctx, data, id_hash=id_hash)
+    if pending is not None:
+        return pending
+    fields = data.model_dump(exclude={"national_id"})
+    return to_out(add_supervisee(ctx, fields, id_hash=id_hash, id_last4=data.national_id[-4:]))
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)  # held registrations are JSON
+
+
+def add_supervisee(ctx: Ctx, fields: dict, *, id_hash: str, id_last4: str, detail: dict | None = None) -> Supervisee:
+    """Write a checked registration as a supervisee record (directly, or when the bureau accepts it)."""
+    residence = fields.get("residence")
     row = Supervisee(
-        name=data.name, id_hash=id_hash, id_last4=data.national_id[-4:], sentence_type=data.sentence_type,
-        term_start=data.term_start, term_end=data.term_end, tier=data.tier, office_id=data.office_id,
-        officer_id=data.officer_id, residence=point_to_wkb(data.residence) if data.residence else None,
-        residence_address=data.residence_address, permitted_area_codes=data.permitted_area_codes,
+        name=fields["name"], id_hash=id_hash, id_last4=id_last4, sentence_type=fields["sentence_type"],
+        term_start=_day(fields["term_start"]), term_end=_day(fields["term_end"]), tier=fields.get("tier") or Tier.strict,
+        office_id=fields["office_id"], officer_id=fields.get("officer_id"),
+        residence=point_to_wkb(PointIn(**residence)) if residence else None,
+        residence_address=fields.get("residence_address"), permitted_area_codes=fields.get("permitted_area_codes") or [],
         status=SuperviseeStatus.active,
     )
     ctx.db.add(row)
     ctx.db.flush()
     ctx.db.refresh(row)
-    ctx.record("supervisee.create", "supervisee", row.id, detail={"office_id": row.office_id})
-    return to_out(row)
+    ctx.record("supervisee.create", "supervisee", row.id, detail={"office_id": row.office_id, **(detail or {})})
+    return row
 
 
 def update_supervisee(*, ctx: Ctx, supervisee_id: int, data: SuperviseeUpdate) -> SuperviseeOut:

@@ -140,6 +140,9 @@ def settings():
     # Background jobs would commit behind the rolled-back test transaction;
     # tests call each job directly with the manual clock instead.
     value.api.jobs_enabled = False
+    # Random bureau review of registrations would make tests that register flaky;
+    # tests of the review set the share themselves.
+    value.supervision.registration_review_share = 0.0
     value.api.allowed_hosts = [*value.api.allowed_hosts, "testserver"]  # Starlette's TestClient
     return value
 

@@ -11,9 +11,9 @@ from core.context import Ctx
 from core.errors import TooManyRequests, Unauthorized
 from core.principal import RequestContext
 from core.security import issue_access_token
-from supervision import login_throttle
+from supervision import activation, login_throttle
 from supervision.models import User
-from supervision.schemas import LoginIn, TokenOut, UserOut
+from supervision.schemas import ActivatedOut, ActivateIn, LoginIn, MeOut, TokenOut, UserOut
 
 router = APIRouter(tags=["auth"])
 
@@ -39,9 +39,17 @@ def login(data: LoginIn, request: Request, ctx: Annotated[Ctx, Depends(anonymous
                                token_version=user.token_version)
     ctx.request = RequestContext(principal=None, request_id=ctx.request.request_id, source_addr=ctx.request.source_addr)
     ctx.record("auth.login", "user", user.id, detail={"username": user.username})
-    return TokenOut(access_token=token.token, expires_in=token.expires_in)
+    return TokenOut(access_token=token.token, expires_in=token.expires_in, notices=activation.take_unseen(ctx, user.id))
 
 
-@router.get("/auth/me", response_model=UserOut)
-def me(ctx: CtxDep) -> UserOut:
-    return UserOut.model_validate(ctx.db.get(User, ctx.principal.user_id))
+@router.post("/auth/activate", response_model=ActivatedOut)
+def activate(data: ActivateIn, request: Request, ctx: Annotated[Ctx, Depends(anonymous_ctx)]) -> ActivatedOut:
+    """Redeem a one-time activation code with your own new password (a new account, or after a reset)."""
+    user = activation.redeem(ctx, data, hasher=request.app.state.hash_slots.hash)
+    return ActivatedOut(username=user.username)
+
+
+@router.get("/auth/me", response_model=MeOut)
+def me(ctx: CtxDep) -> MeOut:
+    user = UserOut.model_validate(ctx.db.get(User, ctx.principal.user_id))
+    return MeOut(**user.model_dump(), notices=activation.recent_notices(ctx, ctx.principal.user_id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from core.context import Ctx
 from core.errors import Conflict, Forbidden
 from geo.models import Fence
-from leave import rules
+from leave import names, rules
 from leave.fences import open_fence, reschedule_fence
 from leave.models import AuthorityLevel, LeaveRequest, LeaveStatus
 from leave.policy import RANK, effective_policy, require_authority
@@ -51,6 +51,7 @@ def approve_leave(*, ctx: Ctx, leave_id: int, reason: str) -> LeaveOut:
     rules.check_overlap(ctx.db, leave.supervisee_id, leave.depart_at, leave.return_at, exclude=exclude)
     leave.status, leave.decided_by, leave.decided_level = LeaveStatus.approved, ctx.principal.user_id, held
     leave.decided_at, leave.decision_reason = now, reason
+    names.stamp_decision(ctx.db, leave)
     if leave.parent_id is None:
         start, end = fence_window(ctx, leave)
         # max(.., now): approved within the allowance before departure, the fence still may not start in the past.
@@ -87,6 +88,7 @@ def reject_leave(*, ctx: Ctx, leave_id: int, reason: str) -> LeaveOut:
     held = _check_decider(ctx, leave, "reject")
     leave.status, leave.decided_by, leave.decided_level = LeaveStatus.rejected, ctx.principal.user_id, held
     leave.decided_at, leave.decision_reason = ctx.clock.now(), reason
+    names.stamp_decision(ctx.db, leave)
     ctx.db.flush()
     ctx.record("leave.reject", "leave", leave.id, detail={
         "supervisee_id": leave.supervisee_id, "office_id": leave.office_id, "level": held, "reason": reason})

@@ -169,11 +169,11 @@ def build_report(*, ctx: Ctx, jurisdiction_id: int | None, start: date | None, e
         requester, decider = users.get(lv.requested_by), users.get(lv.decided_by) if lv.decided_by else None
         rows.append({
             "id": lv.id, "parent_id": lv.parent_id, "supervisee_id": lv.supervisee_id,
-            "supervisee": sups[lv.supervisee_id].name if lv.supervisee_id in sups else None,
-            "office_id": lv.office_id, "office": offices[lv.office_id].name if lv.office_id in offices else None,
-            "requested_by": lv.requested_by, "requester": requester.full_name if requester else None,
+            "supervisee": _then(lv.supervisee_name, sups.get(lv.supervisee_id), "name"),
+            "office_id": lv.office_id, "office": _then(lv.office_name, offices.get(lv.office_id), "name"),
+            "requested_by": lv.requested_by, "requester": _then(lv.requester_name, requester, "full_name"),
             "requester_role": requester.role if requester else None, "requested_at": lv.requested_at,
-            "approver_id": lv.decided_by, "approver": decider.full_name if decider else None,
+            "approver_id": lv.decided_by, "approver": _then(lv.approver_name, decider, "full_name"),
             "required_level": required, "decided_level": lv.decided_level, "depart_at": lv.depart_at,
             "return_at": lv.return_at, "return_due_at": lv.return_due_at, "days": lv.days,
             "total_days": lv.total_days, "decision": lv.status, "decided_at": lv.decided_at,
@@ -190,6 +190,13 @@ def build_report(*, ctx: Ctx, jurisdiction_id: int | None, start: date | None, e
         "totals": _totals(rows), "flag_counts": {f: sum(f in r["flags"] for r in rows) for f in FLAGS},
         "reconciliation": _reconcile(leaves, [a for a in all_audit if lo <= a[2] < hi], lo, hi),
     }
+
+
+def _then(recorded: str | None, current: object | None, attribute: str) -> str | None:
+    """The name recorded at the event; today's only for a row written without one (an import, a direct edit)."""
+    if recorded is not None:
+        return recorded
+    return getattr(current, attribute) if current is not None else None
 
 
 def _totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

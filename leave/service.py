@@ -16,7 +16,7 @@ from core.context import Ctx
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from geo.fences.permitted_area import inside_permitted_area
 from geo.models import Fence
-from leave import rules
+from leave import names, rules
 from leave.fences import end_fence, parse_destination, reschedule_fence, sync_corridor
 from leave.models import LeaveRequest, LeaveStatus
 from leave.policy import effective_policy, leave_days
@@ -112,6 +112,7 @@ def create_leave(*, ctx: Ctx, data: LeaveIn) -> LeaveOut:
         reason=data.reason, address=dest.address, geom=dest.geom, radius_m=dest.radius_m, datum=dest.datum,
         raw=dest.raw, depart_at=data.depart_at, return_at=data.return_at, return_due_at=data.return_at, days=days,
         total_days=days, required_level=policy.level_for(days).value, status=LeaveStatus.pending)
+    names.stamp_request(ctx.db, row, sup)
     ctx.db.add(row)
     ctx.db.flush()
     ctx.record("leave.request", "leave", row.id, detail={
@@ -197,6 +198,7 @@ def extend_leave(*, ctx: Ctx, leave_id: int, data: ExtendIn) -> LeaveOut:
         datum=parent.datum, raw=dict(parent.raw or {}), depart_at=parent.return_due_at, return_at=data.return_at,
         return_due_at=data.return_at, days=days, total_days=total, required_level=policy.level_for(total).value,
         status=LeaveStatus.pending)
+    names.stamp_request(ctx.db, row, sup)
     ctx.db.add(row)
     ctx.db.flush()
     ctx.record("leave.request", "leave", row.id, detail={

@@ -27,6 +27,7 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.schemas import Page
 from core.security import UNUSABLE_PASSWORD
 from supervision import activation
+from supervision import decisions
 from supervision.models import AccountRequest, Role, User
 from supervision.schemas import AccountRequestOut, UserActivation, UserOut
 from supervision.scope import ACCOUNT_ADMINS, require_role, subtree_ids
@@ -48,6 +49,19 @@ def rule_for(role: str) -> Rule:
     if rule is Rule.operator:
         raise Forbidden(OPERATOR_ONLY)
     return rule
+
+
+def check_new_account(ctx: Ctx, username: str, supervisee_id: int | None, *, pending_too: bool = True) -> None:
+    """The username is free (also among open requests) and a supervisee gets at most one login."""
+    taken = ctx.db.scalar(select(User.id).where(User.username == username)) is not None
+    if pending_too and not taken:
+        taken = ctx.db.scalar(select(AccountRequest.id).where(
+            AccountRequest.username == username, AccountRequest.kind == "create",
+            AccountRequest.status == "pending")) is not None
+    if taken:
+        raise Conflict("username already taken", field="username")
+    if supervisee_id is not None and ctx.db.scalar(select(User.id).where(User.supervisee_id == supervisee_id)):
+        raise Conflict("this supervisee already has a login", field="supervisee_id")
 
 
 def activation_for(ctx: Ctx, user: User, *, purpose: str) -> UserActivation:
@@ -94,22 +108,15 @@ def _decidable(ctx: Ctx, request_id: int, action: str) -> AccountRequest:
     if ctx.principal.user_id in (row.user_id, row.requested_by):
         ctx.record(action, "account_request", row.id, outcome="refused", detail={"reason": "own account"})
         raise Forbidden("nobody decides a request about their own account")
-    if row.status != "pending":
-        raise Conflict(f"this request is already {row.status}")
+    decisions.require_pending(row, "request")
     return row
-
-
-def _decide(ctx: Ctx, row: AccountRequest, status: str, reason: str) -> None:
-    row.status, row.decided_by, row.decided_at, row.decision_reason = \
-        status, ctx.principal.user_id, ctx.clock.now(), reason
 
 
 def approve(*, ctx: Ctx, request_id: int, reason: str) -> UserActivation:
     """Carry out the request; the activation code goes to the approving manager."""
     row = _decidable(ctx, request_id, "account_request.approve")
     if row.kind == "create":
-        if ctx.db.scalar(select(User.id).where(User.username == row.username)) is not None:
-            raise Conflict("username already taken", field="username")
+        check_new_account(ctx, row.username, row.supervisee_id, pending_too=False)
         user = User(username=row.username, password_hash=UNUSABLE_PASSWORD, full_name=row.full_name, role=row.role,
                     jurisdiction_id=row.jurisdiction_id, supervisee_id=row.supervisee_id)
         ctx.db.add(user)
@@ -119,7 +126,7 @@ def approve(*, ctx: Ctx, request_id: int, reason: str) -> UserActivation:
                                                            "account_request": row.id})
     else:
         user = ctx.db.get(User, row.user_id)
-    _decide(ctx, row, "approved", reason)
+    decisions.stamp(ctx, row, "approved", reason)
     ctx.db.flush()
     ctx.record("account_request.approve", "account_request", row.id, detail={"kind": row.kind, "user_id": user.id})
     return activation_for(ctx, user, purpose=row.kind)
@@ -127,7 +134,7 @@ def approve(*, ctx: Ctx, request_id: int, reason: str) -> UserActivation:
 
 def reject(*, ctx: Ctx, request_id: int, reason: str) -> AccountRequestOut:
     row = _decidable(ctx, request_id, "account_request.reject")
-    _decide(ctx, row, "rejected", reason)
+    decisions.stamp(ctx, row, "rejected", reason)
     ctx.db.flush()
     ctx.record("account_request.reject", "account_request", row.id, detail={"kind": row.kind})
     return AccountRequestOut.model_validate(row)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.context import Ctx
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Forbidden, Invalid, NotFound
 from core.security import UNUSABLE_PASSWORD, hash_password
 from supervision import account_requests as requests
 from supervision import activation, jurisdictions
 from supervision.account_requests import Rule
-from supervision.models import AccountRequest, JurisdictionLevel, Role, Supervisee, User
+from supervision.models import JurisdictionLevel, Role, Supervisee, User
 from core.schemas import Page
 from supervision.schemas import AccountRequestOut, UserActivation, UserIn, UserOut, UserUpdate
 from supervision.scope import ACCOUNT_ADMINS, require_role, supervisee_clause, user_clause
@@ -54,11 +54,7 @@ def create_user(*, ctx: Ctx, data: UserIn) -> UserActivation | AccountRequestOut
         # placement without going through the read scope.
         if supervisee is None or not target.path or supervisee.office.path != target.path:
             raise Invalid("supervisee_id must name a supervisee of the given jurisdiction", field="supervisee_id")
-    if ctx.db.scalar(select(User.id).where(User.username == data.username)) is not None or \
-            ctx.db.scalar(select(AccountRequest.id).where(AccountRequest.username == data.username,
-                                                          AccountRequest.kind == "create",
-                                                          AccountRequest.status == "pending")) is not None:
-        raise Conflict("username already taken", field="username")
+    requests.check_new_account(ctx, data.username, data.supervisee_id)
     if rule is Rule.approval:
         return requests.ask(ctx, kind="create", role=data.role, username=data.username, full_name=data.full_name,
                             jurisdiction_id=target.id, supervisee_id=data.supervisee_id)

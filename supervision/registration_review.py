@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from core.context import Ctx
 from core.errors import Conflict, NotFound
 from core.schemas import Page
+from supervision import decisions
 from supervision.models import Registration, Role, Supervisee
 from supervision.schemas import RegistrationOut
 from supervision.scope import require_role, subtree_ids, supervisee_clause
@@ -42,14 +43,8 @@ def _pending(ctx: Ctx, registration_id: int) -> Registration:
         Registration.id == registration_id, Registration.office_id.in_(subtree_ids(ctx.principal))).with_for_update())
     if row is None:
         raise NotFound()
-    if row.status != "pending":
-        raise Conflict(f"this registration is already {row.status}")
+    decisions.require_pending(row, "registration")
     return row
-
-
-def _decide(ctx: Ctx, row: Registration, status: str, reason: str) -> None:
-    row.status, row.decided_by, row.decided_at, row.decision_reason = \
-        status, ctx.principal.user_id, ctx.clock.now(), reason
 
 
 def accept(*, ctx: Ctx, registration_id: int, reason: str) -> RegistrationOut:
@@ -60,7 +55,7 @@ def accept(*, ctx: Ctx, registration_id: int, reason: str) -> RegistrationOut:
     check_placement(ctx, row.data["office_id"], row.data.get("officer_id"))
     sup = add_supervisee(ctx, row.data, id_hash=row.id_hash, id_last4=row.id_last4, detail={"registration": row.id})
     row.supervisee_id = sup.id
-    _decide(ctx, row, "accepted", reason)
+    decisions.stamp(ctx, row, "accepted", reason)
     ctx.db.flush()
     ctx.record("registration.accept", "registration", row.id, detail={"supervisee_id": sup.id})
     return _out(ctx, row)
@@ -68,7 +63,7 @@ def accept(*, ctx: Ctx, registration_id: int, reason: str) -> RegistrationOut:
 
 def reject(*, ctx: Ctx, registration_id: int, reason: str) -> RegistrationOut:
     row = _pending(ctx, registration_id)
-    _decide(ctx, row, "rejected", reason)
+    decisions.stamp(ctx, row, "rejected", reason)
     ctx.db.flush()
     ctx.record("registration.reject", "registration", row.id, detail={"office_id": row.office_id})
     return _out(ctx, row)

@@ -143,6 +143,15 @@ def test_manager_auditor_and_supervisee_accounts_wait_for_a_manager(client, db, 
     assert len(_actions(db, "account_request.create")) == 3
 
 
+def test_a_supervisee_gets_one_login_and_an_officer_belongs_to_an_office(client, world):
+    taken = _new(world, "supervisee", world.office_a, supervisee_id=world.supervisees["a"].id)
+    r = client.post("/users", headers=world.auth("admin"), json=taken)
+    assert r.status_code == 409 and "already has a login" in r.text
+    # An officer at the bureau would read the whole district without a manager's approval.
+    r = client.post("/users", headers=world.auth("admin"), json=_new(world, "officer", world.bureau))
+    assert r.status_code == 422 and "jurisdiction_id" in r.text
+
+
 def test_admin_accounts_are_the_operators(client, world):
     r = client.post("/users", headers=world.auth("admin"), json=_new(world, "admin", world.bureau))
     assert r.status_code == 403 and "zhijiao users create-admin" in r.json()["detail"]

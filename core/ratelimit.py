@@ -49,8 +49,11 @@ class RateLimiter:
         wait = self.take(self.key(value))
         if wait:
             raise TooManyRequests(
-                f"too many requests from this {self.what}: at most {self.rate:g} a second "
+                f"too many requests from this {self.what}: at most {self._rate_text()} "
                 f"(bursts of {self.burst:g}); retry after {math.ceil(wait)} s", retry_after=math.ceil(wait))
+
+    def _rate_text(self) -> str:
+        return f"{self.rate:.3g} a second" if self.rate >= 1 else f"{self.rate * 60:.3g} a minute"
 
     def take(self, key: bytes) -> float:
         """0.0 if a token was taken, else the seconds until one is available."""

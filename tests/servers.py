@@ -22,13 +22,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, *, log: IO | None = None, log_level: str = "warning",
+def start_server(url: str, *, log: IO | None = None, log_level: str = "warning", port: int | None = None,
                  **env: str) -> tuple[subprocess.Popen, str]:
-    """Start `uvicorn api.main:app` on a free port against ``url`` (extra ZHIJIAO_*
-    settings as keyword arguments) and wait until /health answers. With ``log``
+    """Start `uvicorn api.main:app` on ``port`` (default: a free one) against ``url`` (extra
+    ZHIJIAO_* settings as keyword arguments) and wait until /health answers. With ``log``
     (a file), the server's stdout and stderr (uvicorn's access and error logs
-    included) go there."""
-    port = free_port()
+    included) go there. A restart on the same port (the crash test) keeps the clients'
+    address."""
+    port = port or free_port()
     full_env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, **env}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
                              str(port), "--log-level", log_level], cwd=ROOT, env=full_env, stdout=log,

@@ -1,0 +1,44 @@
+"""A flooding device, as a process of its own (so its CPU is not the measuring test's):
+
+    python -m tests.abuse.flood BASE_URL SECRET CONCURRENCY SECONDS
+
+sends single-fix native batches with ``SECRET`` back to back over CONCURRENCY
+keep-alive connections for SECONDS, then prints ``{"status": count, ...}``.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+
+
+async def flood(base: str, secret: str, concurrency: int, seconds: float) -> dict[str, int]:
+    counts: collections.Counter[str] = collections.Counter()
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    async def one_connection(http: httpx.AsyncClient) -> None:
+        while time.monotonic() < deadline:
+            fix = {"id": f"flood-{uuid.uuid4().hex}", "time": datetime.now(UTC).isoformat(), "lat": 28.95,
+                   "lon": 118.95, "accuracy": 10}
+            try:
+                r = await http.post("/ingest/native", headers=headers, json={"fixes": [fix]})
+                counts[str(r.status_code)] += 1
+            except httpx.HTTPError as exc:
+                counts[type(exc).__name__] += 1
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        await asyncio.gather(*(one_connection(http) for _ in range(concurrency)))
+    return dict(counts)
+
+
+if __name__ == "__main__":
+    base, secret, concurrency, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    print(json.dumps(asyncio.run(flood(base, secret, concurrency, seconds))), flush=True)

@@ -4,10 +4,13 @@ The buckets are per process (core/ratelimit.py says why); each rate is
 divided by ``ZHIJIAO_SERVER_PROCESSES`` so that all processes together allow
 the configured rate. Which routes are limited, and why:
 
-- ingest (``/ingest/*``), per presented credential, checked before the body is
-  read (native, OwnTracks) or decoded (OsmAnd carries its key in the message),
-  and before any database work: a flooding device is answered 429 at the cost
-  of a dictionary look-up, so it cannot take the database from other devices;
+- ingest (``/ingest/*``), per presented credential, twice: requests, checked
+  before the body is read (native, OwnTracks) or once the one-fix message is
+  decoded (OsmAnd carries its key in it), before any database work; and fixes,
+  checked once the batch is decoded, after only the credential's look-up and
+  before the pipeline (judging, folding, COPY, commit). A flooding device is
+  answered 429 cheaply and cannot take the server from other devices, however
+  it batches;
 - per user: GPX upload (32 MiB parsed and judged), the leave report export
   (CSV/PDF built from a whole jurisdiction's period) and websocket tickets
   (each a database write; a console needs one per reconnect).
@@ -30,7 +33,8 @@ from core.settings import Settings
 
 @dataclass
 class Limits:
-    device: RateLimiter
+    device: RateLimiter  # requests per device credential
+    device_fixes: RateLimiter  # fixes per device credential
     heavy: dict[str, RateLimiter]
 
 
@@ -41,15 +45,25 @@ def make_limits(settings: Settings) -> Limits:
     share = settings.api.server_processes
     device = RateLimiter(rate=settings.ingest.ingest_device_rate_per_second / share,
                          burst=settings.ingest.ingest_device_burst, what="device")
+    device_fixes = RateLimiter(rate=settings.ingest.ingest_device_fixes_per_second / share,
+                               burst=settings.ingest.ingest_device_fix_burst, what="device", unit="fixes")
     per_user = settings.api.heavy_route_rate_per_minute / 60 / share
     heavy = {name: RateLimiter(rate=per_user, burst=settings.api.heavy_route_burst, what=f"user ({name})")
              for name in HEAVY_ROUTES}
-    return Limits(device, heavy)
+    return Limits(device, device_fixes, heavy)
 
 
 def check_device(request: Request, credential: str) -> None:
-    """429 (TooManyRequests) once this credential is over its rate; the caller has done no work yet."""
-    request.app.state.limits.device.check(credential)
+    """429 (TooManyRequests) once this credential is over its request rate, or has no fix
+    left to send; the caller has done no work yet (not even read the body)."""
+    limits = request.app.state.limits
+    limits.device_fixes.check(credential, consume=False)  # a device out of fixes is refused unread
+    limits.device.check(credential)
+
+
+def check_device_fixes(request: Request, credential: str, fixes: int) -> None:
+    """429 once this credential's fixes are over their rate: checked after decoding, before the database."""
+    request.app.state.limits.device_fixes.check(credential, fixes)
 
 
 def heavy_route(name: str):

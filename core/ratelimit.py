@@ -27,13 +27,13 @@ MAX_KEYS = 100_000
 
 
 class RateLimiter:
-    """``rate`` tokens a second per key, at most ``burst`` saved up; one token per call."""
+    """``rate`` tokens a second per key, at most ``burst`` saved up; ``cost`` tokens per call."""
 
-    def __init__(self, *, rate: float, burst: int, what: str, max_keys: int = MAX_KEYS,
+    def __init__(self, *, rate: float, burst: int, what: str, unit: str = "requests", max_keys: int = MAX_KEYS,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst ≥ 1")
-        self.rate, self.burst, self.what = rate, float(burst), what
+        self.rate, self.burst, self.what, self.unit = rate, float(burst), what, unit
         self._max_keys = max_keys
         self._now = monotonic
         self._buckets: dict[bytes, tuple[float, float]] = {}  # key -> (tokens, at)
@@ -44,27 +44,30 @@ class RateLimiter:
     def key(value: str) -> bytes:
         return hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
-    def check(self, value: str) -> None:
-        """Take a token for ``value`` or raise TooManyRequests with the wait until the next one."""
-        wait = self.take(self.key(value))
+    def check(self, value: str, cost: int = 1, *, consume: bool = True) -> None:
+        """Take ``cost`` tokens for ``value`` (only look, with ``consume=False``) or raise
+        TooManyRequests with the wait until they are there."""
+        wait = self.take(self.key(value), cost, consume=consume)
         if wait:
             raise TooManyRequests(
-                f"too many requests from this {self.what}: at most {self._rate_text()} "
+                f"too many {self.unit} from this {self.what}: at most {self._rate_text()} "
                 f"(bursts of {self.burst:g}); retry after {math.ceil(wait)} s", retry_after=math.ceil(wait))
 
     def _rate_text(self) -> str:
         return f"{self.rate:.3g} a second" if self.rate >= 1 else f"{self.rate * 60:.3g} a minute"
 
-    def take(self, key: bytes) -> float:
-        """0.0 if a token was taken, else the seconds until one is available."""
+    def take(self, key: bytes, cost: int = 1, *, consume: bool = True) -> float:
+        """0.0 if ``cost`` tokens were taken, else the seconds until they are available
+        (a cost above the burst is charged as the burst: it can never be saved up)."""
+        cost = min(float(cost), self.burst)
         now = self._now()
         with self._lock:
             tokens, at = self._buckets.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - at) * self.rate)
-            if tokens < 1.0:
+            if tokens < cost:
                 self._buckets[key] = (tokens, now)
-                return (1.0 - tokens) / self.rate
-            self._buckets[key] = (tokens - 1.0, now)
+                return (cost - tokens) / self.rate
+            self._buckets[key] = (tokens - cost if consume else tokens, now)
             if len(self._buckets) > self._max_keys:
                 self._prune(now)
             return 0.0

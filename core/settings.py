@@ -77,7 +77,9 @@ class IngestSettings(BaseSettings):
     silence_lenient_minutes: int = Field(360, description="… lenient tier.")
     max_batch_fixes: int = Field(1000, description="Most fixes accepted in one native batch request.")
     ingest_device_rate_per_second: float = Field(5.0, gt=0, description="Ingest requests one device credential may send a second, sustained (more: 429 with Retry-After, before any database work).")
-    ingest_device_burst: int = Field(100, ge=1, description="... and at once: a phone's backlog after signal loss (a few batches, or an OsmAnd client's hundred single-fix requests) is not refused.")
+    ingest_device_burst: int = Field(100, ge=1, description="... and at once: an OsmAnd client's backlog of a hundred single-fix requests after signal loss is not refused.")
+    ingest_device_fixes_per_second: float = Field(10.0, gt=0, description="Fixes one device credential may send a second, sustained, whatever the batching (checked once a batch is decoded, before it is judged and stored).")
+    ingest_device_fix_burst: int = Field(2000, ge=1, description="... and at once: a phone's backlog of a few hundred fixes (up to two full batches) is not refused.")
     silence_check_seconds: float = Field(60.0, gt=0, description="How often the 'signal lost' job runs.")
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
 from api.deps import UowDep
-from api.limits import check_device, heavy_route
+from api.limits import check_device, check_device_fixes, heavy_route
 from core.errors import Forbidden, Invalid, Unauthorized
 from core.schemas import Id
 from geo.datum import DatumName
@@ -60,17 +60,24 @@ def _decode(decoder: Decoder, message: DeviceMessage) -> Decoded:
 
 
 def _run(request: Request, session: Session, auth: Callable[[Session], DeviceIdentity],
-         decoded: Callable[[], Decoded]) -> dict:
-    """Authenticate, decode and ingest in one worker thread and one transaction
+         decoded: Callable[[], Decoded], credential: Callable[[], str]) -> dict:
+    """Authenticate, decode, limit and ingest in one worker thread and one transaction
     (the unit of work commits it before the answer is sent)."""
     state = request.app.state
     late = None
     if state.settings.testing.unsafe_ack_before_commit:
         session = late = state.session_factory()  # the crash test's negative control only
-    device = auth(session)
-    ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
-                        fences=state.fence_cache)
-    result = ingest(decoded().fixes, ctx).as_dict()
+    try:
+        device = auth(session)
+        fixes = decoded().fixes
+        check_device_fixes(request, credential(), len(fixes))
+        ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
+                            fences=state.fence_cache)
+        result = ingest(fixes, ctx).as_dict()
+    except BaseException:
+        if late is not None:
+            late.close()
+        raise
     if late is not None:
         _commit_later(late)
     return result
@@ -115,7 +122,7 @@ async def ingest_native(request: Request, uow: UowDep):
     # The credential is checked before the body is decoded: no parsing work for strangers.
     return await run_in_threadpool(_run, request, uow.session,
                                    lambda db: authenticate_secret(db, key, token, protocol=DeviceProtocol.native),
-                                   lambda: _decode(native.decode, message))
+                                   lambda: _decode(native.decode, message), lambda: token)
 
 
 @router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string")
@@ -129,7 +136,7 @@ async def ingest_osmand(request: Request, uow: UowDep):
     await run_in_threadpool(_run, request, uow.session,
                             lambda db: authenticate_secret(db, key, _limited(request, decoded().device_key),
                                                            protocol=DeviceProtocol.osmand),
-                            decoded)
+                            decoded, lambda: decoded().device_key)
     return PlainTextResponse("OK")
 
 
@@ -150,7 +157,7 @@ async def ingest_owntracks(request: Request, uow: UowDep):
     x_device = request.headers.get("x-limit-d")
     await run_in_threadpool(_run, request, uow.session,
                             lambda db: authenticate_owntracks(db, key, x_user, password, x_device),
-                            lambda: _decode(owntracks.decode, message))
+                            lambda: _decode(owntracks.decode, message), lambda: password)
     return JSONResponse([])
 
 

@@ -1,9 +1,10 @@
 """A flooding device, as a process of its own (so its CPU is not the measuring test's):
 
-    python -m tests.abuse.flood BASE_URL SECRET CONCURRENCY SECONDS
+    python -m tests.abuse.flood BASE_URL SECRET CONCURRENCY SECONDS [FIXES]
 
-sends single-fix native batches with ``SECRET`` back to back over CONCURRENCY
-keep-alive connections for SECONDS, then prints ``{"status": count, ...}``.
+sends native batches of FIXES new fixes (default 1) with ``SECRET`` back to back
+over CONCURRENCY keep-alive connections for SECONDS, then prints
+``{"status": count, ...}``.
 """
 from __future__ import annotations
 
@@ -18,17 +19,18 @@ from datetime import UTC, datetime
 import httpx
 
 
-async def flood(base: str, secret: str, concurrency: int, seconds: float) -> dict[str, int]:
+async def flood(base: str, secret: str, concurrency: int, seconds: float, fixes: int = 1) -> dict[str, int]:
     counts: collections.Counter[str] = collections.Counter()
     deadline = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {secret}"}
 
     async def one_connection(http: httpx.AsyncClient) -> None:
         while time.monotonic() < deadline:
-            fix = {"id": f"flood-{uuid.uuid4().hex}", "time": datetime.now(UTC).isoformat(), "lat": 28.95,
-                   "lon": 118.95, "accuracy": 10}
+            tag, now = uuid.uuid4().hex, datetime.now(UTC).timestamp()
+            batch = [{"id": f"flood-{tag}-{i}", "time": datetime.fromtimestamp(now - 10 * (fixes - i), UTC).isoformat(),
+                      "lat": 28.95, "lon": 118.95, "accuracy": 10} for i in range(fixes)]
             try:
-                r = await http.post("/ingest/native", headers=headers, json={"fixes": [fix]})
+                r = await http.post("/ingest/native", headers=headers, json={"fixes": batch})
                 counts[str(r.status_code)] += 1
             except httpx.HTTPError as exc:
                 counts[type(exc).__name__] += 1
@@ -41,4 +43,5 @@ async def flood(base: str, secret: str, concurrency: int, seconds: float) -> dic
 
 if __name__ == "__main__":
     base, secret, concurrency, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    print(json.dumps(asyncio.run(flood(base, secret, concurrency, seconds))), flush=True)
+    fixes = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+    print(json.dumps(asyncio.run(flood(base, secret, concurrency, seconds, fixes))), flush=True)

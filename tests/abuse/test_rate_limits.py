@@ -29,6 +29,7 @@ from tests.factories import World, add_device, add_user, build_world, seed
 from tests.servers import ROOT, start_server
 
 BURST, RATE = 20, 2.0  # small, so the tests are quick; the defaults are checked separately
+FIX_BURST = 1000
 
 
 # --- the bucket itself -------------------------------------------------------------
@@ -74,9 +75,8 @@ def test_the_defaults_take_a_phone_backlog_and_stop_a_flood() -> None:
     """A few hundred fixes in a few batches, or an OsmAnd client's hundred single-fix
     requests after signal loss, pass; the 600 requests in 5 s of the review do not."""
     cfg = Settings().ingest
-    assert cfg.ingest_device_burst >= 100 and cfg.ingest_device_burst * 1 >= 3
-    accepted_in_5s = cfg.ingest_device_burst + 5 * cfg.ingest_device_rate_per_second
-    assert accepted_in_5s < 600 / 4
+    assert cfg.ingest_device_burst >= 100 and cfg.ingest_device_fix_burst >= 2 * cfg.max_batch_fixes
+    assert cfg.ingest_device_burst + 5 * cfg.ingest_device_rate_per_second < 600 / 4
 
 
 # --- a real server -------------------------------------------------------------------
@@ -102,12 +102,15 @@ def limited(server_url: str) -> Iterator[Limited]:
 
             world.tokens["officer_a2"] = issue_access_token(settings.auth, user_id=extra.id, role="officer",
                                                             now=SystemClock().now()).token
-            return world, {key: add_device(db, settings, world.supervisees[key], "native")[1]
-                           for key in ("a", "a2", "b")}
+            secrets = {key: add_device(db, settings, world.supervisees[key], "native")[1] for key in ("a", "a2", "b")}
+            secrets["b_second"] = add_device(db, settings, world.supervisees["b"], "native")[1]
+            return world, secrets
 
         world, secrets = seed(url, build)
         proc, base = start_server(url, ZHIJIAO_INGEST_DEVICE_BURST=str(BURST),
                                   ZHIJIAO_INGEST_DEVICE_RATE_PER_SECOND=str(RATE),
+                                  ZHIJIAO_INGEST_DEVICE_FIX_BURST=str(FIX_BURST),
+                                  ZHIJIAO_INGEST_DEVICE_FIXES_PER_SECOND="5",
                                   ZHIJIAO_HEAVY_ROUTE_BURST="3", ZHIJIAO_HEAVY_ROUTE_RATE_PER_MINUTE="6",
                                   ZHIJIAO_JOBS_ENABLED="false")
         try:
@@ -130,9 +133,11 @@ def _send(http: httpx.Client, secret: str, fixes: list[dict]) -> httpx.Response:
 
 def test_over_its_burst_a_device_gets_429_with_retry_after(limited: Limited) -> None:
     with httpx.Client(base_url=limited.base, timeout=10) as http:
-        statuses = [_send(http, limited.secrets["a"], _fixes(1)).status_code for _ in range(BURST)]
-        assert statuses == [200] * BURST
-        refused = _send(http, limited.secrets["a"], _fixes(1))
+        accepted = 0
+        while (refused := _send(http, limited.secrets["a"], _fixes(1))).status_code == 200:
+            accepted += 1
+        # The burst, plus what refilled while sending it on a loaded machine.
+        assert BURST <= accepted <= BURST + 3, accepted
         assert refused.status_code == 429, refused.text
         assert int(refused.headers["Retry-After"]) >= 1
         assert "too many requests from this device" in refused.json()["detail"]
@@ -160,6 +165,21 @@ def test_a_phone_backlog_in_batches_is_not_refused(limited: Limited) -> None:
         for i in range(0, 600, 200):
             r = _send(http, limited.secrets["b"], backlog[i:i + 200])
             assert r.status_code == 200 and r.json()["received"] == 200, r.text
+
+
+def test_fixes_are_limited_whatever_the_batching(limited: Limited) -> None:
+    """Few requests of many fixes: the fix bucket stops them, before judging and storing."""
+    start = datetime.now(UTC) - timedelta(hours=6)
+    accepted = 0
+    with httpx.Client(base_url=limited.base, timeout=30) as http:
+        for _ in range(10):
+            r = _send(http, limited.secrets["b_second"], _fixes(200, start))
+            if r.status_code != 200:
+                break
+            accepted += 200
+    assert r.status_code == 429 and "too many fixes from this device" in r.json()["detail"], r.text
+    assert int(r.headers["Retry-After"]) >= 1
+    assert FIX_BURST - 200 <= accepted <= FIX_BURST + 200, accepted
 
 
 def test_heavy_routes_are_limited_per_user(limited: Limited) -> None:
@@ -196,6 +216,7 @@ def flood_server(server_url: str) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 QUIET_INTERVAL = 0.25  # 4 requests a second: under the default 5 a second
+FLOOD_FIXES = 1000  # per flood request (a full batch): real work for the server unless refused first
 
 
 def _latencies(http: httpx.Client, secret: str, n: int) -> list[float]:
@@ -211,16 +232,17 @@ def _latencies(http: httpx.Client, secret: str, n: int) -> list[float]:
 
 def test_a_flooding_device_does_not_slow_another_device(flood_server) -> None:
     """The median latency of a quiet device while another floods (16 connections, back
-    to back, from a process of its own) over its median without the flood, measured in
-    the same run. Without the limit every flood request was judged, stored and
-    committed, and the quiet device queued behind them for database connections."""
+    to back, batches of 1,000 fixes, from a process of its own) over its median without
+    the flood, measured in the same run. Without the limit every flood request was
+    decoded, judged, stored and committed, and the quiet device queued behind them."""
     base, secrets = flood_server
     n = 20
     with httpx.Client(base_url=base, timeout=30) as http:
         _latencies(http, secrets["b"], 3)  # warm up the connection and the caches
         before = statistics.median(_latencies(http, secrets["b"], n))
         flooder = subprocess.Popen([sys.executable, "-m", "tests.abuse.flood", base, secrets["a"], "16",
-                                    str(n * QUIET_INTERVAL * 1.5 + 4)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                                    str(n * QUIET_INTERVAL * 1.5 + 4), str(FLOOD_FIXES)],
+                                   cwd=ROOT, stdout=subprocess.PIPE, text=True)
         try:
             time.sleep(2)  # the flood is under way
             during = statistics.median(_latencies(http, secrets["b"], n))

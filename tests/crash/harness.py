@@ -229,7 +229,7 @@ class Server:
             self.proc.wait(20)
 
 
-def kill_loop(server: Server, cycles: int, rng: random.Random, uptime: tuple[float, float] = (0.3, 2.0)) -> None:
+def kill_loop(server: Server, cycles: int, rng: random.Random, uptime: tuple[float, float] = (0.5, 3.0)) -> None:
     for _ in range(cycles):
         time.sleep(rng.uniform(*uptime))
         server.kill()

@@ -59,7 +59,8 @@ def crash_run(server_url: str, tmp: Path, *, cycles: int, seed: int, **env: str)
         checkpoints = tmp / "checkpoints.jsonl"
         log = (tmp / "server.log").open("a")
         server_env = {"ZHIJIAO_AUDIT_CHECKPOINT_PATH": str(checkpoints), **env}
-        server = Server(lambda port: start_server(url, log=log, port=port, **server_env))
+        # Restarts on a machine loaded by other work can take a while; the clients just retry.
+        server = Server(lambda port: start_server(url, log=log, port=port, startup=120, **server_env))
         server.up()
         stop_devices = threading.Event()
         t0 = track_start()

@@ -13,7 +13,7 @@ from typing import IO
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTUP = 60.0  # a deadline only: a loaded machine (2 cores, many test runs) starts slowly
+STARTUP = 120.0  # a deadline only: a loaded machine (2 cores, many test runs) starts slowly
 
 
 def free_port() -> int:

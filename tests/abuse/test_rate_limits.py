@@ -133,11 +133,11 @@ def _send(http: httpx.Client, secret: str, fixes: list[dict]) -> httpx.Response:
 
 def test_over_its_burst_a_device_gets_429_with_retry_after(limited: Limited) -> None:
     with httpx.Client(base_url=limited.base, timeout=10) as http:
-        accepted = 0
+        accepted, started = 0, time.monotonic()
         while (refused := _send(http, limited.secrets["a"], _fixes(1))).status_code == 200:
             accepted += 1
-        # The burst, plus what refilled while sending it on a loaded machine.
-        assert BURST <= accepted <= BURST + 3, accepted
+        # The burst, plus what refilled meanwhile (a loaded machine sends slowly).
+        assert BURST <= accepted <= BURST + 1 + (time.monotonic() - started) * RATE, accepted
         assert refused.status_code == 429, refused.text
         assert int(refused.headers["Retry-After"]) >= 1
         assert "too many requests from this device" in refused.json()["detail"]

@@ -230,10 +230,12 @@ class Server:
 
 
 def kill_loop(server: Server, cycles: int, rng: random.Random, uptime: tuple[float, float] = (0.5, 3.0)) -> None:
-    for _ in range(cycles):
+    for i in range(cycles):
         time.sleep(rng.uniform(*uptime))
         server.kill()
         server.up()
+        if (i + 1) % 10 == 0:
+            print(f"crash-test: {i + 1}/{cycles} kills", flush=True)  # long runs: progress with -s
 
 
 def track_start() -> datetime:

@@ -1,6 +1,7 @@
 """Application factory: wires settings, database, clock and audit into one app."""
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from alerts.hub import run_delivery
 from alerts.webhooks import webhook_loop
 from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
+from api.limits import make_limits
 from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
@@ -101,6 +103,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     settings = settings or get_settings()
     settings.require_secrets()
     install_redaction()
+    if settings.testing.unsafe_ack_before_commit:
+        logging.getLogger("zhijiao.api").warning(
+            "ZHIJIAO_UNSAFE_ACK_BEFORE_COMMIT is on: ingest answers before it commits (test only; loses data)")
     app = FastAPI(
         title="zhijiao 智矫",
         version="0.1.0",
@@ -114,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.audit = AuditLog(settings.audit.audit_key.encode(), app.state.clock)
     app.state.fence_cache = FenceCache()
     app.state.hash_slots = HashSlots(settings.auth.password_hash_slots)
+    app.state.limits = make_limits(settings)
     install_error_handlers(app)
     # Added last is outermost: the request id tags every answer, a 413 included.
     app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)

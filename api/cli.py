@@ -45,6 +45,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     settings = get_settings()
     settings.require_secrets()
+    if settings.testing.unsafe_ack_before_commit:
+        raise typer.BadParameter("ZHIJIAO_UNSAFE_ACK_BEFORE_COMMIT is a test switch that loses acknowledged "
+                                 "fixes; unset it")
+    # Rate limits are kept per process and divide their rates by this (api/limits.py).
+    os.environ.setdefault("ZHIJIAO_SERVER_PROCESSES", str(workers))
     if workers > 1 and settings.api.bus_url.startswith("memory"):
         raise typer.BadParameter("several workers need ZHIJIAO_BUS_URL=postgresql://… or nats://… "
                                  "(memory:// does not cross processes)", param_hint="--workers")

@@ -63,6 +63,9 @@ class ApiSettings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "localhost", "::1"],
         description="Host header values served (JSON list; `*.example.org` wildcards; `*` for any). Anything else is refused with 400, so a DNS-rebinding page cannot reach the API through a browser.")
     jobs_enabled: bool = Field(True, description="Run the periodic jobs (escalation, silence, overdue returns, audit checkpoints) in this process; each job runs in one process at a time.")
+    server_processes: int = Field(1, ge=1, description="Server processes sharing the load (`zhijiao serve --workers N` sets it; behind a load balancer, the total). Rate limits are kept per process, so their rates are divided by this.")
+    heavy_route_rate_per_minute: float = Field(30.0, gt=0, description="Per user: GPX uploads, report exports and websocket tickets allowed a minute (more: 429 with Retry-After).")
+    heavy_route_burst: int = Field(10, ge=1, description="... of which this many at once.")
 
 
 class IngestSettings(BaseSettings):
@@ -74,6 +77,10 @@ class IngestSettings(BaseSettings):
     silence_ordinary_minutes: int = Field(120, description="… ordinary tier.")
     silence_lenient_minutes: int = Field(360, description="… lenient tier.")
     max_batch_fixes: int = Field(1000, description="Most fixes accepted in one native batch request.")
+    ingest_device_rate_per_second: float = Field(5.0, gt=0, description="Ingest requests one device credential may send a second, sustained (more: 429 with Retry-After, before any database work).")
+    ingest_device_burst: int = Field(100, ge=1, description="... and at once: an OsmAnd client's backlog of a hundred single-fix requests after signal loss is not refused.")
+    ingest_device_fixes_per_second: float = Field(10.0, gt=0, description="Fixes one device credential may send a second, sustained, whatever the batching (checked once a batch is decoded, before it is judged and stored).")
+    ingest_device_fix_burst: int = Field(2000, ge=1, description="... and at once: a phone's backlog of a few hundred fixes (up to two full batches) is not refused.")
     silence_check_seconds: float = Field(60.0, gt=0, description="How often the 'signal lost' job runs.")
 
 
@@ -159,6 +166,13 @@ class LeaveSettings(BaseSettings):
         900.0, gt=0, description="How often the standing-permit job makes coming occurrence fences.")
 
 
+class UnsafeTestSettings(BaseSettings):
+    """Switches that exist only so tests can prove a checker fails; `zhijiao serve` refuses them."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    unsafe_ack_before_commit: bool = Field(False, description="TEST ONLY, loses data: ingest answers before its transaction commits (the crash test's negative control). `zhijiao serve` refuses to start with it.")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -172,6 +186,7 @@ class Settings:
         self.ingest = IngestSettings()
         self.leave = LeaveSettings()
         self.supervision = SupervisionSettings()
+        self.testing = UnsafeTestSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

@@ -124,20 +124,31 @@ def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "n
     return device, secret
 
 
-def seed_world_with_device(url: str, settings, protocol: str = "native") -> tuple[World, str]:
-    """A committed world plus one ``protocol`` device of supervisee "a", in the database at ``url``
-    (for tests that run real server processes against it); returns the world and the device secret."""
+def seed(url: str, build):
+    """``build(db)`` in one committed session on the database at ``url`` (for tests that run
+    real server processes against it); returns what ``build`` returned."""
     from sqlalchemy import create_engine
 
-    from core.clock import SystemClock
     from core.db import sqlalchemy_url
 
     engine = create_engine(sqlalchemy_url(url))
     try:
         with Session(engine, expire_on_commit=False) as db:
-            world = build_world(db, settings, SystemClock())
-            _, secret = add_device(db, settings, world.supervisees["a"], protocol)
+            result = build(db)
             db.commit()
     finally:
         engine.dispose()
-    return world, secret
+    return result
+
+
+def seed_world_with_device(url: str, settings, protocol: str = "native") -> tuple[World, str]:
+    """A committed world plus one ``protocol`` device of supervisee "a", in the database at ``url``
+    (for tests that run real server processes against it); returns the world and the device secret."""
+    from core.clock import SystemClock
+
+    def build(db: Session) -> tuple[World, str]:
+        world = build_world(db, settings, SystemClock())
+        _, secret = add_device(db, settings, world.supervisees["a"], protocol)
+        return world, secret
+
+    return seed(url, build)

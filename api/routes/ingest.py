@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import binascii
+import threading
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from sqlalchemy.orm import Session
 
-from api.deps import CtxDep, UowDep
+from api.deps import UowDep
+from api.limits import check_device, check_device_fixes, heavy_route
 from core.errors import Forbidden, Invalid, Unauthorized
 from core.schemas import Id
 from geo.datum import DatumName
@@ -34,6 +36,7 @@ router = APIRouter(tags=["ingest"])
 MAX_BODY = 2 * 1024 * 1024
 MAX_GPX = 32 * 1024 * 1024
 Decoder = Callable[[DeviceMessage], Decoded]
+GpxCtx = heavy_route("gpx upload")
 
 
 def _decode_error(exc: DecodeError) -> Invalid:
@@ -57,14 +60,49 @@ def _decode(decoder: Decoder, message: DeviceMessage) -> Decoded:
 
 
 def _run(request: Request, session: Session, auth: Callable[[Session], DeviceIdentity],
-         decoded: Callable[[], Decoded]) -> dict:
-    """Authenticate, decode and ingest in one worker thread and one transaction
+         decoded: Callable[[], Decoded], credential: Callable[[], str]) -> dict:
+    """Authenticate, decode, limit and ingest in one worker thread and one transaction
     (the unit of work commits it before the answer is sent)."""
     state = request.app.state
-    device = auth(session)
-    ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
-                        fences=state.fence_cache)
-    return ingest(decoded().fixes, ctx).as_dict()
+    late = None
+    if state.settings.testing.unsafe_ack_before_commit:
+        session = late = state.session_factory()  # the crash test's negative control only
+    try:
+        device = auth(session)
+        fixes = decoded().fixes
+        check_device_fixes(request, credential(), len(fixes))
+        ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
+                            fences=state.fence_cache)
+        result = ingest(fixes, ctx).as_dict()
+    except BaseException:
+        if late is not None:
+            late.close()
+        raise
+    if late is not None:
+        _commit_later(late)
+    return result
+
+
+def _commit_later(session: Session, delay: float = 0.5) -> None:
+    """TEST ONLY (ZHIJIAO_UNSAFE_ACK_BEFORE_COMMIT): commit after the answer has gone,
+    as a server that acknowledges before its commit would. A kill in between loses
+    acknowledged fixes, which is what the crash test's checker must then report."""
+    def commit() -> None:
+        try:
+            session.commit()
+        finally:
+            session.close()
+
+    timer = threading.Timer(delay, commit)
+    timer.daemon = True
+    timer.start()
+
+
+def _limited(request: Request, credential: str) -> str:
+    # OsmAnd's key is inside the (small, one-fix) message: limited once decoded,
+    # still before the credential is looked up.
+    check_device(request, credential)
+    return credential
 
 
 def _bearer(request: Request) -> str:
@@ -78,12 +116,13 @@ def _bearer(request: Request) -> str:
 @router.post("/ingest/native", summary="Batch of fixes from our own app (device bearer token)")
 async def ingest_native(request: Request, uow: UowDep):
     token = _bearer(request)
+    check_device(request, token)  # before the body is even read
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     # The credential is checked before the body is decoded: no parsing work for strangers.
     return await run_in_threadpool(_run, request, uow.session,
                                    lambda db: authenticate_secret(db, key, token, protocol=DeviceProtocol.native),
-                                   lambda: _decode(native.decode, message))
+                                   lambda: _decode(native.decode, message), lambda: token)
 
 
 @router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string")
@@ -95,9 +134,9 @@ async def ingest_osmand(request: Request, uow: UowDep):
     # before it authenticates: once, in the worker thread, not on the event loop.
     decoded = functools.cache(lambda: _decode(osmand.decode, message))
     await run_in_threadpool(_run, request, uow.session,
-                            lambda db: authenticate_secret(db, key, decoded().device_key,
+                            lambda db: authenticate_secret(db, key, _limited(request, decoded().device_key),
                                                            protocol=DeviceProtocol.osmand),
-                            decoded)
+                            decoded, lambda: decoded().device_key)
     return PlainTextResponse("OK")
 
 
@@ -111,18 +150,19 @@ async def ingest_owntracks(request: Request, uow: UowDep):
         user = password = ""
     if scheme.lower() != "basic" or not password:
         raise Unauthorized("HTTP Basic credentials required")
+    check_device(request, password)
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     x_user = request.headers.get("x-limit-u") or user
     x_device = request.headers.get("x-limit-d")
     await run_in_threadpool(_run, request, uow.session,
                             lambda db: authenticate_owntracks(db, key, x_user, password, x_device),
-                            lambda: _decode(owntracks.decode, message))
+                            lambda: _decode(owntracks.decode, message), lambda: password)
     return JSONResponse([])
 
 
 @router.post("/supervisees/{supervisee_id}/gpx", summary="Import a GPX track for one supervisee (officer)")
-async def import_gpx(supervisee_id: Id, request: Request, ctx: CtxDep,
+async def import_gpx(supervisee_id: Id, request: Request, ctx: GpxCtx,
                      datum: DatumName = "wgs84"):
     if ctx.principal.role not in (Role.officer, Role.manager):
         raise Forbidden(f"role {ctx.principal.role} may not import tracks")

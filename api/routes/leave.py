@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import CtxDep, PagingDep
+from api.limits import heavy_route
 from leave import approval, permits, policy, report, service
 from leave.models import LeaveStatus
 from leave.report_export import report_csv, report_pdf
@@ -23,6 +24,7 @@ from leave.schemas import (
 from core.schemas import Id, Page
 
 router = APIRouter()
+ReportCtx = heavy_route("report export")
 _404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}
 
 
@@ -121,7 +123,7 @@ def set_policy(jurisdiction_id: Id, data: PolicyIn, ctx: CtxDep):
 
 
 @router.get("/reports/leave", responses=_404, tags=["reports"])
-def leave_report(ctx: CtxDep, jurisdiction_id: Id | None = Query(None),
+def leave_report(ctx: ReportCtx, jurisdiction_id: Id | None = Query(None),
                  start: date | None = Query(None, alias="from", description="first day (local), default to − 30 d"),
                  end: date | None = Query(None, alias="to", description="last day (local, inclusive), default today"),
                  format: Literal["json", "csv", "pdf"] = "json"):

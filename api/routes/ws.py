@@ -32,12 +32,14 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from alerts.session import SocketServices, serve_socket
 from alerts.tickets import issue_ticket
-from api.deps import CtxDep, load_principal
+from api.deps import load_principal
+from api.limits import heavy_route
 from core.db import database_outage_reason, is_database_outage
 from core.principal import RequestContext
 from supervision.scope import STAFF_READERS, require_role
 
 router = APIRouter(tags=["alerts"])
+TicketCtx = heavy_route("websocket ticket")
 log = logging.getLogger("zhijiao.api")
 
 
@@ -47,7 +49,7 @@ class TicketOut(BaseModel):
 
 
 @router.post("/ws/tickets", response_model=TicketOut, status_code=201)
-def create_ticket(request: Request, ctx: CtxDep) -> TicketOut:
+def create_ticket(request: Request, ctx: TicketCtx) -> TicketOut:
     """A one-time ticket (≤ 30 s) to open the alert websocket with; the socket ends
     when the bearer token it was bought with expires."""
     require_role(ctx.principal, STAFF_READERS, "watch live alerts")

@@ -101,6 +101,9 @@ def env(server_url: str) -> Iterator[Env]:
         engine = create_engine(sqlalchemy_url(url), pool_size=10)
         clock = ManualClock()
         settings = Settings()
+        # One server for the whole module buys many tickets per officer; the ticket
+        # rate limit has its own tests (tests/abuse/test_rate_limits.py).
+        settings.api.heavy_route_burst = 100_000
         with Session(engine, expire_on_commit=False) as db:
             world = build_world(db, settings, clock)
             db.commit()

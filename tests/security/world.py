@@ -86,6 +86,7 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     sup_x = add_supervisee(db, settings, office_x, officer_x, "丙一")
     base.supervisees["x"] = sup_x
     sup2 = add_user(db, f"sup-a2-{b1.id}", Role.supervisee, base.office_a, base.supervisees["a2"])
+    user_x = add_user(db, f"sup-x-{b1.id}", Role.supervisee, office_x, sup_x)
     disabled = add_user(db, f"disabled-{b1.id}", Role.officer, base.office_a)
     disabled.active = False
     revoked = add_user(db, f"revoked-{b1.id}", Role.officer, base.office_a)
@@ -94,7 +95,7 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     w = MatrixWorld(base)
     users = {"same": base.users["officer_a"], "other": base.users["officer_b"], "xbur": officer_x,
              "mgr": base.users["manager"], "aud": base.users["auditor"], "admin": base.users["admin"],
-             "sup": base.users["supervisee_a"], "sup2": sup2, "dis": disabled, "pwd": revoked}
+             "sup": base.users["supervisee_a"], "sup2": sup2, "supx": user_x, "dis": disabled, "pwd": revoked}
     w.tokens = {who: _token(settings, user, now) for who, user in users.items()}
     w.tokens["exp"] = _token(settings, base.users["officer_a"], now - timedelta(days=1))
     revoked.revoke_sessions()  # what a password change does
@@ -143,13 +144,14 @@ def _webhook(db: Session, bureau_id: int, by: int, now: datetime) -> Webhook:
 
 def seed_through_the_api(client, w: MatrixWorld, now: datetime) -> None:
     """Leave and standing permits as their service writes them: a pending 3-day request and a
-    pending permit for supervisee a (entered by officer A) and for x (by officer X)."""
+    pending permit, each asked for by supervisee a and by x themselves (nobody approves their
+    own request, so one entered by an officer would not show who may approve)."""
     from core.localtime import LOCAL_TZ
 
     today = now.astimezone(LOCAL_TZ).date()
     depart = now + timedelta(days=2)
     made: dict[str, list[int]] = {"leave": [], "permit": []}
-    for who, sup in (("same", "a"), ("xbur", "x")):
+    for who, sup in (("sup", "a"), ("supx", "x")):
         sid = w.base.supervisees[sup].id
         r = client.post("/leave", headers=w.headers(who), json={
             "supervisee_id": sid, "destination": destination(), "reason": "探望住院的母亲",

@@ -246,8 +246,10 @@ ROWS: list[Row] = [
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("POST /ws/tickets",
         "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+    # For the socket, ok / 404 = the alert is / is not in the snapshot sent (test_ws_matrix.py).
     row("WS /ws/alerts",
-        "?           ?           ?           ?           ?           ?           ?           ?           ?           ?           ?           ?           ?"),
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
+        obj="alert"),
     row("GET /alerts",
         "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
     row("GET /alerts/{alert_id}",

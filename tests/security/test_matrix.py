@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.security.matrix import ROWS, Row
-from tests.security.world import PRINCIPALS, MatrixWorld
+from tests.security.world import PRINCIPALS, MatrixWorld, isolated
 
 OBJECTS = ("in", "out", "missing")
 # The objects outside each principal's jurisdiction: X's for bureau 1, A's for officer X, and
@@ -61,18 +61,6 @@ def request_of(row: Row, w: MatrixWorld, who: str, which: str) -> dict:
         req["content"] = row.content(w, which)
         req["headers"] = {**headers, "content-type": "application/gpx+xml"}
     return req
-
-
-def isolated(client, db, req: dict):
-    """One request whose effects are rolled back afterwards (a savepoint around it)."""
-    db.commit()
-    savepoint = db.get_bind().begin_nested()
-    try:
-        return client.request(**req)
-    finally:
-        db.rollback()
-        savepoint.rollback()
-        db.expunge_all()
 
 
 def outcome(status: int) -> str:

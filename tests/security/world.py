@@ -170,3 +170,16 @@ def seed_through_the_api(client, w: MatrixWorld, now: datetime) -> None:
 
 def destination(lon: float = 120.16, lat: float = 30.27, radius_m: float = 5000) -> dict:
     return {"address": "杭州市西湖区某路1号", "circle": {"lon": lon, "lat": lat, "radius_m": radius_m}}
+
+
+def isolated(client, db, request: dict):
+    """One request whose effects are rolled back afterwards (a savepoint of the test's transaction
+    around it), so that an approval or a retirement cannot change what the next request sees."""
+    db.commit()
+    savepoint = db.get_bind().begin_nested()
+    try:
+        return client.request(**request)
+    finally:
+        db.rollback()
+        savepoint.rollback()
+        db.expunge_all()

@@ -26,7 +26,7 @@ from schemathesis.checks import not_a_server_error
 
 from tests.security.world import MatrixWorld, isolated
 
-SHORT_EXAMPLES = 4
+SHORT_EXAMPLES = 3
 LONG_EXAMPLES = 150
 EXAMPLES = int(os.environ.get("ZHIJIAO_FUZZ_EXAMPLES") or (LONG_EXAMPLES if os.environ.get("ZHIJIAO_FUZZ_LONG") == "1"
                                                             else SHORT_EXAMPLES))

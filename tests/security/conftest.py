@@ -19,3 +19,11 @@ def mworld(db, settings, clock, client):
     db.commit()
     seed_through_the_api(client, w, clock.now())
     return w
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The suites' figures, for the README: matrix cells run and fuzz cases sent."""
+    from tests.security import figures
+
+    for line in figures.lines():
+        terminalreporter.write_line(line)

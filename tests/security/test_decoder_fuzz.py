@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from geo.geometry_input import GeometryError, parse_circle, parse_geojson
 from geo.ingest.decoders import DeviceMessage, gpx, native, osmand, owntracks
 from geo.ingest.errors import DecodeError
+from tests.security import figures
 
 LONG_FACTOR = 25 if os.environ.get("ZHIJIAO_FUZZ_LONG") == "1" else 1
 FUZZ = settings(max_examples=150 * LONG_FACTOR, deadline=timedelta(seconds=1), database=None,
@@ -81,6 +82,7 @@ def _accepted(decoded) -> None:
 
 
 def _only_decode_error(decoder, message: DeviceMessage) -> None:
+    figures.add("parser_cases")
     try:
         decoded = decoder(message)
     except DecodeError as exc:
@@ -161,6 +163,7 @@ geojson = st.one_of(
 @FUZZ
 @given(doc=geojson, datum=st.sampled_from(["wgs84", "gcj02", "bd09"]))
 def test_geojson(doc, datum):
+    figures.add("parser_cases")
     try:
         parsed = parse_geojson(doc, datum)
     except GeometryError as exc:
@@ -175,6 +178,7 @@ def test_geojson(doc, datum):
        lat=st.floats(allow_nan=True) | st.floats(-100, 100), radius=st.floats(allow_nan=True) | st.floats(-1, 1e6),
        datum=st.sampled_from(["wgs84", "gcj02", "bd09"]))
 def test_circle(lon, lat, radius, datum):
+    figures.add("parser_cases")
     try:
         parsed = parse_circle(lon, lat, radius, datum)
     except GeometryError as exc:

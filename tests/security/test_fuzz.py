@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.checks import not_a_server_error
 
+from tests.security import figures
 from tests.security.world import MatrixWorld, isolated
 
 SHORT_EXAMPLES = 3
@@ -80,6 +81,7 @@ def test_fuzz_role(who, app, client, db, mworld):
         def run(case):
             response = isolated(client, db, _request(case, headers))
             counted["cases"] += 1
+            figures.add("fuzz_cases")
             try:
                 case.validate_response(response, checks=CHECKS, headers=headers)
             except (Exception, BaseExceptionGroup) as exc:  # one line per distinct failure, then carry on
@@ -88,6 +90,7 @@ def test_fuzz_role(who, app, client, db, mworld):
                                 f"{response.status_code}: {summary}")
 
         run()
+    figures.add("fuzz_roles")
     print(f"\nfuzz[{who}]: {len(ops)} operations, {counted['cases']} cases so far ({EXAMPLES} per operation)")
     distinct = sorted(set(failures))
     assert not distinct, f"{len(distinct)} distinct failures:\n" + "\n".join(distinct[:40])

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from tests.security import figures
 from tests.security.matrix import ROWS, Row
 from tests.security.world import PRINCIPALS, MatrixWorld, isolated
 
@@ -91,6 +92,7 @@ def test_row(row: Row, client, db, mworld):
         answers = {}
         for which in OBJECTS if row.obj else ("in",):
             r = isolated(client, db, request_of(row, mworld, who, which))
+            figures.add("matrix_cells")
             assert r.status_code < 500, (row.key, who, which, r.status_code, r.text[:300])
             answers[which] = r
         got[who] = tuple(outcome(r.status_code) for r in answers.values())
@@ -98,6 +100,7 @@ def test_row(row: Row, client, db, mworld):
             # Someone else's object must answer exactly as nobody's does, whatever the status
             # (a 422 for an id in a body too), and so must every 404.
             missing = answers["missing"]
+            figures.add("matrix_pairs")
             for which, r in answers.items():
                 if (r.status_code == 404 or which in FOREIGN.get(who, ("out",))) and \
                         (r.status_code, r.content) != (missing.status_code, missing.content):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import migrated_database
+from tests.security import figures
 from tests.security.matrix import ROWS
 from tests.security.world import PRINCIPALS, MISSING, MatrixWorld, build_matrix_world
 
@@ -70,6 +71,8 @@ def test_ws_row(committed):
             # Without a ticket of its own, a made-up one opens nothing.
             with pytest.raises(WebSocketDisconnect):
                 _snapshot(client, origin, "x" * 43)
+        figures.add("matrix_cells", 3)
+        figures.add("matrix_pairs")
         if got != ROW.expect[who]:
             problems.append(f"{who}: expected {'/'.join(ROW.expect[who])}, got {'/'.join(got)}")
     assert not problems, "\n".join(problems)

@@ -19,10 +19,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_schema_conformance, status_code_conformance,
 )
-from schemathesis.checks import not_a_server_error
 
 from tests.security import figures
 from tests.security.world import MatrixWorld, isolated
@@ -40,9 +40,6 @@ _TRANSPORT_KEYS = {"method", "url", "headers", "params", "cookies", "json", "dat
 _PATH_KINDS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction", "user_id": "user",
                "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
                "leave_id": "leave", "permit_id": "permit"}
-
-counted = {"cases": 0}
-
 
 def _operations(app):
     schema = schemathesis.openapi.from_dict(app.openapi())
@@ -80,7 +77,6 @@ def test_fuzz_role(who, app, client, db, mworld):
         @given(case=strategy)
         def run(case):
             response = isolated(client, db, _request(case, headers))
-            counted["cases"] += 1
             figures.add("fuzz_cases")
             try:
                 case.validate_response(response, checks=CHECKS, headers=headers)
@@ -91,6 +87,6 @@ def test_fuzz_role(who, app, client, db, mworld):
 
         run()
     figures.add("fuzz_roles")
-    print(f"\nfuzz[{who}]: {len(ops)} operations, {counted['cases']} cases so far ({EXAMPLES} per operation)")
+    print(f"\nfuzz[{who}]: {len(ops)} operations, {figures.COUNTS.get('fuzz_cases', 0)} cases so far ({EXAMPLES} per operation)")
     distinct = sorted(set(failures))
     assert not distinct, f"{len(distinct)} distinct failures:\n" + "\n".join(distinct[:40])

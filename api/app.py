@@ -18,6 +18,7 @@ from alerts.webhooks import webhook_loop
 from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
+from api.openapi_errors import document_errors
 from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
@@ -129,4 +130,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
     for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, leave):
         app.include_router(module.router)
+    document_errors(app)
     return app

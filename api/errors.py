@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException
 
 from core.audit import AuditUnavailable
 from core.db import database_outage_reason, is_database_outage
@@ -19,6 +20,9 @@ log = logging.getLogger("zhijiao.api")
 # Seconds a caller is told to wait when the database is unreachable: devices
 # retry their batch (same fix ids) and consoles their request.
 DATABASE_RETRY_AFTER = 5
+
+# FastAPI's detail for a body it could not decode (fastapi/routing.py).
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def _field(loc: tuple) -> str:
@@ -43,6 +47,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, (TooManyRequests, Busy)):
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        # FastAPI answers a body it cannot decode at all (not UTF-8, for JSON) with a bare
+        # 400; every other unreadable input is a 422 naming the field, so this is one too.
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            message = "the request body cannot be read as its content type (JSON must be UTF-8)"
+            return JSONResponse({"detail": message, "errors": [{"field": "body", "message": message}]},
+                                status_code=422)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

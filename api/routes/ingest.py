@@ -125,8 +125,10 @@ async def ingest_native(request: Request, uow: UowDep):
                                    lambda: _decode(native.decode, message), lambda: token)
 
 
-@router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string")
-@router.post("/ingest/osmand", operation_id="ingest_osmand_post", summary="OsmAnd / Traccar Client, form or JSON")
+@router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string",
+            response_class=PlainTextResponse)
+@router.post("/ingest/osmand", operation_id="ingest_osmand_post", summary="OsmAnd / Traccar Client, form or JSON",
+             response_class=PlainTextResponse)
 async def ingest_osmand(request: Request, uow: UowDep):
     message = await _message(request)
     key = request.app.state.settings.auth.device_key

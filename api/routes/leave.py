@@ -122,7 +122,11 @@ def set_policy(jurisdiction_id: Id, data: PolicyIn, ctx: CtxDep):
     return policy.set_policy(ctx=ctx, jurisdiction_id=jurisdiction_id, values=data.model_dump())
 
 
-@router.get("/reports/leave", responses=_404, tags=["reports"])
+_REPORT = {**_404, 200: {"description": "The report as JSON, CSV or PDF (``format``)", "content": {
+    "application/json": {}, "text/csv": {}, "application/pdf": {}}}}
+
+
+@router.get("/reports/leave", responses=_REPORT, tags=["reports"])
 def leave_report(ctx: ReportCtx, jurisdiction_id: Id | None = Query(None),
                  start: date | None = Query(None, alias="from", description="first day (local), default to − 30 d"),
                  end: date | None = Query(None, alias="to", description="last day (local, inclusive), default today"),

@@ -1,0 +1,330 @@
+"""The authorization matrix: every route of the app × 13 principals × 3 objects, with the answer expected.
+
+How to read a row
+-----------------
+``row(ROUTE, EXPECT, ...)``: ROUTE is "METHOD /path" exactly as the app declares it
+("WS /path" for a websocket). EXPECT holds one cell per principal, in this order
+(tests/security/world.py says who they are):
+
+    same  other xbur  mgr   aud   admin sup   sup2  dev   anon  exp   dis   pwd
+
+The objects are one in scope (supervisee a's, office A, bureau 1), one out of scope
+(supervisee x's, office X, bureau 2) and a nonexistent id. A cell is
+
+* ``ok``          in scope answers 2xx; out of scope and nonexistent answer 404, byte-identical
+* ``in/out/missing`` three answers spelt out, e.g. ``404/ok/404`` (officer X reaches only X's object),
+  each ``ok`` (2xx) or a status code
+* ``403``, ``401``… the same status for all three objects
+
+A route with no object (a list, a login, ingest) has one answer per principal: ``ok`` or a code.
+Every answer given as 404 must be byte-identical to the nonexistent one: a caller cannot tell
+"someone else's" from "nobody's".
+
+Adding a route
+--------------
+Add one ``row(...)`` below (a test fails while any route of the app has none). Name the
+object with ``obj=`` when the id is not in the path (``ref="body.supervisee_id"`` says
+where it goes), and give ``body=`` / ``query=`` functions of (world, which) that make a
+valid request, ``which`` being "in", "out" or "missing", so an ``ok`` really reaches the
+action. Run ``ZHIJIAO_MATRIX_SHOW=1 ./dev test tests/security/test_matrix.py`` to print
+the answers the app gives as rows, then check every ``ok`` against the law and the
+roles table in DOMAIN.md before pasting: the table is the specification, not a recording.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.security.world import PRINCIPALS, MatrixWorld, destination
+
+# Path parameter -> object kind (tests/security/world.py MatrixWorld.objects).
+PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction", "user_id": "user",
+                "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
+                "leave_id": "leave", "permit_id": "permit"}
+
+Maker = Callable[[MatrixWorld, str], Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    expect: dict[str, tuple[str, ...]]  # principal -> answers (3 for object routes, 1 otherwise)
+    obj: str | None
+    ref: str | None
+    body: Maker | None
+    query: Maker | None
+    content: Maker | None  # raw body (GPX)
+    device_auth: str  # how the "dev" principal authenticates: bearer, osmand, owntracks
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _parse(cell: str, has_object: bool) -> tuple[str, ...]:
+    parts = tuple(cell.split("/"))
+    if not has_object:
+        assert len(parts) == 1, cell
+        return parts
+    if len(parts) == 3:
+        return parts
+    assert len(parts) == 1, cell
+    return ("ok", "404", "404") if cell == "ok" else (cell,) * 3
+
+
+def row(route: str, expect: str, *, obj: str | None = None, ref: str | None = None, body: Maker | None = None,
+        query: Maker | None = None, content: Maker | None = None, device_auth: str = "bearer") -> Row:
+    method, path = route.split(" ", 1)
+    params = re.findall(r"\{(\w+)\}", path)
+    if params:
+        obj = PATH_OBJECTS[params[0]]
+    cells = expect.split()
+    assert len(cells) == len(PRINCIPALS), f"{route}: {len(cells)} cells for {len(PRINCIPALS)} principals"
+    return Row(method, path, {p: _parse(c, obj is not None) for p, c in zip(PRINCIPALS, cells)}, obj, ref, body,
+               query, content, device_auth)
+
+
+# --- request bodies --------------------------------------------------------------------
+
+_n = iter(range(1, 10**9))
+
+
+def _later(days: float) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def _leave(w: MatrixWorld, which: str) -> dict:
+    return {"supervisee_id": w.target("supervisee", which), "destination": destination(), "reason": "探亲",
+            "depart_at": _later(10), "return_at": _later(12)}  # not overlapping the seeded request
+
+
+def _permit(w: MatrixWorld, which: str) -> dict:
+    today = datetime.now(UTC).date()
+    return {"supervisee_id": w.target("supervisee", which), "area": destination(118.3, 28.9, 3000),
+            "reason": "上班", "weekdays": [0, 1], "start_time": "08:00", "end_time": "18:00",
+            "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=30)).isoformat()}
+
+
+def _supervisee(w: MatrixWorld, which: str) -> dict:
+    from tests.factories import national_id
+
+    return {"name": "新人", "national_id": national_id(), "sentence_type": "probation", "term_start": "2026-01-01",
+            "term_end": "2027-06-30", "office_id": w.target("jurisdiction", which)}
+
+
+def _user(w: MatrixWorld, which: str) -> dict:
+    return {"username": f"matrix-new-{next(_n)}", "password": "a long enough password", "full_name": "新同事",
+            "role": "officer", "jurisdiction_id": w.target("jurisdiction", which)}
+
+
+def _fix(t: datetime | None = None) -> dict:
+    t = t or datetime.now(UTC)
+    return {"id": f"m-{next(_n)}", "time": t.isoformat(), "lat": 28.95, "lon": 118.95, "accuracy": 10}
+
+
+def _osmand(w: MatrixWorld, which: str) -> dict:
+    return {"lat": "28.95", "lon": "118.95", "timestamp": str(int(datetime.now(UTC).timestamp())), "accuracy": "10"}
+
+
+def _owntracks(w: MatrixWorld, which: str) -> dict:
+    return {"_type": "location", "lat": 28.95, "lon": 118.95, "tst": int(datetime.now(UTC).timestamp()), "acc": 10}
+
+
+def _gpx(w: MatrixWorld, which: str) -> bytes:
+    t = datetime.now(UTC) - timedelta(hours=1)
+    points = "".join(f'<trkpt lat="28.95" lon="118.95{i}"><time>{(t + timedelta(seconds=30 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")}'
+                     f"</time></trkpt>" for i in range(3))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><gpx version="1.1" creator="matrix" '
+            f'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{points}</trkseg></trk></gpx>').encode()
+
+
+_CIRCLE = {"lon": 118.97, "lat": 28.97, "radius_m": 200}
+_REASON = {"reason": "核实无误"}
+
+# --- the table ---------------------------------------------------------------------------
+ROWS: list[Row] = [
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /openapi.json",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
+    row("GET /docs",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
+    row("GET /docs/oauth2-redirect",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
+    row("GET /redoc",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
+    row("GET /health",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
+    row("POST /auth/login",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok",
+        body=lambda w, _: {"username": w.base.users["officer_b"].username, "password": "correct horse battery"}),
+    row("GET /auth/me",
+        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
+    # --- jurisdictions, accounts, supervisees, devices
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /jurisdictions",
+        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
+    row("GET /jurisdictions/{jurisdiction_id}",
+        "ok          404         404/ok/404  ok          ok          ok          404         404         401         401         401         401         401"),
+    row("POST /jurisdictions",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        obj="bureau", ref="body.parent_id",
+        body=lambda w, which: {"name": f"新所{next(_n)}", "level": "office", "parent_id": w.target("bureau", which)}),
+    row("PATCH /jurisdictions/{jurisdiction_id}",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        body=lambda w, _: {"name": "改名所"}),
+    row("GET /users",
+        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
+    row("GET /users/{user_id}",
+        "ok          404         404/ok/404  ok          ok          ok          ok          404         401         401         401         401         401"),
+    row("POST /users",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        obj="jurisdiction", ref="body.jurisdiction_id", body=_user),
+    row("PATCH /users/{user_id}",
+        "403/404/404 404         404/ok/404  403/404/404 403/404/404 ok          ok          404         401         401         401         401         401",
+        body=lambda w, _: {"full_name": "改名"}),
+    row("GET /supervisees",
+        "ok          ok          ok          ok          ok          403         ok          ok          401         401         401         401         401"),
+    row("GET /supervisees/{supervisee_id}",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("POST /supervisees",
+        "ok/422/422  422         422/ok/422  ok/422/422  403         403         403         403         401         401         401         401         401",
+        obj="jurisdiction", ref="body.office_id",
+        body=_supervisee),
+    row("PATCH /supervisees/{supervisee_id}",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"tier": "strict"}),
+    row("GET /devices",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401"),
+    row("GET /devices/{device_id}",
+        "ok          404         404/ok/404  ok          ok          ok          403         403         401         401         401         401         401"),
+    row("POST /devices",
+        "ok/422/422  422         422/ok/422  ok/422/422  403         ok/422/422  403         403         401         401         401         401         401",
+        obj="supervisee", ref="body.supervisee_id",
+        body=lambda w, which: {"supervisee_id": w.target("supervisee", which), "name": "新手机", "kind": "phone",
+                               "protocol": "native"}),
+    row("PATCH /devices/{device_id}",
+        "ok          404         404/ok/404  ok          403         ok          403         403         401         401         401         401         401",
+        body=lambda w, _: {"name": "改名手机"}),
+    # --- fences
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("POST /supervisees/{supervisee_id}/fences",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"kind": "exclusion", "label": "酒吧街", "circle": _CIRCLE}),
+    row("GET /supervisees/{supervisee_id}/fences",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("GET /fences/{fence_id}",
+        "ok          404         404/ok/404  ok          ok          403         404         404         401         401         401         401         401"),
+    row("POST /fences/{fence_id}/versions",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"min_fixes": 3}),
+    row("POST /fences/{fence_id}/retire",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    # --- ingest (device credentials) and tracks
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("POST /ingest/native",
+        "401         401         401         401         401         401         401         401         ok          401         401         401         401",
+        body=lambda w, _: {"fixes": [_fix()]}),
+    row("GET /ingest/osmand",
+        "422         422         422         422         422         422         422         422         ok          422         422         422         422",
+        query=_osmand, device_auth="osmand"),
+    row("POST /ingest/osmand",
+        "422         422         422         422         422         422         422         422         ok          422         422         422         422",
+        query=_osmand, device_auth="osmand"),
+    row("POST /ingest/owntracks",
+        "401         401         401         401         401         401         401         401         ok          401         401         401         401",
+        body=_owntracks, device_auth="owntracks"),
+    row("POST /supervisees/{supervisee_id}/gpx",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        content=_gpx),
+    row("GET /supervisees/{supervisee_id}/fixes",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    # --- alerts and the live stream
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("POST /ws/tickets",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+    # For the socket, ok / 404 = the alert is / is not in the snapshot sent (test_ws_matrix.py).
+    row("WS /ws/alerts",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
+        obj="alert"),
+    row("GET /alerts",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+    row("GET /alerts/{alert_id}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("POST /alerts/{alert_id}/acknowledge",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("POST /alerts/{alert_id}/assign",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, which: {"officer_id": w.target("officer", "out" if which == "out" else "in")}),
+    row("POST /alerts/{alert_id}/notes",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"body": "已电话联系"}),
+    row("POST /alerts/{alert_id}/resolve",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"reason": "false_alarm", "note": "定位漂移"}),
+    row("POST /webhooks",
+        "403         403         403         ok/422/422  403         ok/422/422  403         403         401         401         401         401         401",
+        obj="bureau", ref="body.bureau_id",
+        body=lambda w, which: {"url": "http://127.0.0.1:9/hook", "bureau_id": w.target("bureau", which)}),
+    row("GET /webhooks",
+        "403         403         403         ok          ok          ok          403         403         401         401         401         401         401"),
+    row("PATCH /webhooks/{webhook_id}",
+        "403         403         403         ok          403         ok          403         403         401         401         401         401         401",
+        body=lambda w, _: {"description": "值班群"}),
+    row("GET /webhooks/{webhook_id}/deliveries",
+        "403         403         403         ok          ok          ok          403         403         401         401         401         401         401"),
+    # --- leave and standing permits
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("POST /leave",
+        "ok          404         404/ok/404  ok          403         403         ok          404         401         401         401         401         401",
+        obj="supervisee", ref="body.supervisee_id", body=_leave),
+    row("GET /leave",
+        "ok          ok          ok          ok          ok          403         ok          ok          401         401         401         401         401"),
+    row("GET /leave/{leave_id}",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("POST /leave/{leave_id}/approve",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
+    row("POST /leave/{leave_id}/reject",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
+    row("POST /leave/{leave_id}/withdraw",
+        "403/404/404 404         404/403/404 403/404/404 403         403         ok          404         401         401         401         401         401",
+        body=lambda w, _: {"reason": "不去了"}),
+    row("POST /leave/{leave_id}/extend",
+        "409/404/404 404         404/409/404 409/404/404 403         403         409/404/404 404         401         401         401         401         401",
+        body=lambda w, _: {"return_at": _later(6), "reason": "病情加重"}),
+    row("POST /leave/{leave_id}/cut-short",
+        "409/404/404 404         404/409/404 409/404/404 403         403         409/404/404 404         401         401         401         401         401",
+        body=lambda w, _: {"return_at": _later(2.5), "reason": "提前回来"}),
+    row("POST /leave/{leave_id}/return",
+        "409/404/404 404         404/409/404 403         403         403         409/404/404 404         401         401         401         401         401",
+        body=lambda w, _: {"lon": 118.95, "lat": 28.95, "accuracy_m": 10}),
+    row("POST /leave-permits",
+        "ok          404         404/ok/404  ok          403         403         ok          404         401         401         401         401         401",
+        obj="supervisee", ref="body.supervisee_id",
+        body=_permit),
+    row("GET /leave-permits/{permit_id}",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("POST /leave-permits/{permit_id}/approve",
+        "403/404/404 404         404/403/404 ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
+    row("POST /leave-permits/{permit_id}/reject",
+        "403/404/404 404         404/403/404 ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
+    row("POST /leave-permits/{permit_id}/end",
+        "403/404/404 404         404/403/404 ok          403         403         ok          404         401         401         401         401         401",
+        body=lambda w, _: {"reason": "工程结束"}),
+    row("GET /leave-policies/{jurisdiction_id}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("PUT /leave-policies/{jurisdiction_id}",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"max_days": 20}),
+    row("GET /reports/leave",
+        "403         403         403         ok          ok          403         403         403         401         401         401         401         401",
+        obj="jurisdiction", ref="query.jurisdiction_id",
+        query=lambda w, which: {"jurisdiction_id": w.target("jurisdiction", which)}),
+]

@@ -1,0 +1,185 @@
+"""The world the authorization matrix and the fuzzers run in: two bureaus, thirteen principals,
+and one object of every kind in scope (supervisee "a", office A of bureau 1) and out of scope
+(supervisee "x", office X of bureau 2).
+
+Built on tests.factories.build_world (bureau 1 with offices A and B); bureau 2 and the odd
+principals (expired, disabled, revoked by a password change, a device) are added here.
+"""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from alerts.models import Webhook
+from core.security import issue_access_token
+from supervision.jurisdictions import add_jurisdiction
+from supervision.models import Role
+from tests.alerts.alert_helpers import make_alert
+from tests.factories import World, add_device, add_fence, add_supervisee, add_user, build_world
+
+# An id no table reaches in a test database (bigint, so it is a valid id, just nobody's).
+MISSING = 2**62
+
+# The principals, in the order of the matrix's columns (tests/security/matrix.py).
+PRINCIPALS = ("same", "other", "xbur", "mgr", "aud", "admin", "sup", "sup2", "dev", "anon", "exp", "dis", "pwd")
+PRINCIPAL_NAMES = {
+    "same": "officer of office A (the objects' office)",
+    "other": "officer of office B (same bureau)",
+    "xbur": "officer of office X (another bureau)",
+    "mgr": "manager of bureau 1",
+    "aud": "auditor of bureau 1",
+    "admin": "administrator of bureau 1",
+    "sup": "supervisee a (the objects' owner)",
+    "sup2": "supervisee a2 (same office, another person)",
+    "dev": "a device credential of supervisee a",
+    "anon": "no credentials",
+    "exp": "officer A's token, expired",
+    "dis": "a disabled officer of office A",
+    "pwd": "an officer of office A, token from before a password change",
+}
+
+
+@dataclass
+class MatrixWorld:
+    base: World
+    tokens: dict[str, str] = field(default_factory=dict)
+    # kind -> (in scope id, out of scope id); MISSING is the nonexistent one.
+    objects: dict[str, tuple[int, int]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # device secrets of supervisee a, by protocol
+    owntracks: tuple[str, str] = ("", "")  # (X-Limit-U, X-Limit-D) of supervisee a's OwnTracks phone
+
+    def headers(self, who: str) -> dict[str, str]:
+        if who == "anon":
+            return {}
+        if who == "dev":
+            return {"Authorization": f"Bearer {self.secrets['native']}"}
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def owntracks_headers(self) -> dict[str, str]:
+        user, device = self.owntracks
+        basic = base64.b64encode(f"{user}:{self.secrets['owntracks']}".encode()).decode()
+        return {"Authorization": f"Basic {basic}", "X-Limit-U": user, "X-Limit-D": device}
+
+    def target(self, kind: str, which: str) -> int:
+        """``which`` is "in", "out" or "missing"."""
+        if which == "missing":
+            return MISSING
+        inside, outside = self.objects[kind]
+        return inside if which == "in" else outside
+
+
+def _token(settings, user, now: datetime) -> str:
+    return issue_access_token(settings.auth, user_id=user.id, role=user.role, now=now,
+                              token_version=user.token_version or 0).token
+
+
+def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
+    base = build_world(db, settings, clock)
+    now = clock.now()
+    b1 = base.bureau
+    bureau2 = add_jurisdiction(db, name=f"{b1.name}-乙局", level="bureau", parent=None, code=f"{b1.code}-X")
+    office_x = add_jurisdiction(db, name="丙司法所", level="office", parent=bureau2, code=f"{b1.code}-XA")
+    officer_x = add_user(db, f"officer-x-{b1.id}", Role.officer, office_x)
+    sup_x = add_supervisee(db, settings, office_x, officer_x, "丙一")
+    base.supervisees["x"] = sup_x
+    sup2 = add_user(db, f"sup-a2-{b1.id}", Role.supervisee, base.office_a, base.supervisees["a2"])
+    user_x = add_user(db, f"sup-x-{b1.id}", Role.supervisee, office_x, sup_x)
+    disabled = add_user(db, f"disabled-{b1.id}", Role.officer, base.office_a)
+    disabled.active = False
+    revoked = add_user(db, f"revoked-{b1.id}", Role.officer, base.office_a)
+    db.flush()
+
+    w = MatrixWorld(base)
+    users = {"same": base.users["officer_a"], "other": base.users["officer_b"], "xbur": officer_x,
+             "mgr": base.users["manager"], "aud": base.users["auditor"], "admin": base.users["admin"],
+             "sup": base.users["supervisee_a"], "sup2": sup2, "supx": user_x, "dis": disabled, "pwd": revoked}
+    w.tokens = {who: _token(settings, user, now) for who, user in users.items()}
+    w.tokens["exp"] = _token(settings, base.users["officer_a"], now - timedelta(days=1))
+    revoked.revoke_sessions()  # what a password change does
+    db.flush()
+
+    a = base.supervisees["a"]
+    for protocol in ("native", "osmand"):
+        _, w.secrets[protocol] = add_device(db, settings, a, protocol)
+    w.owntracks = (f"ot-{a.id}", "phone")
+    _, w.secrets["owntracks"] = add_device(db, settings, a, "owntracks", owntracks_user=w.owntracks[0],
+                                           owntracks_device=w.owntracks[1])
+    dev_a, _ = add_device(db, settings, a, "native")
+    dev_x, _ = add_device(db, settings, sup_x, "native")
+
+    from shapely.geometry import Point
+
+    fence_a = add_fence(db, a, "exclusion", Point(118.96, 28.96).buffer(0.002), label="禁止区域")
+    fence_x = add_fence(db, sup_x, "exclusion", Point(118.96, 28.96).buffer(0.002), label="禁止区域")
+    alert_a = make_alert(db, base, clock, "a")
+    alert_x = make_alert(db, base, clock, "x")
+    hook_a = _webhook(db, b1.id, users["mgr"].id, now)
+    hook_x = _webhook(db, bureau2.id, officer_x.id, now)
+    db.flush()
+
+    w.objects = {
+        "supervisee": (a.id, sup_x.id),
+        "bureau": (b1.id, bureau2.id),
+        "jurisdiction": (base.office_a.id, office_x.id),
+        "user": (users["sup"].id, officer_x.id),
+        "device": (dev_a.id, dev_x.id),
+        "fence": (fence_a.id, fence_x.id),
+        "alert": (alert_a.id, alert_x.id),
+        "webhook": (hook_a.id, hook_x.id),
+        "officer": (users["same"].id, officer_x.id),  # an officer to assign an alert to
+    }
+    return w
+
+
+def _webhook(db: Session, bureau_id: int, by: int, now: datetime) -> Webhook:
+    hook = Webhook(bureau_id=bureau_id, url="https://hooks.example.invalid/zj", secret="s" * 32, description="t",
+                   event_types=None, active=True, created_by=by, created_at=now)
+    db.add(hook)
+    db.flush()
+    return hook
+
+
+def seed_through_the_api(client, w: MatrixWorld, now: datetime) -> None:
+    """Leave and standing permits as their service writes them: a pending 3-day request and a
+    pending permit, each asked for by supervisee a and by x themselves (nobody approves their
+    own request, so one entered by an officer would not show who may approve)."""
+    from core.localtime import LOCAL_TZ
+
+    today = now.astimezone(LOCAL_TZ).date()
+    depart = now + timedelta(days=2)
+    made: dict[str, list[int]] = {"leave": [], "permit": []}
+    for who, sup in (("sup", "a"), ("supx", "x")):
+        sid = w.base.supervisees[sup].id
+        r = client.post("/leave", headers=w.headers(who), json={
+            "supervisee_id": sid, "destination": destination(), "reason": "探望住院的母亲",
+            "depart_at": depart.isoformat(), "return_at": (depart + timedelta(days=3)).isoformat()})
+        assert r.status_code == 201, r.text
+        made["leave"].append(r.json()["id"])
+        r = client.post("/leave-permits", headers=w.headers(who), json={
+            "supervisee_id": sid, "area": destination(118.3, 28.9, 3000), "reason": "每天去工地上班",
+            "weekdays": [0, 1, 2, 3, 4], "start_time": "08:00", "end_time": "18:00",
+            "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=60)).isoformat()})
+        assert r.status_code == 201, r.text
+        made["permit"].append(r.json()["id"])
+    w.objects["leave"] = tuple(made["leave"])
+    w.objects["permit"] = tuple(made["permit"])
+
+
+def destination(lon: float = 120.16, lat: float = 30.27, radius_m: float = 5000) -> dict:
+    return {"address": "杭州市西湖区某路1号", "circle": {"lon": lon, "lat": lat, "radius_m": radius_m}}
+
+
+def isolated(client, db, request: dict):
+    """One request whose effects are rolled back afterwards (a savepoint of the test's transaction
+    around it), so that an approval or a retirement cannot change what the next request sees."""
+    db.commit()
+    savepoint = db.get_bind().begin_nested()
+    try:
+        return client.request(**request)
+    finally:
+        db.rollback()
+        savepoint.rollback()
+        db.expunge_all()

@@ -1,0 +1,52 @@
+"""Keep the broker's files in step with the devices table: at once on every
+change (the ``zhijiao_devices`` NOTIFY trigger, migration 0017) and at a fixed
+interval besides, so a device disabled in zhijiao is refused by the broker
+within a minute even when a notification is lost (a dropped connection).
+
+It runs beside the broker, in the MQTT ingest worker's process, rather than
+as a server job: the files live on the broker's machine, while a job runs in
+whichever server process takes its lock.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import database_outage_reason
+from core.settings import MqttSettings
+from geo.ingest.mqtt.broker_files import sync_broker_files
+
+log = logging.getLogger("zhijiao.mqtt")
+CHANNEL = "zhijiao_devices"
+# Changes arriving together (a batch of devices disabled) cost one reload.
+SETTLE_SECONDS = 0.2
+
+
+def sync_once(session_factory: sessionmaker[Session], cfg: MqttSettings) -> None:
+    with session_factory() as db:
+        sync_broker_files(db, cfg)
+        db.rollback()  # read only
+
+
+def run_acl_sync(session_factory: sessionmaker[Session], cfg: MqttSettings, database_url: str,
+                 stop: threading.Event) -> None:
+    """Until ``stop``: sync, then wait for a device change or the interval, and sync again."""
+    while not stop.is_set():
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                # Listen first, then sync: a change committed in between is not missed.
+                conn.execute(f"LISTEN {CHANNEL}")
+                while not stop.is_set():
+                    sync_once(session_factory, cfg)
+                    if list(conn.notifies(timeout=cfg.mqtt_acl_sync_seconds, stop_after=1)):
+                        list(conn.notifies(timeout=SETTLE_SECONDS))
+        except (psycopg.Error, OSError) as exc:
+            log.error("mqtt broker file sync: database unavailable (%s); retrying",
+                      database_outage_reason(exc) if isinstance(exc, psycopg.Error) else exc)
+            stop.wait(min(cfg.mqtt_acl_sync_seconds, 5.0))
+        except Exception:  # noqa: BLE001 - one bad round must not end the sync; the next retries
+            log.exception("mqtt broker file sync failed; retrying")
+            stop.wait(min(cfg.mqtt_acl_sync_seconds, 5.0))

@@ -72,7 +72,7 @@ class MqttIngestWorker:
         client.username_pw_set(self.cfg.mqtt_username, self.cfg.mqtt_password)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
-        client.on_subscribe = lambda *_: self.subscribed.set()
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         return client
 
@@ -85,6 +85,13 @@ class MqttIngestWorker:
         self.session += 1
         log.info("mqtt: connected (session present: %s)", flags.session_present)
         client.subscribe(self.cfg.mqtt_topic, qos=1)
+
+    def _on_subscribe(self, _client, _userdata, _mid, reasons, _props) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("mqtt: subscription to %s refused: %s", self.cfg.mqtt_topic, reasons)
+            return
+        self.subscribed.set()
+        log.info("mqtt: subscribed to %s", self.cfg.mqtt_topic)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props) -> None:
         self.subscribed.clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import psycopg
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,15 @@ def sync_once(session_factory: sessionmaker[Session], cfg: MqttSettings) -> None
         db.rollback()  # read only
 
 
+def _wait_for_change(conn: psycopg.Connection, seconds: float, stop: threading.Event) -> None:
+    """Until a device change is notified, ``seconds`` pass, or ``stop`` (checked every second)."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        if list(conn.notifies(timeout=min(left, 1.0), stop_after=1)):
+            list(conn.notifies(timeout=SETTLE_SECONDS))
+            return
+
+
 def run_acl_sync(session_factory: sessionmaker[Session], cfg: MqttSettings, database_url: str,
                  stop: threading.Event) -> None:
     """Until ``stop``: sync, then wait for a device change or the interval, and sync again."""
@@ -41,11 +51,9 @@ def run_acl_sync(session_factory: sessionmaker[Session], cfg: MqttSettings, data
                 conn.execute(f"LISTEN {CHANNEL}")
                 while not stop.is_set():
                     sync_once(session_factory, cfg)
-                    if list(conn.notifies(timeout=cfg.mqtt_acl_sync_seconds, stop_after=1)):
-                        list(conn.notifies(timeout=SETTLE_SECONDS))
+                    _wait_for_change(conn, cfg.mqtt_acl_sync_seconds, stop)
         except (psycopg.Error, OSError) as exc:
-            log.error("mqtt broker file sync: database unavailable (%s); retrying",
-                      database_outage_reason(exc) if isinstance(exc, psycopg.Error) else exc)
+            log.error("mqtt broker file sync: database unavailable (%s); retrying", database_outage_reason(exc))
             stop.wait(min(cfg.mqtt_acl_sync_seconds, 5.0))
         except Exception:  # noqa: BLE001 - one bad round must not end the sync; the next retries
             log.exception("mqtt broker file sync failed; retrying")

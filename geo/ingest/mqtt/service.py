@@ -44,5 +44,5 @@ def run_mqtt_ingest(settings: Settings, *, acl_sync: bool = True) -> None:
     finally:
         stop.set()
         for thread in threads:
-            thread.join(10)
+            thread.join(5)
         engine.dispose()

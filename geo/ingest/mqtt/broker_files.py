@@ -107,12 +107,13 @@ def ingest_hash(existing_passwords: str, user: str, password: str) -> str:
     password (a fresh salt each round would rewrite the file and reload the broker)."""
     for line in existing_passwords.splitlines():
         name, _, stored = line.partition(":")
-        if name == user and _matches(stored, password):
+        if name == user and hash_matches(stored, password):
             return stored
     return broker_password_hash(password)
 
 
-def _matches(stored: str, password: str) -> bool:
+def hash_matches(stored: str, password: str) -> bool:
+    """Whether a ``$7$`` hash (Mosquitto's PBKDF2-SHA512 format) is of ``password``."""
     parts = stored.split("$")  # ['', '7', iterations, salt, hash]
     if len(parts) != 5 or parts[1] != "7" or not parts[2].isdigit():
         return False

@@ -13,7 +13,7 @@ from core.audit.log import AuditEntry
 from core.security import broker_password_hash
 from geo.fences.cache import FenceCache
 from geo.ingest.models import Fix
-from geo.ingest.mqtt.broker_files import BrokerDevice, ingest_hash, render
+from geo.ingest.mqtt.broker_files import BrokerDevice, hash_matches, ingest_hash, render
 from geo.ingest.mqtt.consume import MqttMessage, device_of, ingest_messages
 from supervision.models import Device
 from tests.factories import add_device, add_fence, add_supervisee
@@ -114,3 +114,37 @@ def test_the_workers_hash_is_kept_while_it_matches():
     first = ingest_hash("", "w", "pw")
     assert ingest_hash(f"w:{first}\n", "w", "pw") == first
     assert ingest_hash(f"w:{first}\n", "w", "other") != first
+
+
+def test_an_owntracks_device_gets_a_broker_hash_of_its_secret_and_a_new_one_on_rotation(client, db, world):
+    officer = world.auth("officer_a")
+    sup = world.supervisees["a"]
+    r = client.post("/devices", headers=officer, json={"supervisee_id": sup.id, "name": "phone", "kind": "phone",
+                                                        "protocol": "owntracks", "owntracks_user": "chen",
+                                                        "owntracks_device": "phone"})
+    assert r.status_code == 201, r.text
+    device_id, secret = r.json()["id"], r.json()["secret"]
+    stored = db.scalar(select(Device.mqtt_password_hash).where(Device.id == device_id))
+    assert hash_matches(stored, secret) and secret not in stored
+    r = client.patch(f"/devices/{device_id}", headers=officer, json={"rotate_secret": True})
+    assert r.status_code == 200
+    rotated = db.scalar(select(Device.mqtt_password_hash).where(Device.id == device_id))
+    assert hash_matches(rotated, r.json()["secret"]) and not hash_matches(rotated, secret)
+    # Other protocols have no broker login.
+    r = client.post("/devices", headers=officer, json={"supervisee_id": sup.id, "name": "app", "kind": "phone",
+                                                        "protocol": "native"})
+    assert db.scalar(select(Device.mqtt_password_hash).where(Device.id == r.json()["id"])) is None
+
+
+def test_our_hash_is_the_one_mosquitto_passwd_writes(tmp_path):
+    import base64
+    import shutil
+    import subprocess
+
+    tool = shutil.which("mosquitto_passwd")
+    assert tool, "mosquitto_passwd comes with Debian's mosquitto (./dev test installs it)"
+    subprocess.run([tool, "-c", "-b", str(tmp_path / "pw"), "u", "the secret"], check=True)
+    written = (tmp_path / "pw").read_text().strip().split(":", 1)[1]
+    salt = base64.b64decode(written.split("$")[3])
+    assert broker_password_hash("the secret", salt=salt) == written
+    assert hash_matches(written, "the secret") and not hash_matches(written, "the secreT")

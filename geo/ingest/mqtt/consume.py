@@ -131,6 +131,12 @@ def _ingest_device(deps: _Deps, outcome: BatchOutcome, ident: DeviceIdentity, na
 def _refuse(deps: _Deps, outcome: BatchOutcome, topic: str, device_id: int | None, why: str, *,
             count: int = 1) -> None:
     outcome.refused += count
+    refuse_message(deps.db, deps.audit, topic, why, device_id=device_id, count=count)
+
+
+def refuse_message(db: Session, audit: AuditLog, topic: str, why: str, *, device_id: int | None = None,
+                   count: int = 1) -> None:
+    """Log and audit messages that will be acknowledged without being stored."""
     log.warning("mqtt: refused %d message(s) on %r: %s", count, topic[:200], why[:300])
-    deps.audit.record(deps.db, MQTT_REQUEST, action="ingest.mqtt", object_type="device", object_id=device_id,
-                      outcome="refused", detail={"topic": topic[:200], "messages": count, "message": why[:500]})
+    audit.record(db, MQTT_REQUEST, action="ingest.mqtt", object_type="device", object_id=device_id,
+                 outcome="refused", detail={"topic": topic[:200], "messages": count, "message": why[:500]})

@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit import AuditLog
 from core.clock import Clock
-from core.db import database_outage_reason
+from core.db import database_outage_reason, is_database_outage
 from core.settings import Settings
 from geo.fences.cache import FenceCache
-from geo.ingest.mqtt.consume import BatchOutcome, MqttMessage, ingest_messages
+from geo.ingest.mqtt.consume import BatchOutcome, MqttMessage, ingest_messages, refuse_message
 
 log = logging.getLogger("zhijiao.mqtt")
 RETRY_SECONDS = 2.0
@@ -143,13 +143,35 @@ class MqttIngestWorker:
     def _handle(self, batch: list[MqttMessage]) -> None:
         try:
             outcome = self.commit(batch)
-        except Exception as exc:  # noqa: BLE001 - nothing acknowledged; the broker resends after the reconnect
-            log.error("mqtt: batch of %d not stored (%s); reconnecting for redelivery", len(batch),
-                      database_outage_reason(exc))
-            self._redeliver()
-            return
+        except Exception as exc:  # noqa: BLE001 - nothing of the batch is acknowledged yet
+            if is_database_outage(exc):
+                log.error("mqtt: batch of %d not stored (%s); reconnecting for redelivery", len(batch),
+                          database_outage_reason(exc))
+                self._redeliver()
+                return
+            log.exception("mqtt: batch of %d failed; storing its messages one at a time", len(batch))
+            if not self._one_at_a_time(batch):
+                self._redeliver()
+                return
+        else:
+            log.debug("mqtt: batch %s", outcome)
         self.acknowledge(batch)
-        log.debug("mqtt: batch %s", outcome)
+
+    def _one_at_a_time(self, batch: list[MqttMessage]) -> bool:
+        """Find the message that breaks a batch: each in its own transaction. One that
+        fails alone is refused (logged, audited) and acknowledged like the rest, so a
+        single poisonous message cannot hold up every device's messages behind it.
+        False if the database went away meanwhile (then nothing more is acknowledged)."""
+        for m in batch:
+            try:
+                self.commit([m])
+            except Exception as exc:  # noqa: BLE001 - see above
+                if is_database_outage(exc):
+                    return False
+                with self.session_factory() as db:
+                    refuse_message(db, self.audit, m.topic, f"could not be stored: {database_outage_reason(exc)}")
+                    db.commit()
+        return True
 
     def commit(self, batch: list[MqttMessage]) -> BatchOutcome:
         """Store and judge a batch in one transaction, and commit it."""

@@ -13,14 +13,18 @@ from datetime import UTC, datetime, timedelta
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from alerts.models import Alert
+from core.audit import AuditLog
+from core.audit.log import AuditEntry
 from core.clock import SystemClock
-from core.db import sqlalchemy_url
+from core.db import make_session_factory, sqlalchemy_url
 from core.settings import Settings
 from geo.ingest.models import Fix
+from geo.ingest.mqtt.consume import MqttMessage
+from geo.ingest.mqtt.worker import MqttIngestWorker
 from supervision.models import Device
 from tests.conftest import migrated_database
 from tests.factories import add_device, add_fence, add_supervisee, build_world
@@ -225,3 +229,33 @@ def test_a_qos1_message_is_not_lost_when_the_worker_is_killed_before_commit(mqtt
     assert [f.t for f in fixes_of(engine, li)].count(t) == 1
     with Session(engine) as db:
         assert db.scalar(select(func.count()).select_from(Fix).where(Fix.device_id == li.device.id, Fix.t == t)) == 1
+
+
+def test_a_message_that_breaks_its_batch_is_refused_alone(mqtt_world):
+    """A message the database refuses for a reason nobody foresaw (here: a test
+    trigger) must not block every message behind it by being redelivered for ever."""
+    broker, _, phones, engine = mqtt_world
+    wang = phones["wang"]
+    settings = Settings()
+    settings.mqtt = broker.settings()
+    worker = MqttIngestWorker(settings, session_factory=make_session_factory(engine), clock=SystemClock(),
+                              audit=AuditLog(settings.audit.audit_key.encode(), SystemClock()))
+    t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS"
+                          " $$ BEGIN RAISE EXCEPTION 'poison'; END $$"))
+        conn.execute(text("CREATE TRIGGER test_poison BEFORE INSERT ON fixes FOR EACH ROW"
+                          " WHEN (NEW.accuracy_m = 666) EXECUTE FUNCTION test_poison()"))
+    try:
+        worker._handle([MqttMessage(wang.topic, location(t + timedelta(seconds=i), *HOME, acc=acc))
+                        for i, acc in enumerate((10, 666, 12))])
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER test_poison ON fixes"))
+            conn.execute(text("DROP FUNCTION test_poison()"))
+    stored = [f.t for f in fixes_of(engine, wang) if f.t >= t]
+    assert stored == [t, t + timedelta(seconds=2)]
+    with Session(engine) as db:
+        refusal = db.scalars(select(AuditEntry).where(AuditEntry.action == "ingest.mqtt")
+                             .order_by(AuditEntry.seq.desc())).first()
+        assert refusal.outcome == "refused" and "poison" in refusal.detail["message"]

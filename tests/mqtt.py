@@ -96,15 +96,15 @@ def _accepts(port: int) -> bool:
 class WorkerProcess:
     """`zhijiao mqtt-ingest` as its own process, its log in a file."""
 
-    def __init__(self, broker: PrivateBroker) -> None:
-        self.broker = broker
-        self.log = broker.dir / "worker.log"
+    def __init__(self, broker: PrivateBroker, *, name: str = "worker", **env: str) -> None:
+        self.broker, self.extra_env = broker, env
+        self.log = broker.dir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         start_at = self.log.stat().st_size if self.log.exists() else 0
         zhijiao = Path(sys.executable).with_name("zhijiao")
-        self.proc = subprocess.Popen([str(zhijiao), "mqtt-ingest"], cwd=ROOT, env={**os.environ, **self.broker.env},
+        self.proc = subprocess.Popen([str(zhijiao), "mqtt-ingest"], cwd=ROOT, env={**os.environ, **self.broker.env, **self.extra_env},
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
 
         def subscribed() -> bool:
@@ -112,6 +112,9 @@ class WorkerProcess:
             return "mqtt: subscribed" in self.log.read_text()[start_at:]
 
         wait_for(subscribed, what="the worker to subscribe")
+
+    def output(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no last commit, no last acknowledgement."""

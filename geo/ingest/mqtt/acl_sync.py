@@ -16,7 +16,7 @@ import time
 import psycopg
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import database_outage_reason
+from core.db import database_outage_reason, is_database_outage
 from core.settings import MqttSettings
 from geo.ingest.mqtt.broker_files import sync_broker_files
 
@@ -52,9 +52,9 @@ def run_acl_sync(session_factory: sessionmaker[Session], cfg: MqttSettings, data
                 while not stop.is_set():
                     sync_once(session_factory, cfg)
                     _wait_for_change(conn, cfg.mqtt_acl_sync_seconds, stop)
-        except (psycopg.Error, OSError) as exc:
-            log.error("mqtt broker file sync: database unavailable (%s); retrying", database_outage_reason(exc))
-            stop.wait(min(cfg.mqtt_acl_sync_seconds, 5.0))
-        except Exception:  # noqa: BLE001 - one bad round must not end the sync; the next retries
-            log.exception("mqtt broker file sync failed; retrying")
+        except Exception as exc:  # noqa: BLE001 - one bad round must not end the sync; the next retries
+            if is_database_outage(exc):
+                log.error("mqtt broker file sync: database unavailable (%s); retrying", database_outage_reason(exc))
+            else:
+                log.exception("mqtt broker file sync failed; retrying")
             stop.wait(min(cfg.mqtt_acl_sync_seconds, 5.0))

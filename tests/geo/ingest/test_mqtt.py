@@ -30,6 +30,7 @@ from tests.conftest import migrated_database
 from tests.factories import add_device, add_fence, add_supervisee, build_world
 from tests.geo.ingest.conftest import HOME, OUTSIDE, QUJIANG_WGS84
 from tests.mqtt import DeviceClient, PrivateBroker, WorkerProcess, wait_for
+from tests.servers import TcpProxy
 
 # MQTT 5's reason code. In MQTT 3.1.1 the broker's CONNACK says 5 ("not
 # authorised"; its log shows "Sending CONNACK to … (0, 5)"), which paho
@@ -259,3 +260,28 @@ def test_a_message_that_breaks_its_batch_is_refused_alone(mqtt_world):
         refusal = db.scalars(select(AuditEntry).where(AuditEntry.action == "ingest.mqtt")
                              .order_by(AuditEntry.seq.desc())).first()
         assert refusal.outcome == "refused" and "poison" in refusal.detail["message"]
+
+
+def test_nothing_is_acknowledged_while_the_database_is_away(mqtt_world):
+    broker, worker, phones, engine = mqtt_world
+    li = phones["li"]
+    t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    proxy = TcpProxy(broker.database_url)
+    worker.stop()
+    # The same client id (the same broker session), its database behind a proxy we cut.
+    cut_off = WorkerProcess(broker, name="cut-off", ZHIJIAO_DATABASE_URL=proxy.url)
+    cut_off.start()
+    device = DeviceClient(broker.port, li.user, li.secret)
+    try:
+        proxy.cut()
+        device.publish(li.topic, location(t, *HOME))
+        # It fails, reconnects so the broker resends, fails again: alive, and acknowledging nothing.
+        wait_for(lambda: cut_off.output().count("reconnecting for redelivery") >= 2, what="two failed rounds")
+        assert cut_off.proc.poll() is None
+        cut_off.kill()
+        worker.start()
+        wait_for(lambda: t in [f.t for f in fixes_of(engine, li)], what="the fix after the outage")
+    finally:
+        device.close()
+        cut_off.stop()
+    assert [f.t for f in fixes_of(engine, li)].count(t) == 1

@@ -16,7 +16,7 @@ import time
 import psycopg
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import database_outage_reason, is_database_outage
+from core.db import database_outage_reason, is_database_outage, libpq_url
 from core.settings import MqttSettings
 from geo.ingest.mqtt.broker_files import sync_broker_files
 
@@ -46,7 +46,7 @@ def run_acl_sync(session_factory: sessionmaker[Session], cfg: MqttSettings, data
     """Until ``stop``: sync, then wait for a device change or the interval, and sync again."""
     while not stop.is_set():
         try:
-            with psycopg.connect(database_url, autocommit=True) as conn:
+            with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
                 # Listen first, then sync: a change committed in between is not missed.
                 conn.execute(f"LISTEN {CHANNEL}")
                 while not stop.is_set():

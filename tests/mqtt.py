@@ -20,7 +20,9 @@ from core.settings import MqttSettings
 from geo.ingest.mqtt.broker_files import broker_config, sync_broker_files
 from tests.servers import ROOT, free_port
 
-STARTUP = 20.0
+# Bounded waits, not timings: generous, because the 2-core machine may be
+# loaded by several test runs at once (a process start then takes 20-30 s).
+STARTUP = 60.0
 
 
 def mosquitto_binary() -> str:

@@ -14,10 +14,12 @@ users_app = typer.Typer(help="Accounts", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo and fixture data", no_args_is_help=True)
 fences_app = typer.Typer(help="Geofences and administrative areas", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
+mqtt_app = typer.Typer(help="The MQTT broker's files (OwnTracks over MQTT)", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(seed_app, name="seed")
 app.add_typer(fences_app, name="fences")
 app.add_typer(audit_app, name="audit")
+app.add_typer(mqtt_app, name="mqtt-broker")
 
 
 def _session():
@@ -227,6 +229,52 @@ def audit_checkpoint() -> None:
         db.rollback()
         db.close()
     typer.echo(f"checkpoint written: seq {cp.seq} -> {path}" if cp else "nothing to checkpoint: head unchanged or empty")
+
+
+@app.command("mqtt-ingest")
+def mqtt_ingest(acl_sync: bool = typer.Option(True, help="also keep the broker's password/ACL files in step "
+                                                         "(when ZHIJIAO_MQTT_BROKER_DIR is set)")) -> None:
+    """Consume OwnTracks messages from the MQTT broker (ZHIJIAO_MQTT_*) until SIGTERM."""
+    from geo.ingest.mqtt.service import run_mqtt_ingest
+
+    try:
+        run_mqtt_ingest(get_settings(), acl_sync=acl_sync)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@mqtt_app.command("files")
+def mqtt_broker_files(reload: bool = typer.Option(False, help="SIGHUP the broker (ZHIJIAO_MQTT_BROKER_PID_FILE) if they changed")) -> None:
+    """Write the broker's password_file and acl_file from the devices table, once."""
+    from geo.ingest.mqtt.broker_files import sync_broker_files
+
+    db = _session()
+    try:
+        files = sync_broker_files(db, get_settings().mqtt, reload=reload)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    finally:
+        db.rollback()
+        db.close()
+    typer.echo(f"broker files: {files.devices} device logins, {len(files.skipped)} devices without one")
+    for name, why in files.skipped.items():
+        typer.echo(f"  {name}: {why}")
+
+
+@mqtt_app.command("config")
+def mqtt_broker_config(port: int = typer.Option(..., help="loopback port of the broker"),
+                       out: Path = typer.Option(..., help="mosquitto.conf to write")) -> None:
+    """Write a private Mosquitto configuration using ZHIJIAO_MQTT_BROKER_DIR / _PID_FILE."""
+    import getpass
+
+    from geo.ingest.mqtt.broker_files import broker_config
+
+    cfg = get_settings().mqtt
+    if cfg.mqtt_broker_dir is None or cfg.mqtt_broker_pid_file is None:
+        raise typer.BadParameter("ZHIJIAO_MQTT_BROKER_DIR and ZHIJIAO_MQTT_BROKER_PID_FILE must be set")
+    out.write_text(broker_config(Path(cfg.mqtt_broker_dir), port=port, pid_file=Path(cfg.mqtt_broker_pid_file),
+                                 run_as=getpass.getuser()))
+    typer.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,11 @@ def sqlalchemy_url(url: str) -> str:
     raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}; use postgresql://")
 
 
+def libpq_url(url: str) -> str:
+    """The same database as a plain libpq URL, for raw psycopg connections (LISTEN)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(
         sqlalchemy_url(url),

@@ -1,6 +1,7 @@
 """Passwords, access tokens and keyed hashes."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -78,6 +79,21 @@ class HashSlots:
 def keyed_hash(key: str, value: str) -> str:
     """HMAC-SHA256 hex: for lookups of secrets we must not store (IDs, device keys)."""
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+# Mosquitto's password_file format for PBKDF2-SHA512 ("$7$", what
+# ``mosquitto_passwd`` writes by default since 2.0): iterations, 12-byte salt
+# and the 64-byte derived key, both base64. The device secret carries 256 bits
+# of entropy, so mosquitto's own default of 101 iterations costs an attacker
+# nothing worth having; more would only slow every broker CONNECT.
+BROKER_HASH_ITERATIONS = 101
+
+
+def broker_password_hash(secret: str, *, salt: bytes | None = None, iterations: int = BROKER_HASH_ITERATIONS) -> str:
+    """A salted hash of a device secret as the MQTT broker's password file takes it (never the secret)."""
+    salt = secrets.token_bytes(12) if salt is None else salt
+    derived = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(derived).decode()}"
 
 
 def new_device_secret() -> str:

@@ -173,6 +173,22 @@ class UnsafeTestSettings(BaseSettings):
     unsafe_ack_before_commit: bool = Field(False, description="TEST ONLY, loses data: ingest answers before its transaction commits (the crash test's negative control). `zhijiao serve` refuses to start with it.")
 
 
+class MqttSettings(BaseSettings):
+    """OwnTracks over MQTT: the ingest worker (geo/ingest/mqtt) and the broker files it keeps."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    mqtt_url: str = Field("", description="Broker the MQTT ingest worker subscribes to, `mqtt://host:port` (empty: no MQTT ingest). ./dev sets it to its private Mosquitto.")
+    mqtt_username: str = Field("zhijiao-ingest", description="The ingest worker's own broker account (allowed to subscribe to `owntracks/#`, to publish nothing).")
+    mqtt_password: str = Field("", description="Its password (./dev generates one). Written to the broker's password file only as a hash.")
+    mqtt_client_id: str = Field("zhijiao-ingest", description="Client id of the worker's persistent session: messages not yet acknowledged are redelivered to the next worker with this id.")
+    mqtt_topic: str = Field("owntracks/+/+", description="Subscription of the worker (OwnTracks publishes locations to `owntracks/<user>/<device>`).")
+    mqtt_batch_max: int = Field(500, ge=1, le=10_000, description="Most messages judged and committed together in one transaction.")
+    mqtt_batch_window_ms: float = Field(5.0, ge=0, le=1000, description="After the first message of a batch, wait at most this long for more before committing.")
+    mqtt_broker_dir: Path | None = Field(None, description="Directory of the broker's password_file and acl_file, which the worker regenerates from the devices table (unset: the worker does not manage broker files).")
+    mqtt_broker_pid_file: Path | None = Field(None, description="PID file of the Mosquitto to send SIGHUP after the files change (it rereads them and disconnects clients no longer allowed).")
+    mqtt_acl_sync_seconds: float = Field(30.0, gt=0, le=60, description="The broker files are also regenerated (when changed) at this interval, besides at once on every device change (a NOTIFY trigger): a disabled device is refused within a minute even if a notification is missed.")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -187,6 +203,7 @@ class Settings:
         self.leave = LeaveSettings()
         self.supervision = SupervisionSettings()
         self.testing = UnsafeTestSettings()
+        self.mqtt = MqttSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

@@ -24,7 +24,7 @@ from shapely.prepared import prep
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.security import generate_password, hash_password, keyed_hash, new_device_secret
+from core.security import broker_password_hash, generate_password, hash_password, keyed_hash, new_device_secret
 from supervision.jurisdictions import add_jurisdiction
 from supervision.models import Device, Jurisdiction, Role, SentenceType, Supervisee, Tier, User
 from supervision.schemas import _ID_CHECK, _ID_WEIGHTS
@@ -96,17 +96,22 @@ def _account(db: Session, accounts: list[DemoAccount], username: str, role: Role
 
 
 def _devices(db: Session, accounts: list[DemoAccount], device_key: str) -> None:
-    """A phone (native protocol) for each demo supervisee account, with a fresh secret."""
+    """For each demo supervisee account, a phone with our native app and one with
+    OwnTracks (HTTP or MQTT mode, user = the account's name), each with a fresh secret."""
     for user in db.scalars(select(User).where(User.username.like("demo-supervisee%")).order_by(User.id)):
-        secret = new_device_secret()
-        device = db.scalar(select(Device).where(Device.supervisee_id == user.supervisee_id, Device.name == "demo phone"))
-        if device is None:
-            device = Device(supervisee_id=user.supervisee_id, name="demo phone", kind="phone", protocol="native",
-                            credential_hash="")
-            db.add(device)
-        device.credential_hash = keyed_hash(device_key, secret)
-        db.flush()
-        accounts.append(DemoAccount(f"device of {user.username}", "device", user.jurisdiction.name, secret))
+        for name, protocol, label in (("demo phone", "native", "device"), ("demo owntracks", "owntracks", "owntracks")):
+            secret = new_device_secret()
+            device = db.scalar(select(Device).where(Device.supervisee_id == user.supervisee_id, Device.name == name))
+            if device is None:
+                ot = protocol == "owntracks"
+                device = Device(supervisee_id=user.supervisee_id, name=name, kind="phone", protocol=protocol,
+                                credential_hash="", owntracks_user=user.username if ot else None,
+                                owntracks_device="phone" if ot else None)
+                db.add(device)
+            device.credential_hash = keyed_hash(device_key, secret)
+            device.mqtt_password_hash = broker_password_hash(secret) if protocol == "owntracks" else None
+            db.flush()
+            accounts.append(DemoAccount(f"{label} of {user.username}", "device", user.jurisdiction.name, secret))
 
 
 def demo_seeded(db: Session) -> bool:

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
-from core.security import keyed_hash, new_device_secret
-from supervision.models import Device, Role, Supervisee
+from core.security import broker_password_hash, keyed_hash, new_device_secret
+from supervision.models import Device, DeviceProtocol, Role, Supervisee
 from core.schemas import Page
 from supervision.schemas import DeviceCreated, DeviceIn, DeviceOut, DeviceUpdate
 from supervision.scope import ACCOUNT_ADMINS, device_owner_clause, require_role
@@ -60,13 +60,19 @@ def create_device(*, ctx: Ctx, data: DeviceIn) -> DeviceCreated:
         raise Conflict("this OwnTracks user/device pair is already registered", field="owntracks_device")
     secret = new_device_secret()
     row = Device(supervisee_id=data.supervisee_id, name=data.name, kind=data.kind, protocol=data.protocol,
-                 credential_hash=keyed_hash(ctx.settings.auth.device_key, secret),
                  owntracks_user=data.owntracks_user, owntracks_device=data.owntracks_device)
+    _set_secret(ctx, row, secret)
     ctx.db.add(row)
     ctx.db.flush()
     ctx.db.refresh(row)
     ctx.record("device.create", "device", row.id, detail={"supervisee_id": row.supervisee_id, "protocol": row.protocol})
     return DeviceCreated(**DeviceOut.model_validate(row).model_dump(), secret=secret)
+
+
+def _set_secret(ctx: Ctx, row: Device, secret: str) -> None:
+    row.credential_hash = keyed_hash(ctx.settings.auth.device_key, secret)
+    # OwnTracks devices may also log in to the MQTT broker with the same secret.
+    row.mqtt_password_hash = broker_password_hash(secret) if row.protocol == DeviceProtocol.owntracks else None
 
 
 def update_device(*, ctx: Ctx, device_id: int, data: DeviceUpdate) -> DeviceOut | DeviceCreated:
@@ -81,7 +87,7 @@ def update_device(*, ctx: Ctx, device_id: int, data: DeviceUpdate) -> DeviceOut 
     secret = None
     if changes.get("rotate_secret"):
         secret = new_device_secret()
-        row.credential_hash = keyed_hash(ctx.settings.auth.device_key, secret)
+        _set_secret(ctx, row, secret)
     ctx.db.flush()
     ctx.record("device.update", "device", row.id, detail={"fields": sorted(changes)})
     out = DeviceOut.model_validate(row)

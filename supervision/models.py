@@ -173,6 +173,10 @@ class Device(Base):
     credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
     owntracks_user: Mapped[str | None] = mapped_column(String(64))
     owntracks_device: Mapped[str | None] = mapped_column(String(64))
+    # The same secret as a salted PBKDF2 hash in the MQTT broker's format, for
+    # OwnTracks devices: the broker's password file is generated from it, so
+    # the secret itself is never written anywhere (geo/ingest/mqtt).
+    mqtt_password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

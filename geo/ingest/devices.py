@@ -36,11 +36,14 @@ def _lookup(db: Session, device_key: str, secret: str, protocol: str) -> DeviceI
     # answer does not tell a prober that the secret exists.
     if not secret:
         return None
+    return _identity(db, Device.credential_hash == keyed_hash(device_key, secret), Device.protocol == protocol)
+
+
+def _identity(db: Session, *where) -> DeviceIdentity | None:
     row = db.execute(
         select(Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol, Supervisee.status)
         .join(Supervisee, Supervisee.id == Device.supervisee_id)
-        .where(Device.credential_hash == keyed_hash(device_key, secret), Device.protocol == protocol,
-               Device.active.is_(True))
+        .where(*where, Device.active.is_(True))
     ).first()
     return DeviceIdentity(*row) if row else None
 
@@ -70,4 +73,19 @@ def authenticate_owntracks(db: Session, device_key: str, user: str, password: st
     # leaked secret cannot be replayed under another OwnTracks identity.
     if row.owntracks_user != user or (device is not None and row.owntracks_device != device):
         raise Unauthorized("OwnTracks user/device does not match the credential")
+    return _active(ident)
+
+
+def identify_owntracks_topic(db: Session, user: str, device: str) -> DeviceIdentity:
+    """The active OwnTracks device that owns the MQTT topic ``owntracks/<user>/<device>``.
+
+    Over MQTT the broker has already checked the secret and that this login may
+    publish only to its own topic (geo/ingest/mqtt/broker_files.py), so the topic
+    names the device. Checked again here: a device disabled in zhijiao may still
+    publish until the broker has reloaded its files.
+    """
+    ident = _identity(db, Device.protocol == DeviceProtocol.owntracks, Device.owntracks_user == user,
+                      Device.owntracks_device == device)
+    if ident is None:
+        raise Unauthorized("no active OwnTracks device publishes on this topic")
     return _active(ident)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.db import sqlalchemy_url
 from geo.demo import seed_demo
 from supervision.demo import SUPERVISEES
-from supervision.models import Jurisdiction, Supervisee, User
+from supervision.models import Device, Jurisdiction, Supervisee, User
 from tests.conftest import migrated_database
 
 
@@ -35,6 +35,10 @@ def test_seed_demo_builds_the_district(demo_url, settings):
             " JOIN fence_versions v ON v.fence_id = f.id WHERE f.kind = 'permitted'")).one()
         assert permitted[0] == 393 and 2.2e9 < permitted[1] < 2.7e9
         assert {a.role for a in accounts if a.role == "device"} == {"device"}
+        # Each demo supervisee also has an OwnTracks phone with a broker login (MQTT mode).
+        owntracks = db.execute(select(Device.owntracks_user, Device.mqtt_password_hash)
+                               .where(Device.protocol == "owntracks")).all()
+        assert len(owntracks) == 2 and all(u.startswith("demo-supervisee") and h for u, h in owntracks)
         assert db.scalar(select(func.count()).select_from(Supervisee)) == SUPERVISEES == 393
         bureau = db.scalar(select(Jurisdiction).where(Jurisdiction.code == "330803"))
         offices = db.scalars(select(Jurisdiction).where(Jurisdiction.parent_id == bureau.id)).all()

@@ -11,7 +11,8 @@ How to read a row
 The objects are one in scope (supervisee a's, office A, bureau 1), one out of scope
 (supervisee x's, office X, bureau 2) and a nonexistent id. A cell is
 
-* ``ok``          in scope answers 2xx; out of scope and nonexistent answer 404, byte-identical
+* ``ok``          in scope answers 2xx (but 202); out of scope and nonexistent answer 404, byte-identical
+* ``202``         accepted, not done: it waits for someone else (a manager's approval, the bureau's review)
 * ``in/out/missing`` three answers spelt out, e.g. ``404/ok/404`` (officer X reaches only X's object),
   each ``ok`` (2xx) or a status code
 * ``403``, ``401``… the same status for all three objects
@@ -22,7 +23,9 @@ Every answer given as 404 must be byte-identical to the nonexistent one: a calle
 
 Adding a route
 --------------
-Add one ``row(...)`` below (a test fails while any route of the app has none). Name the
+Add one ``row(...)`` below (a test fails while any route of the app has none); a route whose
+answer depends on the request (the role of a new account, a password in a PATCH) has one row
+per such request, each named by ``case=``. Name the
 object with ``obj=`` when the id is not in the path (``ref="body.supervisee_id"`` says
 where it goes), and give ``body=`` / ``query=`` functions of (world, which) that make a
 valid request, ``which`` being "in", "out" or "missing", so an ``ok`` really reaches the
@@ -43,7 +46,8 @@ from tests.security.world import PRINCIPALS, MatrixWorld, destination
 # Path parameter -> object kind (tests/security/world.py MatrixWorld.objects).
 PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction", "user_id": "user",
                 "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
-                "leave_id": "leave", "permit_id": "permit"}
+                "leave_id": "leave", "permit_id": "permit", "request_id": "account_request",
+                "registration_id": "registration"}
 
 Maker = Callable[[MatrixWorld, str], Any]
 
@@ -59,10 +63,15 @@ class Row:
     query: Maker | None
     content: Maker | None  # raw body (GPX)
     device_auth: str  # how the "dev" principal authenticates: bearer, osmand, owntracks
+    case: str  # which request of several to the same route ("" for the only one)
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} {self.path}"
 
     @property
     def key(self) -> str:
-        return f"{self.method} {self.path}"
+        return f"{self.route} [{self.case}]" if self.case else self.route
 
 
 def _parse(cell: str, has_object: bool) -> tuple[str, ...]:
@@ -77,15 +86,15 @@ def _parse(cell: str, has_object: bool) -> tuple[str, ...]:
 
 
 def row(route: str, expect: str, *, obj: str | None = None, ref: str | None = None, body: Maker | None = None,
-        query: Maker | None = None, content: Maker | None = None, device_auth: str = "bearer") -> Row:
+        query: Maker | None = None, content: Maker | None = None, device_auth: str = "bearer", case: str = "") -> Row:
     method, path = route.split(" ", 1)
     params = re.findall(r"\{(\w+)\}", path)
-    if params:
+    if params and obj is None:
         obj = PATH_OBJECTS[params[0]]
     cells = expect.split()
     assert len(cells) == len(PRINCIPALS), f"{route}: {len(cells)} cells for {len(PRINCIPALS)} principals"
     return Row(method, path, {p: _parse(c, obj is not None) for p, c in zip(PRINCIPALS, cells)}, obj, ref, body,
-               query, content, device_auth)
+               query, content, device_auth, case)
 
 
 # --- request bodies --------------------------------------------------------------------
@@ -116,9 +125,10 @@ def _supervisee(w: MatrixWorld, which: str) -> dict:
             "term_end": "2027-06-30", "office_id": w.target("jurisdiction", which)}
 
 
-def _user(w: MatrixWorld, which: str) -> dict:
-    return {"username": f"matrix-new-{next(_n)}", "password": "a long enough password", "full_name": "新同事",
-            "role": "officer", "jurisdiction_id": w.target("jurisdiction", which)}
+def _user(role: str, kind: str = "jurisdiction") -> Maker:
+    """A new account (no password: the user redeems an activation code) of ``role`` at the object."""
+    return lambda w, which: {"username": f"matrix-new-{next(_n)}", "full_name": "新同事", "role": role,
+                             "jurisdiction_id": w.target(kind, which)}
 
 
 def _fix(t: datetime | None = None) -> dict:
@@ -161,6 +171,10 @@ ROWS: list[Row] = [
     row("POST /auth/login",
         "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok",
         body=lambda w, _: {"username": w.base.users["officer_b"].username, "password": "correct horse battery"}),
+    # Redeeming a code is anonymous (the admin's officer account of the world; each cell rolls back).
+    row("POST /auth/activate",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok",
+        body=lambda w, _: {"username": w.activation[0], "code": w.activation[1], "password": "a password of my own"}),
     row("GET /auth/me",
         "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
     # --- jurisdictions, accounts, supervisees, devices
@@ -180,12 +194,40 @@ ROWS: list[Row] = [
         "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
     row("GET /users/{user_id}",
         "ok          404         404/ok/404  ok          ok          ok          ok          404         401         401         401         401         401"),
+    # Separation of duties (supervision/account_requests.py RULES): the admin makes officers directly
+    # (the code goes to the admin); a manager, auditor or supervisee login only waits (202) for a
+    # manager above it; an admin account is the operator's (CLI), never the API's.
     row("POST /users",
         "403         403         403         403         403         ok          403         403         401         401         401         401         401",
-        obj="jurisdiction", ref="body.jurisdiction_id", body=_user),
+        obj="jurisdiction", ref="body.jurisdiction_id", body=_user("officer"), case="officer"),
+    row("POST /users",
+        "403         403         403         403         403         202/404/404 403         403         401         401         401         401         401",
+        obj="bureau", ref="body.jurisdiction_id", body=_user("manager", "bureau"), case="manager"),
+    row("POST /users",
+        "403         403         403         403         403         403         403         403         401         401         401         401         401",
+        obj="bureau", ref="body.jurisdiction_id", body=_user("admin", "bureau"), case="admin"),
+    row("POST /users/{user_id}/reset",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        obj="officer", case="officer"),
+    row("POST /users/{user_id}/reset",
+        "403         403         403         403         403         202/404/404 403         403         401         401         401         401         401",
+        case="supervisee login"),
     row("PATCH /users/{user_id}",
         "403/404/404 404         404/ok/404  403/404/404 403/404/404 ok          ok          404         401         401         401         401         401",
         body=lambda w, _: {"full_name": "改名"}),
+    # Nobody sets another's password, the admin included (a reset issues a code instead).
+    row("PATCH /users/{user_id}",
+        "403/404/404 404         404/ok/404  403/404/404 403/404/404 403/404/404 ok          404         401         401         401         401         401",
+        body=lambda w, _: {"password": "a password of my own"}, case="password"),
+    # The queue of the admin's requests: the admin sees what it asked, a manager decides.
+    row("GET /account-requests",
+        "403         403         403         ok          403         ok          403         403         401         401         401         401         401"),
+    row("POST /account-requests/{request_id}/approve",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
+    row("POST /account-requests/{request_id}/reject",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
     row("GET /supervisees",
         "ok          ok          ok          ok          ok          403         ok          ok          401         401         401         401         401"),
     row("GET /supervisees/{supervisee_id}",
@@ -194,6 +236,15 @@ ROWS: list[Row] = [
         "ok/422/422  422         422/ok/422  ok/422/422  403         403         403         403         401         401         401         401         401",
         obj="jurisdiction", ref="body.office_id",
         body=_supervisee),
+    # Registrations held for the bureau (a national ID on record, or the sample): its managers decide.
+    row("GET /registrations",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401"),
+    row("POST /registrations/{registration_id}/accept",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
+    row("POST /registrations/{registration_id}/reject",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: _REASON),
     row("PATCH /supervisees/{supervisee_id}",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"tier": "strict"}),
@@ -202,13 +253,17 @@ ROWS: list[Row] = [
     row("GET /devices/{device_id}",
         "ok          404         404/ok/404  ok          ok          ok          403         403         401         401         401         401         401"),
     row("POST /devices",
-        "ok/422/422  422         422/ok/422  ok/422/422  403         ok/422/422  403         403         401         401         401         401         401",
+        "ok/422/422  422         422/ok/422  ok/422/422  403         403         403         403         401         401         401         401         401",
         obj="supervisee", ref="body.supervisee_id",
         body=lambda w, which: {"supervisee_id": w.target("supervisee", which), "name": "新手机", "kind": "phone",
                                "protocol": "native"}),
     row("PATCH /devices/{device_id}",
         "ok          404         404/ok/404  ok          403         ok          403         403         401         401         401         401         401",
         body=lambda w, _: {"name": "改名手机"}),
+    # A new secret is a registration too: an officer's act, not the admin's.
+    row("PATCH /devices/{device_id}",
+        "ok          404         404/ok/404  ok          403         403/404/404 403         403         401         401         401         401         401",
+        body=lambda w, _: {"rotate_secret": True}, case="rotate secret"),
     # --- fences
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("POST /supervisees/{supervisee_id}/fences",

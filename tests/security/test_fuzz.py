@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.security import figures
+from tests.security.matrix import PATH_OBJECTS
 from tests.security.world import MatrixWorld, isolated
 
 SHORT_EXAMPLES = 3
@@ -37,9 +38,6 @@ EXAMPLES = int(os.environ.get("ZHIJIAO_FUZZ_EXAMPLES") or (LONG_EXAMPLES if os.e
 ROLES = ("same", "mgr", "aud", "admin", "sup", "dev", "anon")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 _TRANSPORT_KEYS = {"method", "url", "headers", "params", "cookies", "json", "data", "files"}
-_PATH_KINDS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction", "user_id": "user",
-               "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
-               "leave_id": "leave", "permit_id": "permit"}
 
 def _operations(app):
     schema = schemathesis.openapi.from_dict(app.openapi())
@@ -55,7 +53,7 @@ def _request(case, headers: dict[str, str]) -> dict:
 
 
 def _strategy(operation, w: MatrixWorld, who: str):
-    params = {name: w.target(kind, "in") for name, kind in _PATH_KINDS.items()
+    params = {name: w.target(kind, "in") for name, kind in PATH_OBJECTS.items()
               if "{" + name + "}" in operation.path}
     headers = w.headers(who)
     strategies = [operation.as_strategy(generation_mode=mode, path_parameters=params or None,

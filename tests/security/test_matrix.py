@@ -65,7 +65,8 @@ def request_of(row: Row, w: MatrixWorld, who: str, which: str) -> dict:
 
 
 def outcome(status: int) -> str:
-    return "ok" if 200 <= status < 300 else str(status)
+    # 202 is not "done": the request waits for a second person, which is what the row asserts.
+    return "ok" if 200 <= status < 300 and status != 202 else str(status)
 
 
 def show(row: Row, got: dict[str, tuple[str, ...]]) -> str:
@@ -116,8 +117,8 @@ def test_row(row: Row, client, db, mworld):
 
 def test_every_route_of_the_app_has_a_row(app):
     served = app_routes(app)
-    table = {r.key for r in ROWS}
-    assert len(table) == len(ROWS), "a route has two rows"
+    assert len({r.key for r in ROWS}) == len(ROWS), "a route has two rows of the same case"
+    table = {r.route for r in ROWS}
     assert not served - table, f"routes without a row in tests/security/matrix.py: {sorted(served - table)}"
     assert not table - served, f"rows for routes the app does not serve: {sorted(table - served)}"
 

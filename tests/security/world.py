@@ -50,6 +50,7 @@ class MatrixWorld:
     objects: dict[str, tuple[int, int]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)  # device secrets of supervisee a, by protocol
     owntracks: tuple[str, str] = ("", "")  # (X-Limit-U, X-Limit-D) of supervisee a's OwnTracks phone
+    activation: tuple[str, str] = ("", "")  # (username, one-time code) of an officer account made by the admin
 
     def headers(self, who: str) -> dict[str, str]:
         if who == "anon":
@@ -87,6 +88,7 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     base.supervisees["x"] = sup_x
     sup2 = add_user(db, f"sup-a2-{b1.id}", Role.supervisee, base.office_a, base.supervisees["a2"])
     user_x = add_user(db, f"sup-x-{b1.id}", Role.supervisee, office_x, sup_x)
+    admin_x = add_user(db, f"admin-x-{b1.id}", Role.admin, bureau2)  # asks for bureau 2's account request
     disabled = add_user(db, f"disabled-{b1.id}", Role.officer, base.office_a)
     disabled.active = False
     revoked = add_user(db, f"revoked-{b1.id}", Role.officer, base.office_a)
@@ -95,7 +97,7 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     w = MatrixWorld(base)
     users = {"same": base.users["officer_a"], "other": base.users["officer_b"], "xbur": officer_x,
              "mgr": base.users["manager"], "aud": base.users["auditor"], "admin": base.users["admin"],
-             "sup": base.users["supervisee_a"], "sup2": sup2, "supx": user_x, "dis": disabled, "pwd": revoked}
+             "sup": base.users["supervisee_a"], "sup2": sup2, "supx": user_x, "adminx": admin_x, "dis": disabled, "pwd": revoked}
     w.tokens = {who: _token(settings, user, now) for who, user in users.items()}
     w.tokens["exp"] = _token(settings, base.users["officer_a"], now - timedelta(days=1))
     revoked.revoke_sessions()  # what a password change does
@@ -142,7 +144,52 @@ def _webhook(db: Session, bureau_id: int, by: int, now: datetime) -> Webhook:
     return hook
 
 
-def seed_through_the_api(client, w: MatrixWorld, now: datetime) -> None:
+def seed_through_the_api(client, w: MatrixWorld, now: datetime, settings) -> None:
+    """The objects their services write, in scope (a, office A, bureau 1) and out (x, office X,
+    bureau 2): leave, standing permits, account requests, held registrations, an activation code."""
+    _seed_leave(client, w, now)
+    _seed_accounts(client, w)
+    _seed_registrations(client, w, settings)
+
+
+def _seed_accounts(client, w: MatrixWorld) -> None:
+    """An auditor account each bureau's administrator asked for (pending a manager), and an officer
+    account made directly, whose activation code nobody has redeemed yet."""
+    made = []
+    for who, bureau in (("admin", "in"), ("adminx", "out")):
+        r = client.post("/users", headers=w.headers(who), json={
+            "username": f"matrix-aud-{who}-{w.base.bureau.id}", "full_name": "新审计", "role": "auditor",
+            "jurisdiction_id": w.target("bureau", bureau)})
+        assert r.status_code == 202, r.text
+        made.append(r.json()["id"])
+    w.objects["account_request"] = tuple(made)
+    r = client.post("/users", headers=w.headers("admin"), json={
+        "username": f"matrix-act-{w.base.bureau.id}", "full_name": "待激活", "role": "officer",
+        "jurisdiction_id": w.target("jurisdiction", "in")})
+    assert r.status_code == 201, r.text
+    w.activation = (r.json()["username"], r.json()["activation_code"])
+
+
+def _seed_registrations(client, w: MatrixWorld, settings) -> None:
+    """A registration of office A and one of office X held for bureau review (drawn by the sample)."""
+    from tests.factories import national_id
+
+    share = settings.supervision.registration_review_share
+    settings.supervision.registration_review_share = 1.0
+    made = []
+    try:
+        for who, office in (("same", "in"), ("xbur", "out")):
+            r = client.post("/supervisees", headers=w.headers(who), json={
+                "name": "待审", "national_id": national_id(), "sentence_type": "probation",
+                "term_start": "2026-01-01", "term_end": "2027-06-30", "office_id": w.target("jurisdiction", office)})
+            assert r.status_code == 202, r.text
+            made.append(r.json()["id"])
+    finally:
+        settings.supervision.registration_review_share = share
+    w.objects["registration"] = tuple(made)
+
+
+def _seed_leave(client, w: MatrixWorld, now: datetime) -> None:
     """Leave and standing permits as their service writes them: a pending 3-day request and a
     pending permit, each asked for by supervisee a and by x themselves (nobody approves their
     own request, so one entered by an officer would not show who may approve)."""

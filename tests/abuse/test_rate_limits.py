@@ -235,11 +235,13 @@ def _quiet_latencies(http: httpx.Client, secret: str, seconds: float) -> list[fl
 
 
 def test_a_flooding_device_does_not_slow_another_device(flood_server) -> None:
-    """A quiet device's median latency while another device floods (16 connections back
+    """A quiet device's median latency while another device floods (32 connections back
     to back, batches of 200 new fixes, from a process of its own) over its median while
     nobody floods, measured in alternating pulses of the same run so that the load of
     a shared machine weighs on both alike. Without the limit every flood request was
-    decoded, judged, stored and committed."""
+    decoded, judged, stored and committed, more at once than the server's database
+    pool holds: ratio 3.67 in one run (every flood request accepted), against 1.99
+    with it (2026-12-02, loaded machine)."""
     base, secrets = flood_server
     quiet: dict[bool, list[float]] = {False: [], True: []}
     counts: dict[str, int] = {}

@@ -64,6 +64,7 @@ class Row:
     content: Maker | None  # raw body (GPX)
     device_auth: str  # how the "dev" principal authenticates: bearer, osmand, owntracks
     case: str  # which request of several to the same route ("" for the only one)
+    fixed: dict[str, str]  # path parameters that name no object (a page's file), by name
 
     @property
     def route(self) -> str:
@@ -86,15 +87,16 @@ def _parse(cell: str, has_object: bool) -> tuple[str, ...]:
 
 
 def row(route: str, expect: str, *, obj: str | None = None, ref: str | None = None, body: Maker | None = None,
-        query: Maker | None = None, content: Maker | None = None, device_auth: str = "bearer", case: str = "") -> Row:
+        query: Maker | None = None, content: Maker | None = None, device_auth: str = "bearer", case: str = "",
+        fixed: dict[str, str] | None = None) -> Row:
     method, path = route.split(" ", 1)
-    params = re.findall(r"\{(\w+)\}", path)
+    params = [p for p in re.findall(r"\{(\w+)(?::\w+)?\}", path) if p not in (fixed or {})]
     if params and obj is None:
         obj = PATH_OBJECTS[params[0]]
     cells = expect.split()
     assert len(cells) == len(PRINCIPALS), f"{route}: {len(cells)} cells for {len(PRINCIPALS)} principals"
     return Row(method, path, {p: _parse(c, obj is not None) for p, c in zip(PRINCIPALS, cells)}, obj, ref, body,
-               query, content, device_auth, case)
+               query, content, device_auth, case, fixed or {})
 
 
 # --- request bodies --------------------------------------------------------------------

@@ -48,14 +48,15 @@ def app_routes(app) -> set[str]:
 
 def request_of(row: Row, w: MatrixWorld, who: str, which: str) -> dict:
     target = w.target(row.obj, which) if row.obj else None
-    url = re.sub(r"\{\w+\}", str(target), row.path, count=1)
+    url = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: row.fixed.get(m[1], str(target)), row.path)
     headers = w.headers(who)
     params = row.query(w, which) if row.query else None
     if who == "dev" and row.device_auth == "osmand":
         headers, params = {}, {**(params or {}), "id": w.secrets["osmand"]}
     elif who == "dev" and row.device_auth == "owntracks":
         headers = w.owntracks_headers()
-    req = {"method": row.method, "url": url, "headers": headers, "params": params}
+    # A redirect is an answer of its own (a page route's), not the page it points to.
+    req = {"method": row.method, "url": url, "headers": headers, "params": params, "follow_redirects": False}
     if row.body:
         req["json"] = row.body(w, which)
     if row.content:

@@ -47,6 +47,7 @@ from alerts.models import AlertEvent
 from alerts.webhooks import enqueue_webhooks
 from alerts.wire import bus_message
 from core.clock import Clock
+from core.db import log_failure
 from supervision.models import Jurisdiction
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,9 @@ def _enqueue_webhooks(db: Session, events: list[AlertEvent]) -> None:
         with db.begin_nested():
             for event in events:
                 enqueue_webhooks(db, event)
-    except Exception:
-        log.exception("webhook enqueue failed for events %s..%s; live delivery continues",
-                      events[0].seq, events[-1].seq)
+    except Exception as exc:
+        log_failure(log, "webhook enqueue failed for events %s..%s; live delivery continues", exc,
+                    events[0].seq, events[-1].seq)
 
 
 class OutboxRelay:

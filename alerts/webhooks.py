@@ -36,6 +36,7 @@ from alerts.escalation import ancestor_ids
 from alerts.models import AlertEvent, Webhook, WebhookDelivery, WebhookState
 from alerts.webhook_config import outbound_policy
 from alerts.wire import webhook_body
+from core.db import log_failure
 from core.logging import redact
 from core.outbound import AddressRefused, pinned, resolve_and_check
 from core.settings import AlertSettings, Settings
@@ -235,6 +236,6 @@ async def webhook_loop(app, *, interval: float = 5.0) -> None:
                                   settings=state.settings)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the next run retries; the lease returns claimed rows
-                log.exception("webhook delivery run failed")
+            except Exception as exc:  # noqa: BLE001 - the next run retries; the lease returns claimed rows
+                log_failure(log, "webhook delivery run failed", exc)
             await asyncio.sleep(interval)

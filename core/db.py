@@ -60,6 +60,16 @@ def database_outage_reason(exc: BaseException) -> str:
     return f"{type(orig).__name__}: {first[:200]}"
 
 
+def log_failure(log, message: str, exc: BaseException, *args) -> None:
+    """Log a background task's failure: one line without SQL for a database outage
+    (it is expected, and SQLAlchemy's traceback would print the statement), the
+    traceback for anything else (a bug worth reading)."""
+    if is_database_outage(exc):
+        log.error(message + ": database unavailable (%s)", *args, database_outage_reason(exc))
+    else:
+        log.error(message, *args, exc_info=exc)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.audit import AuditLog
 from core.clock import Clock
-from core.db import Base, database_outage_reason, is_database_outage
+from core.db import Base, log_failure
 from core.principal import RequestContext
 from core.settings import Settings
 
@@ -138,18 +138,14 @@ class JobRunner:
             await asyncio.to_thread(run_job, job, self.session_factory, now=self.clock.now(),
                                     settings=self.settings, audit=self.audit, force=force)
         except Exception as exc:  # noqa: BLE001 - one failed round must not stop the schedule; the next retries
-            if is_database_outage(exc):
-                log.error("job %s: database unavailable (%s); the next round retries", job.name,
-                          database_outage_reason(exc))
-            else:
-                log.exception("job %s failed", job.name)
+            log_failure(log, "job %s failed; the next round retries", exc, job.name)
 
     def _stored_runs(self) -> dict[str, datetime]:
         try:
             with self.session_factory() as db:
                 return last_runs(db)
-        except Exception:  # noqa: BLE001 - no database yet: every job is due, and its round will say why
-            log.exception("could not read the jobs' last runs; running every job now")
+        except Exception as exc:  # noqa: BLE001 - no database yet: every job is due, and its round will say why
+            log_failure(log, "could not read the jobs' last runs; running every job now", exc)
             return {}
 
     async def start(self) -> None:

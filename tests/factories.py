@@ -110,7 +110,8 @@ def add_fence(db: Session, supervisee: Supervisee, kind: str, geometry, *, radiu
 
 
 def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "native", *,
-               owntracks_user: str | None = None, owntracks_device: str | None = None):
+               owntracks_user: str | None = None, owntracks_device: str | None = None,
+               jt808_phone: str | None = None):
     """A device and its secret."""
     from core.security import new_device_secret
     from supervision.models import Device
@@ -118,7 +119,7 @@ def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "n
     secret = new_device_secret()
     device = Device(supervisee_id=supervisee.id, name=f"{protocol}-phone", kind="phone", protocol=protocol,
                     credential_hash=keyed_hash(settings.auth.device_key, secret), owntracks_user=owntracks_user,
-                    owntracks_device=owntracks_device)
+                    owntracks_device=owntracks_device, jt808_phone=jt808_phone)
     db.add(device)
     db.flush()
     return device, secret

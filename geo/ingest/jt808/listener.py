@@ -86,6 +86,8 @@ class Jt808Listener:
         self._connections.add(task)
         try:
             await Connection(self, reader, writer).run()
+        except asyncio.CancelledError:
+            pass  # stop(): the connection is closed by run()'s finally; the task just ends
         finally:
             self._connections.discard(task)
 

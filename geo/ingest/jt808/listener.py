@@ -116,6 +116,9 @@ class Connection:
         self.terminal: str | None = None
         self._serial = itertools.count()
         self._closing = False
+        # One deadline for the whole unauthenticated phase: heartbeats or
+        # registrations repeated forever must not keep a stranger's socket open.
+        self._auth_deadline = asyncio.get_running_loop().time() + listener.cfg.jt808_auth_timeout_seconds
 
     async def run(self) -> None:
         try:
@@ -130,9 +133,9 @@ class Connection:
 
     async def _read_frame(self) -> bytes:
         """The bytes between the next two 0x7e flags (junk before the first flag is skipped)."""
-        cfg = self.l.cfg
-        timeout = cfg.jt808_idle_timeout_seconds if self.device_id else cfg.jt808_auth_timeout_seconds
-        async with asyncio.timeout(timeout):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.l.cfg.jt808_idle_timeout_seconds if self.device_id else self._auth_deadline
+        async with asyncio.timeout_at(deadline):
             await self.reader.readuntil(b"\x7e")  # the opening flag
             while True:
                 chunk = await self.reader.readuntil(b"\x7e")

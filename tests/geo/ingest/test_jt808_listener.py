@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -39,7 +40,7 @@ def jt808(server_url):
         settings = Settings()
         settings.db.database_url = url
         settings.jt808.jt808_port = 0
-        settings.jt808.jt808_auth_timeout_seconds = 5.0
+        settings.jt808.jt808_auth_timeout_seconds = 3.0
         settings.jt808.jt808_max_frame_bytes = 4096
         engine = make_engine(url, pool_size=4)
         clock = SystemClock()
@@ -261,3 +262,30 @@ def test_oversized_frame_closes_the_connection(terminal):
     t = terminal.connect()
     t.sock.sendall(b"\x7e" + b"\x01" * 5000)
     assert t.closed()
+
+
+def test_unauthenticated_connection_is_closed_even_while_it_talks(terminal):
+    t = terminal.connect()
+    t.register()
+    t.sock.settimeout(1.0)
+    closed = False
+    for _ in range(150):  # heartbeats every 0.2 s do not extend the authentication deadline (3 s here)
+        time.sleep(0.2)
+        try:
+            serial = t.send(0x0002)
+            assert t.general() == (serial, 0x0002, 1)
+        except (AssertionError, OSError):
+            closed = True
+            break
+    assert closed
+
+
+def test_undecodable_report_is_a_message_error(terminal):
+    t = terminal.connect()
+    t.login()
+    bad_time = jf.location(ago(1), *INSIDE)[:22] + bytes.fromhex("261399000000")
+    serial = t.send(0x0200, bad_time)
+    assert t.general() == (serial, 0x0200, 2)
+    serial = t.send(0x8888)
+    assert t.general() == (serial, 0x8888, 3)  # not supported
+    assert t.fixes() == 0

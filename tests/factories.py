@@ -125,7 +125,7 @@ def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "n
     return device, secret
 
 
-def seed_world_with_device(url: str, settings, protocol: str = "native") -> tuple[World, str]:
+def seed_world_with_device(url: str, settings, protocol: str = "native", **device) -> tuple[World, str]:
     """A committed world plus one ``protocol`` device of supervisee "a", in the database at ``url``
     (for tests that run real server processes against it); returns the world and the device secret."""
     from sqlalchemy import create_engine
@@ -137,7 +137,7 @@ def seed_world_with_device(url: str, settings, protocol: str = "native") -> tupl
     try:
         with Session(engine, expire_on_commit=False) as db:
             world = build_world(db, settings, SystemClock())
-            _, secret = add_device(db, settings, world.supervisees["a"], protocol)
+            _, secret = add_device(db, settings, world.supervisees["a"], protocol, **device)
             db.commit()
     finally:
         engine.dispose()

@@ -128,6 +128,9 @@ class Connection:
                     await self._on_frame(content)
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass  # timed out, closed by the terminal, or a frame beyond the bound
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is down during registration
+            # One line, no payload: the terminal reconnects and retries.
+            log.warning("jt808 %s: connection closed (%s)", self.peer.connection_id, type(exc).__name__)
         finally:
             self.writer.close()
 

@@ -181,6 +181,24 @@ def test_failed_commit_answers_failure_and_stores_nothing(terminal):
     assert t.fixes() == 1
 
 
+def test_answer_waits_for_a_slow_commit(terminal):
+    """A commit held back 1.5 s: an answer sent before it would find the fix invisible."""
+    t = terminal.connect()
+    t.login()
+    with psycopg.connect(t.url, autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE FUNCTION zj_slow_commit() RETURNS trigger LANGUAGE plpgsql AS"
+                     " $$ BEGIN IF NEW.altitude_m = 4343 THEN PERFORM pg_sleep(1.5); END IF; RETURN NULL; END $$")
+        conn.execute("CREATE CONSTRAINT TRIGGER zj_slow_commit AFTER INSERT ON fixes"
+                     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION zj_slow_commit()")
+    try:
+        serial = t.send(0x0200, jf.location(ago(7), *INSIDE, altitude=4343))
+        assert t.general() == (serial, 0x0200, 0)
+        assert t.fixes() == 1
+    finally:
+        with psycopg.connect(t.url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER zj_slow_commit ON fixes")
+
+
 def test_oversized_frame_closes_the_connection(terminal):
     t = terminal.connect()
     t.sock.sendall(b"\x7e" + b"\x01" * 5000)

@@ -30,6 +30,7 @@ from core.security import HashSlots
 from core.settings import Settings, get_settings
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
+from geo.ingest.jt808.listener import Jt808Listener
 from leave import scheduled as leave_jobs
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -58,11 +59,18 @@ def job_runner(app: FastAPI) -> JobRunner:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Per-process background work: the alert bus, websocket hub and outbox relay,
-    and the periodic jobs (escalation, silence, overdue returns, checkpoints…)."""
+    the periodic jobs (escalation, silence, overdue returns, checkpoints…), and
+    the JT/T 808 TCP listener when enabled."""
     state = app.state
     async with run_delivery(settings=state.settings, engine=state.engine, clock=state.clock) as delivery:
         state.delivery = delivery
         jobs = job_runner(app) if state.settings.api.jobs_enabled else None
+        jt808 = None
+        if state.settings.jt808.jt808_enabled:
+            jt808 = Jt808Listener(settings=state.settings, session_factory=state.session_factory,
+                                  clock=state.clock, audit=state.audit, fences=state.fence_cache)
+            await jt808.start()
+        state.jt808 = jt808
         if jobs is not None:
             await jobs.start()
         try:
@@ -70,6 +78,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         finally:
             if jobs is not None:
                 await jobs.stop()
+            if jt808 is not None:
+                await jt808.stop()
 
 
 class RequestIdMiddleware:

@@ -84,6 +84,20 @@ class IngestSettings(BaseSettings):
     silence_check_seconds: float = Field(60.0, gt=0, description="How often the 'signal lost' job runs.")
 
 
+class Jt808Settings(BaseSettings):
+    """The JT/T 808 TCP listener (geo/ingest/jt808/listener.py), started by each server process."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    jt808_enabled: bool = Field(False, description="Run the JT/T 808 TCP listener in the server process (several workers share the port with SO_REUSEPORT).")
+    jt808_host: str = Field("127.0.0.1", description="Address the JT/T 808 listener binds (0.0.0.0 to take trackers from the network).")
+    jt808_port: int = Field(6808, ge=0, le=65535, description="TCP port of the JT/T 808 listener (0: any free port, for tests).")
+    jt808_auth_timeout_seconds: float = Field(30.0, gt=0, description="A connection that has not authenticated (0x0102) within this is closed.")
+    jt808_idle_timeout_seconds: float = Field(300.0, gt=0, description="An authenticated connection silent for this long (no heartbeat, no report) is closed.")
+    jt808_max_frame_bytes: int = Field(4096, ge=64, le=65536, description="Largest frame read (escaped, between the 0x7e flags); a larger one closes the connection. A 1023-byte body escapes to at most ~2 KiB.")
+    jt808_max_connections: int = Field(10000, ge=1, description="Open terminal connections per process; more are closed at once.")
+    jt808_reregister_minutes: int = Field(10, ge=0, description="After a terminal registered (0x0100), it may register again within this many minutes (a lost 0x8100 answer); later only after the device's secret is rotated.")
+
+
 class AlertSettings(BaseSettings):
     model_config = SettingsConfigDict(**_COMMON)
     escalate_high_minutes: int = Field(10, ge=1, description="Unacknowledged high/critical alerts escalate to bureau managers after this long, and again each period.")
@@ -204,6 +218,7 @@ class Settings:
         self.supervision = SupervisionSettings()
         self.testing = UnsafeTestSettings()
         self.mqtt = MqttSettings()
+        self.jt808 = Jt808Settings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

@@ -58,9 +58,12 @@ def create_device(*, ctx: Ctx, data: DeviceIn) -> DeviceCreated:
     if data.owntracks_user and ctx.db.scalar(select(Device.id).where(
             Device.owntracks_user == data.owntracks_user, Device.owntracks_device == data.owntracks_device)) is not None:
         raise Conflict("this OwnTracks user/device pair is already registered", field="owntracks_device")
+    if data.jt808_phone and ctx.db.scalar(select(Device.id).where(Device.jt808_phone == data.jt808_phone)) is not None:
+        raise Conflict("a device with this JT/T 808 terminal phone number is already registered", field="jt808_phone")
     secret = new_device_secret()
     row = Device(supervisee_id=data.supervisee_id, name=data.name, kind=data.kind, protocol=data.protocol,
-                 owntracks_user=data.owntracks_user, owntracks_device=data.owntracks_device)
+                 owntracks_user=data.owntracks_user, owntracks_device=data.owntracks_device,
+                 jt808_phone=data.jt808_phone)
     _set_secret(ctx, row, secret)
     ctx.db.add(row)
     ctx.db.flush()
@@ -88,6 +91,7 @@ def update_device(*, ctx: Ctx, device_id: int, data: DeviceUpdate) -> DeviceOut 
     if changes.get("rotate_secret"):
         secret = new_device_secret()
         _set_secret(ctx, row, secret)
+        row.jt808_registered_at = None  # a JT/T 808 terminal must register again for its new auth code
     ctx.db.flush()
     ctx.record("device.update", "device", row.id, detail={"fields": sorted(changes)})
     out = DeviceOut.model_validate(row)

@@ -71,6 +71,7 @@ class DeviceProtocol(StrEnum):
     native = "native"
     osmand = "osmand"
     owntracks = "owntracks"
+    jt808 = "jt808"
 
 
 def _check(column: str, enum: type[StrEnum]) -> CheckConstraint:
@@ -160,6 +161,7 @@ class Device(Base):
         _check("kind", DeviceKind),
         _check("protocol", DeviceProtocol),
         Index("devices_owntracks_login", "owntracks_user", "owntracks_device", unique=True),
+        Index("devices_jt808_phone", "jt808_phone", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -177,6 +179,12 @@ class Device(Base):
     # OwnTracks devices: the broker's password file is generated from it, so
     # the secret itself is never written anywhere (geo/ingest/mqtt).
     mqtt_password_hash: Mapped[str | None] = mapped_column(Text)
+    # JT/T 808: the terminal phone number (BCD padding zeros stripped) is the
+    # device's identifier; its auth code is derived from credential_hash
+    # (geo/ingest/jt808/terminals.py). Registration (0x0100) hands the code out
+    # once: registered_at closes it until the secret is rotated.
+    jt808_phone: Mapped[str | None] = mapped_column(String(20))
+    jt808_registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

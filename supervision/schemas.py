@@ -226,11 +226,17 @@ class DeviceIn(Input):
     protocol: DeviceProtocol
     owntracks_user: str | None = Field(default=None, min_length=1, max_length=64)
     owntracks_device: str | None = Field(default=None, min_length=1, max_length=64)
+    jt808_phone: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$", description=(
+        "JT/T 808 terminal phone number (the header's BCD digits; leading zeros are ignored)"))
 
     @model_validator(mode="after")
     def _owntracks(self) -> "DeviceIn":
         if self.protocol == DeviceProtocol.owntracks and not (self.owntracks_user and self.owntracks_device):
             raise ValueError("owntracks_user and owntracks_device are required for protocol owntracks")
+        if (self.protocol == DeviceProtocol.jt808) != (self.jt808_phone is not None):
+            raise ValueError("jt808_phone is required for protocol jt808, and only for it")
+        if self.jt808_phone is not None:
+            self.jt808_phone = self.jt808_phone.lstrip("0") or "0"
         return self
 
 
@@ -249,12 +255,14 @@ class DeviceOut(Output):
     protocol: str
     owntracks_user: str | None
     owntracks_device: str | None
+    jt808_phone: str | None = None
     active: bool
     last_seen_at: datetime | None
 
 
 class DeviceCreated(DeviceOut):
-    secret: str = Field(description="Shown once: the device's credential (bearer token, OwnTracks password, or OsmAnd id).")
+    secret: str = Field(description="Shown once: the device's credential (bearer token, OwnTracks password, or OsmAnd id; "
+                        "for JT/T 808 it never leaves the server: the terminal gets an auth code derived from it).")
 
 
 # --- registrations pending bureau review ----------------------------------------

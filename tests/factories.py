@@ -110,7 +110,8 @@ def add_fence(db: Session, supervisee: Supervisee, kind: str, geometry, *, radiu
 
 
 def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "native", *,
-               owntracks_user: str | None = None, owntracks_device: str | None = None):
+               owntracks_user: str | None = None, owntracks_device: str | None = None,
+               jt808_phone: str | None = None):
     """A device and its secret."""
     from core.security import broker_password_hash, new_device_secret
     from supervision.models import Device
@@ -118,7 +119,7 @@ def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "n
     secret = new_device_secret()
     device = Device(supervisee_id=supervisee.id, name=f"{protocol}-phone", kind="phone", protocol=protocol,
                     credential_hash=keyed_hash(settings.auth.device_key, secret), owntracks_user=owntracks_user,
-                    owntracks_device=owntracks_device,
+                    owntracks_device=owntracks_device, jt808_phone=jt808_phone,
                     mqtt_password_hash=broker_password_hash(secret) if protocol == "owntracks" else None)
     db.add(device)
     db.flush()
@@ -142,14 +143,14 @@ def seed(url: str, build):
     return result
 
 
-def seed_world_with_device(url: str, settings, protocol: str = "native") -> tuple[World, str]:
+def seed_world_with_device(url: str, settings, protocol: str = "native", **device) -> tuple[World, str]:
     """A committed world plus one ``protocol`` device of supervisee "a", in the database at ``url``
     (for tests that run real server processes against it); returns the world and the device secret."""
     from core.clock import SystemClock
 
     def build(db: Session) -> tuple[World, str]:
         world = build_world(db, settings, SystemClock())
-        _, secret = add_device(db, settings, world.supervisees["a"], protocol)
+        _, secret = add_device(db, settings, world.supervisees["a"], protocol, **device)
         return world, secret
 
     return seed(url, build)

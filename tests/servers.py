@@ -36,8 +36,8 @@ def start_server(url: str, *, log: IO | None = None, log_level: str = "warning",
                             stderr=subprocess.STDOUT if log is not None else None)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + startup
-    while True:
-        try:
+    try:
+        while True:
             assert proc.poll() is None, "server process exited"
             try:
                 if httpx.get(base + "/health", timeout=1).status_code == 200:
@@ -45,11 +45,12 @@ def start_server(url: str, *, log: IO | None = None, log_level: str = "warning",
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline, f"server did not start within {startup:.0f} s"
-        except AssertionError:
-            proc.kill()  # never leave a half-started server behind
-            proc.wait(10)
-            raise
-        time.sleep(0.1)
+            time.sleep(0.1)
+    except BaseException:
+        # A server that did not come up must not outlive the test (and its database).
+        proc.kill()
+        proc.wait(10)
+        raise
 
 
 class TcpProxy:

@@ -13,13 +13,13 @@ periodic round. ``last_seen_at`` is not in the column list: ingest touches it
 on every fix, and that must not wake the broker.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0013'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

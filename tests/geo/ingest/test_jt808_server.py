@@ -1,0 +1,59 @@
+"""The JT/T 808 listener inside a real server process (lifespan), with a device made through REST."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from core.settings import Settings
+from tests.conftest import migrated_database
+from tests.factories import seed_world_with_device
+from tests.geo.ingest import jt808_frames as jf
+from tests.geo.ingest.jt808_terminal import Terminal, ago
+from tests.servers import free_port, start_server
+
+
+@pytest.fixture(scope="module")
+def served(server_url):
+    with migrated_database(server_url, "zj_jt808srv") as url:
+        world, _ = seed_world_with_device(url, Settings())
+        port = free_port()
+        proc, base = start_server(url, ZHIJIAO_JT808_ENABLED="true", ZHIJIAO_JT808_PORT=str(port))
+        try:
+            yield url, base, port, world
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_officer_registers_a_wristband_and_it_reports_until_the_secret_is_rotated(served):
+    url, base, port, world = served
+    officer = world.auth("officer_a")
+    r = httpx.post(base + "/devices", headers=officer, json={
+        "supervisee_id": world.supervisees["a"].id, "name": "腕带", "kind": "tracker", "protocol": "jt808",
+        "jt808_phone": "013912340000"})
+    assert r.status_code == 201, r.text
+    device = r.json()
+    assert device["jt808_phone"] == "13912340000"  # the BCD padding zero is not part of the identifier
+    t = Terminal(port, "13912340000", device["id"], url).connect()
+    old_code = t.login()
+    assert old_code != device["secret"]  # the secret never goes on the wire
+    serial = t.send(0x0200, jf.location(ago(2), 28.95, 118.95))
+    assert t.general() == (serial, 0x0200, 0) and t.fixes() == 1
+    # Rotating the secret changes the auth code and re-opens registration.
+    r = httpx.patch(f"{base}/devices/{device['id']}", headers=officer, json={"rotate_secret": True})
+    assert r.status_code == 200
+    stale = Terminal(port, "13912340000", device["id"], url).connect()
+    assert stale.authenticate(old_code) == 1
+    fresh = Terminal(port, "13912340000", device["id"], url).connect()
+    assert fresh.login() != old_code
+
+
+def test_jt808_phone_is_required_for_jt808_and_unique(served):
+    url, base, port, world = served
+    officer = world.auth("officer_a")
+    body = {"supervisee_id": world.supervisees["a"].id, "name": "腕带", "kind": "tracker", "protocol": "jt808"}
+    assert httpx.post(base + "/devices", headers=officer, json=body).status_code == 422
+    assert httpx.post(base + "/devices", headers=officer, json={**body, "jt808_phone": "13912349999"}).status_code == 201
+    assert httpx.post(base + "/devices", headers=officer, json={**body, "jt808_phone": "13912349999"}).status_code == 409
+    native = {**body, "protocol": "native", "jt808_phone": "13912348888"}
+    assert httpx.post(base + "/devices", headers=officer, json=native).status_code == 422

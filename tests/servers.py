@@ -22,19 +22,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, *, log: IO | None = None, log_level: str = "warning",
-                 **env: str) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, *, log: IO | None = None, log_level: str = "warning", port: int | None = None,
+                 startup: float = STARTUP, **env: str) -> tuple[subprocess.Popen, str]:
     """Start `uvicorn api.main:app` on a free port against ``url`` (extra ZHIJIAO_*
-    settings as keyword arguments) and wait until /health answers. With ``log``
+    settings as keyword arguments) and wait until /health answers (``port``: that one, e.g. to
+    restart a server where a browser page expects it). With ``log``
     (a file), the server's stdout and stderr (uvicorn's access and error logs
     included) go there."""
-    port = free_port()
+    port = port or free_port()
     full_env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, **env}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
                              str(port), "--log-level", log_level], cwd=ROOT, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT if log is not None else None)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP
+    deadline = time.monotonic() + startup
     while True:
         assert proc.poll() is None, "server process exited"
         try:

@@ -38,6 +38,7 @@ export function desk(view, { session, toast }) {
     detail));
   let names = new Map();
   let selected = null;
+  let shownId = null;
 
   function visible(a) {
     const f = new FormData(filters);
@@ -61,15 +62,21 @@ export function desk(view, { session, toast }) {
   const unsubscribe = store.subscribe((msg) => {
     if (msg && msg.event === "created") beep();
     draw();
-    if (msg && msg.alert_id === selected) open(selected, false);
+    // The open detail is not redrawn under the officer's hands (a half-typed note
+    // would vanish); only its state follows the live events.
+    if (msg && msg.alert_id === selected && msg.alert?.state) {
+      const el = detail.querySelector("#detail-state");
+      if (el) el.textContent = t(msg.alert.state);
+    }
   });
   superviseeNames().then((n) => { names = n; draw(); });
   draw();
 
   async function act(path, payload) {
     try {
-      const alert = await api(`/alerts/${selected}/${path}`, { method: "POST", body: payload });
-      if (alert && alert.id) store.update(alert);
+      const answer = await api(`/alerts/${selected}/${path}`, { method: "POST", body: payload });
+      if (path !== "notes") store.update(answer); // the others answer with the alert
+      for (const input of detail.querySelectorAll(`#${path === "notes" ? "note" : path}-form input`)) input.value = "";
       toast(t("done"));
       await open(selected, false);
     } catch (e) { toast(e.message); }
@@ -84,6 +91,9 @@ export function desk(view, { session, toast }) {
     const mapEl = h("div", { class: "map", id: "evidence-map" });
     const outside = a.evidence.map((e) => e.distance_m).filter((d) => d !== null && d !== undefined);
     const readOnly = session.user.role === "auditor" || a.state === "resolved";
+    // What the officer was typing survives a redraw of the same alert.
+    const typed = id === shownId ? [...detail.querySelectorAll("input[name]")].map((i) => [i.closest("form")?.id, i.name, i.value]) : [];
+    shownId = id;
     detail.replaceChildren(
       h("h2", {}, a.title),
       h("dl", { class: "kv" },
@@ -112,6 +122,10 @@ export function desk(view, { session, toast }) {
         h("input", { name: "note", required: true, placeholder: t("reason") }), h("button", {}, t("resolve")))),
       h("h3", {}, t("notes")),
       h("ul", {}, a.notes.length ? a.notes.map((n) => h("li", {}, `${fmtTime(n.created_at)} ${n.body}`)) : h("li", { class: "muted" }, t("none"))));
+    for (const [form, name, value] of typed) {
+      const input = detail.querySelector(`#${form} input[name=${name}]`);
+      if (input && value) input.value = value;
+    }
     drawEvidence(mapEl, a);
   }
 

@@ -19,7 +19,7 @@ export function mapPage(view, { toast }) {
   view.append(h("section", { class: "card" },
     h("div", { class: "track-controls" }, h("span", { id: "position-count" }, t("positions")), who,
       t("from"), since, t("to"), until, loadTrack, t("replay"), slider, label), mapEl));
-  const map = makeMap(mapEl);
+  const map = makeMap(mapEl, { canvas: true });
   const fences = L.featureGroup().addTo(map);
   const track = L.featureGroup().addTo(map);
   const cluster = L.markerClusterGroup({ chunkedLoading: true, chunkInterval: 100, chunkDelay: 20,

@@ -12,9 +12,9 @@ const FENCE_STYLE = {
   exclusion: { color: "#c62828", fillOpacity: 0.2, weight: 2 },
 };
 
-export function makeMap(el, { zoom = 11 } = {}) {
-  const map = L.map(el, { preferCanvas: true, attributionControl: false }).setView(QUJIANG, zoom);
-  return map;
+// Canvas for the big map (thousands of markers); SVG elsewhere (few shapes, each one a DOM node).
+export function makeMap(el, { zoom = 11, canvas = false } = {}) {
+  return L.map(el, { preferCanvas: canvas, attributionControl: false }).setView(QUJIANG, zoom);
 }
 
 // One fence version's geometry: a circle is its centre Point plus radius_m.

@@ -136,14 +136,14 @@ def test_officer_desk_live_alert_restart_and_other_office(world_db, server: AppS
     officer.wait_for_selector("#conn[data-state=reconnecting]", timeout=10000)
     outage_alert = raise_directly(url, world)
     server.start()
-    officer.wait_for_selector(row(officer, outage_alert), timeout=20000)
-    officer.wait_for_selector("#conn[data-state=live]", timeout=20000)
+    officer.wait_for_selector(row(officer, outage_alert), timeout=60000)
+    officer.wait_for_selector("#conn[data-state=live]", timeout=60000)
     time.sleep(1)  # anything duplicated would arrive now
     assert officer.locator(row(officer, outage_alert)).count() == 1
     assert created_ids(officer).count(outage_alert) == 1
 
     # Officer B (another office): nothing of it in the list, the socket or the map.
-    other.wait_for_selector("#conn[data-state=live]", timeout=20000)
+    other.wait_for_selector("#conn[data-state=live]", timeout=60000)
     assert other.locator("#alert-rows tr.alert-row").count() == 0
     assert alert_id not in created_ids(other) and outage_alert not in created_ids(other)
     other.evaluate("() => { location.hash = '#/map' }")

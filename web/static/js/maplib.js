@@ -7,7 +7,7 @@ import { api } from "./api.js";
 export const QUJIANG = [28.98, 118.96];
 const FENCE_STYLE = {
   permitted: { color: "#2e7d32", fillOpacity: 0.04, weight: 2 },
-  leave: { color: "#1f6feb", fillOpacity: 0.08, weight: 2 },
+  leave_destination: { color: "#1f6feb", fillOpacity: 0.08, weight: 2 },
   curfew: { color: "#ef6c00", fillOpacity: 0.12, weight: 2 },
   exclusion: { color: "#c62828", fillOpacity: 0.2, weight: 2 },
 };
@@ -24,7 +24,7 @@ export function fenceLayer(fence) {
   const layer = g.type === "Point" && fence.current.radius_m
     ? L.circle([g.coordinates[1], g.coordinates[0]], { radius: fence.current.radius_m, ...style })
     : L.geoJSON(g, { style });
-  return layer.bindTooltip(`${t(fence.kind === "leave" ? "leave_destination" : fence.kind)} · ${fence.label}`);
+  return layer.bindTooltip(`${t(fence.kind)} · ${fence.label}`);
 }
 
 // The fences of one supervisee, drawn on ``group``. The API never gives a

@@ -72,7 +72,7 @@ export function mePage(view, { session, toast }) {
         h("li", {}, `${t("tier")}: ${t(me.tier)} — ${t(`checkin_cadence_${me.tier}`)}`),
         h("li", {}, t("stay_in_area"), me.permitted_area_codes.map((c) => AREAS[c] || c).join(" ∪ ") || "—"),
         // Curfews and active leave destinations only: the API withholds exclusion zones.
-        fences.items.filter((f) => f.kind === "curfew" || f.kind === "leave").map((f) => h("li", {}, `${t(f.kind === "leave" ? "leave_destination" : "curfew")}: ${f.label}`))));
+        fences.items.filter((f) => f.kind === "curfew" || f.kind === "leave_destination").map((f) => h("li", {}, `${t(f.kind)}: ${f.label}`))));
       await loadLeave();
     } catch (err) { obligations.append(h("p", { class: "error" }, err.message)); }
   })();

@@ -66,6 +66,7 @@ class Browser:
         self.base = base
         self.origin = urlsplit(base).netloc
         self.foreign: list[str] = []
+        self.errors: list[str] = []  # uncaught page errors (a broken page fails its test)
         self._pw = sync_playwright().start()
         # launch() gives Chromium a fresh temporary profile (user-data-dir) of its own
         # each time (Playwright refuses a --user-data-dir argument here).
@@ -86,6 +87,7 @@ class Browser:
             route.abort()
 
     def _watch_sockets(self, page: Page) -> None:
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("websocket", lambda ws: None if urlsplit(ws.url).netloc == self.origin else self.foreign.append(ws.url))
 
     def close(self) -> None:

@@ -57,6 +57,7 @@ def browser(server: AppServer) -> Iterator[Browser]:
     finally:
         b.close()
     assert b.foreign == [], f"requests to other hosts: {b.foreign}"
+    assert b.errors == [], f"errors in the pages: {b.errors}"
 
 
 def ingest_violation(base: str, secret: str, minutes_ago: int = 10) -> None:
@@ -179,7 +180,7 @@ def test_manager_report_charts_and_downloads(world_db, server: AppServer, browse
                  hash_="#/approvals")
     page.wait_for_function("() => Chart.getChart('chart-office') && Chart.getChart('chart-month')")
     screenshot(page, "manager-desktop")
-    for button, magic in (("#csv", b"id,"), ("#pdf", b"%PDF")):
+    for button, magic in (("#csv", '编号,'.encode()), ("#pdf", b"%PDF")):
         with page.expect_download() as info:
             page.click(button)
         path = info.value.path()

@@ -14,7 +14,7 @@ const FENCE_STYLE = {
 
 // Canvas for the big map (thousands of markers); SVG elsewhere (few shapes, each one a DOM node).
 export function makeMap(el, { zoom = 11, canvas = false } = {}) {
-  return L.map(el, { preferCanvas: canvas, attributionControl: false }).setView(QUJIANG, zoom);
+  return L.map(el, { preferCanvas: canvas, attributionControl: false, minZoom: 5, maxZoom: 18 }).setView(QUJIANG, zoom);
 }
 
 // One fence version's geometry: a circle is its centre Point plus radius_m.

@@ -18,10 +18,10 @@ from shapely.geometry import Point
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from alerts.raising import raise_alert
 from core.clock import SystemClock
 from core.db import sqlalchemy_url
 from core.settings import Settings
+from tests.alerts.test_hub_multiprocess import commit_alert
 from tests.conftest import migrated_database
 from tests.factories import World, add_device, add_fence, build_world
 from tests.web.browser import PHONE, AppServer, Browser, app_server, login, screenshot
@@ -66,21 +66,6 @@ def ingest_violation(base: str, secret: str, minutes_ago: int = 10) -> None:
               "lon": EXCLUDED[0] + 0.0002 * i, "lat": EXCLUDED[1], "accuracy": 20} for i in range(3)]
     r = httpx.post(base + "/ingest/native", headers={"Authorization": f"Bearer {secret}"}, json={"fixes": fixes})
     assert r.status_code == 200, r.text
-
-
-def raise_directly(url: str, world: World) -> int:
-    """An alert committed while no server runs (its outbox event waits for the relay)."""
-    engine = create_engine(sqlalchemy_url(url))
-    try:
-        with Session(engine) as db:
-            s, now = world.supervisees["a"], datetime.now(UTC)
-            alert, _ = raise_alert(db, now=now, supervisee_id=s.id, office_id=s.office_id, tier=s.tier,
-                                   kind="signal_lost", cause=f"web:{uuid.uuid4().hex}", title="停机期间的告警",
-                                   occurred_at=now, flap_limit=100)
-            db.commit()
-            return alert.id
-    finally:
-        engine.dispose()
 
 
 def row(page, alert_id: int) -> str:
@@ -135,7 +120,7 @@ def test_officer_desk_live_alert_restart_and_other_office(world_db, server: AppS
     # The server goes away mid-session; an alert is raised while it is down.
     server.stop()
     officer.wait_for_selector("#conn[data-state=reconnecting]", timeout=10000)
-    outage_alert = raise_directly(url, world)
+    outage_alert = commit_alert(url, world)  # its outbox event waits for the relay
     server.start()
     officer.wait_for_selector(row(officer, outage_alert), timeout=60000)
     officer.wait_for_selector("#conn[data-state=live]", timeout=60000)

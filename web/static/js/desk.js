@@ -11,6 +11,11 @@ const KINDS = ["left_permitted_area", "entered_exclusion_zone", "curfew_breach",
 const REASONS = ["confirmed_violation", "false_alarm", "excused", "police_notified"];
 let soundOn = false;
 
+// Evidence distances are signed: outside the fence > 0, inside (an exclusion zone) < 0.
+function distanceText(m) {
+  return m >= 0 ? `${Math.round(m)} m` : `${t("inside_by")} ${Math.round(-m)} m`;
+}
+
 function beep() {
   if (!soundOn) return;
   const ctx = new AudioContext();
@@ -104,7 +109,7 @@ export function desk(view, { session, toast }) {
         h("dt", {}, t("escalation")), h("dd", { class: a.escalation_level ? "escalated" : "" },
           a.escalation_level ? `${t("escalated")} ${a.escalation_level} ${t("level")} · ${fmtTime(a.escalated_at)}` : "—"),
         h("dt", {}, t("distance_outside")), h("dd", { id: "distance-outside" },
-          outside.length ? `${Math.round(Math.max(...outside))} m` : "—"),
+          outside.length ? distanceText(Math.max(...outside)) : "—"),
         a.resolution ? [h("dt", {}, t("resolve")), h("dd", {}, `${t(a.resolution)} · ${a.resolution_note || ""}`)] : null),
       h("h3", {}, `${t("evidence")} (${a.evidence_count})`), mapEl,
       readOnly ? null : h("div", { class: "actions" },

@@ -90,13 +90,16 @@ def seed_demo() -> None:
     from core.clock import SystemClock
     from core.principal import RequestContext
     from geo.demo import seed_demo as build
+    from leave.demo import seed_demo_leave
 
     settings = get_settings()
     settings.require_secrets()
     db = _session()
     accounts = build(db, id_hash_key=settings.auth.id_hash_key, today=date.today(), device_key=settings.auth.device_key)
-    AuditLog(settings.audit.audit_key.encode(), SystemClock()).record(
-        db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts)})
+    audit = AuditLog(settings.audit.audit_key.encode(), SystemClock())
+    leaves = seed_demo_leave(db, settings=settings, clock=SystemClock(), audit=audit)
+    audit.record(
+        db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts), "leave": leaves})
     db.commit()
     typer.echo("demo accounts and device tokens (fresh, shown once):")
     for acc in accounts:

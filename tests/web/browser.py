@@ -7,6 +7,7 @@ and anything else is aborted and recorded.
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class AppServer:
     url: str
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    # Its own checkpoint file: another test database's audit chain must not be mixed into it.
+    checkpoints: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="zj-web-audit-") + "/checkpoints.jsonl")
 
     @property
     def base(self) -> str:
@@ -40,7 +43,8 @@ class AppServer:
 
     def start(self) -> None:
         # Generous: a loaded shared machine can take long to import and migrate-check.
-        self.proc, _ = start_server(self.url, port=self.port, startup=120, ZHIJIAO_ALLOWED_ORIGINS=f'["{self.base}"]')
+        self.proc, _ = start_server(self.url, port=self.port, startup=120, ZHIJIAO_ALLOWED_ORIGINS=f'["{self.base}"]',
+                                    ZHIJIAO_AUDIT_CHECKPOINT_PATH=self.checkpoints)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -96,15 +100,18 @@ class Browser:
 
 
 def login(ctx: BrowserContext, base: str, username: str, password: str = PASSWORD, hash_: str = "") -> Page:
+    """Open the console (at page ``hash_``, e.g. "#/map") and log in through its form."""
     page = ctx.new_page()
-    page.goto(base + "/")
+    page.goto(f"{base}/console/{hash_}")
+    submit_login(page, username, password)
+    return page
+
+
+def submit_login(page: Page, username: str, password: str = PASSWORD) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("form#login button[type=submit]")
     page.wait_for_selector("#bar:not([hidden])")
-    if hash_:
-        page.evaluate("h => { location.hash = h }", hash_)
-    return page
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -84,6 +84,8 @@ def test_root_redirects_and_docs_work_offline(server: AppServer, browser: Browse
     assert "default-src 'self'" in httpx.get(server.base + "/console/").headers["content-security-policy"]
     page.wait_for_selector("form#login")
     screenshot(page, "login-desktop")
+    page.click("#lang-login")  # English is one click away
+    assert page.inner_text("form#login button[type=submit]") == "Log in"
     page.goto(server.base + "/docs")
     page.wait_for_selector(".swagger-ui .info .title", timeout=20000)
     assert "zhijiao" in page.inner_text(".swagger-ui .info .title")

@@ -18,7 +18,7 @@ from core.db import sqlalchemy_url
 from core.settings import Settings
 from tests.conftest import migrated_database
 from tests.factories import World, build_world
-from tests.web.browser import AppServer, Browser, app_server, login
+from tests.web.browser import AppServer, Browser, app_server, submit_login
 
 N = 5000
 OBSERVE = """
@@ -65,7 +65,11 @@ def test_map_with_5000_supervisees_pans_without_long_tasks(big_world, server: Ap
     try:
         ctx = browser.context()
         ctx.add_init_script(OBSERVE)
-        page = login(ctx, server.base, world.users["officer_a"].username, hash_="#/map")
+        page = ctx.new_page()
+        page.goto(server.base + "/console/#/map")
+        page.wait_for_load_state("load")
+        page.evaluate("() => { window.__longtasks = []; }")  # from here: log in, fetch and draw the map
+        submit_login(page, world.users["officer_a"].username)
         page.wait_for_selector("#map[data-loaded]", timeout=60000)
         assert int(page.get_attribute("#map", "data-loaded")) == N
         page.wait_for_selector("#map[data-clustered]", timeout=60000)  # chunked clustering has finished
@@ -85,7 +89,7 @@ def test_map_with_5000_supervisees_pans_without_long_tasks(big_world, server: Ap
             page.mouse.wheel(0, -300)
             page.wait_for_timeout(800)
         zooming = page.evaluate("() => window.__longtasks.splice(0)")
-        print(f"\nmap with {N} supervisees: longest task while loading {max(loading, default=0):.0f} ms"
+        print(f"\nmap with {N} supervisees: longest task while logging in and drawing the map {max(loading, default=0):.0f} ms"
               f" ({len(loading)} over 50 ms), while panning {max(panning, default=0):.0f} ms"
               f" ({len(panning)} over 50 ms), while zooming in {max(zooming, default=0):.0f} ms")
         assert max(loading, default=0) <= 200

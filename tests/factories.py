@@ -124,9 +124,11 @@ def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "n
     return device, secret
 
 
-def seed_world_with_device(url: str, settings, protocol: str = "native") -> tuple[World, str]:
+def seed_world_with_device(url: str, settings, protocol: str = "native",
+                           exclusion: tuple[float, float] | None = None) -> tuple[World, str]:
     """A committed world plus one ``protocol`` device of supervisee "a", in the database at ``url``
-    (for tests that run real server processes against it); returns the world and the device secret."""
+    (for tests that run real server processes against it); returns the world and the device secret.
+    With ``exclusion`` (lon, lat), supervisee "a" also gets a 300 m exclusion zone there."""
     from sqlalchemy import create_engine
 
     from core.clock import SystemClock
@@ -136,6 +138,8 @@ def seed_world_with_device(url: str, settings, protocol: str = "native") -> tupl
     try:
         with Session(engine, expire_on_commit=False) as db:
             world = build_world(db, settings, SystemClock())
+            if exclusion is not None:
+                add_fence(db, world.supervisees["a"], "exclusion", Point(*exclusion), radius_m=300)
             _, secret = add_device(db, settings, world.supervisees["a"], protocol)
             db.commit()
     finally:

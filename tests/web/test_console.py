@@ -14,16 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from shapely.geometry import Point
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-from core.clock import SystemClock
-from core.db import sqlalchemy_url
 from core.settings import Settings
 from tests.alerts.test_hub_multiprocess import commit_alert
 from tests.conftest import migrated_database
-from tests.factories import World, add_device, add_fence, build_world
+from tests.factories import World, seed_world_with_device
 from tests.web.browser import PHONE, AppServer, Browser, app_server, login, screenshot
 
 EXCLUDED = (119.0, 28.9)  # a 300 m exclusion zone for supervisee "a" (WGS-84)
@@ -32,14 +27,7 @@ EXCLUDED = (119.0, 28.9)  # a 300 m exclusion zone for supervisee "a" (WGS-84)
 @pytest.fixture(scope="module")
 def world_db(server_url: str) -> Iterator[tuple[str, World, str]]:
     with migrated_database(server_url, "zj_web") as url:
-        engine = create_engine(sqlalchemy_url(url))
-        settings = Settings()
-        with Session(engine, expire_on_commit=False) as db:
-            world = build_world(db, settings, SystemClock())
-            add_fence(db, world.supervisees["a"], "exclusion", Point(*EXCLUDED), radius_m=300, label="禁止区域 测试")
-            _, secret = add_device(db, settings, world.supervisees["a"], "native")
-            db.commit()
-        engine.dispose()
+        world, secret = seed_world_with_device(url, Settings(), exclusion=EXCLUDED)
         yield url, world, secret
 
 

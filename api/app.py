@@ -19,7 +19,7 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
+from api.routes import alerts, auth, fences, health, ingest, leave, positions, supervision, tracks, ws
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
@@ -32,6 +32,7 @@ from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
 from geo.ingest.jt808.listener import Jt808Listener
 from leave import scheduled as leave_jobs
+from web import routes as web
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         version="0.1.0",
         description="Community-corrections supervision: location ingest, geofences, alerts, leave and audit.",
         lifespan=lifespan,
+        docs_url=None,  # web.routes serves /docs from the local swagger-ui-dist (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -138,7 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, leave):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, web):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -22,6 +22,7 @@ import numpy as np
 
 from core.settings import FaceSettings
 from video.face_models import models
+from video.photos import fit
 from video.pose import head_pose
 
 DETECT_MAX_SIDE = 640  # YuNet's working size (the measured 13 ms per frame)
@@ -54,7 +55,7 @@ def analyse(jpeg: bytes, *, settings: FaceSettings | None = None) -> FaceAnalysi
     image = cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError("not a decodable image (sanitize photos first: video.photos)")
-    image = _fit(image, DETECT_MAX_SIDE)
+    image = fit(image, DETECT_MAX_SIDE)
     m = models(limits.face_min_score)
     height, width = image.shape[:2]
     m.detector.setInputSize((width, height))
@@ -79,12 +80,15 @@ def _descriptor(m, image: np.ndarray, box: tuple[float, float, float, float]) ->
     return np.asarray(m.encoder.compute_face_descriptor(rgb, shape), dtype=np.float64)
 
 
-def _fit(image: np.ndarray, max_side: int) -> np.ndarray:
-    scale = max_side / max(image.shape[:2])
-    if scale >= 1:
-        return image
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+def descriptor_bytes(descriptor: np.ndarray) -> bytes:
+    """The descriptor as 128 little-endian float32 (512 bytes), e.g. to seal as a template."""
+    return np.asarray(descriptor, dtype="<f4").tobytes()
+
+
+def descriptor_from_bytes(data: bytes) -> np.ndarray:
+    if len(data) != 128 * 4:
+        raise ValueError("a face descriptor is 512 bytes")
+    return np.frombuffer(data, dtype="<f4").astype(np.float64)
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -8,7 +8,8 @@ import pytest
 
 from core.settings import FaceSettings
 from video import face_models
-from video.face import CHALLENGES, FaceAnalysis, analyse, liveness, verify
+from video.face import (CHALLENGES, FaceAnalysis, analyse, descriptor_bytes, descriptor_from_bytes, distance,
+                        liveness, verify)
 from video.photos import sanitize_photo
 from tests.video.faces import encode, decode, mirrored, no_face, photo, tilted_print, turned, two_faces
 
@@ -129,3 +130,13 @@ def test_model_hash_is_checked(tmp_path):
         f.write(b"\x00\x01\x02")
     with pytest.raises(face_models.ModelIntegrityError, match="is not the expected"):
         face_models.verify_file(copy, face_models.YUNET_SHA256)
+
+
+def test_descriptor_survives_a_sealed_template(faces, settings):
+    from core import media
+
+    descriptor = faces["a-1"].descriptor
+    blob = media.seal(descriptor_bytes(descriptor), aad=b"face-template:1", settings=settings)
+    back = descriptor_from_bytes(media.unseal(blob, aad=b"face-template:1", settings=settings))
+    assert distance(back, descriptor) < 1e-5  # float32 storage loses nothing that matters
+    assert verify(faces["a-2"].descriptor, [back]).outcome == "match"

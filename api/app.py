@@ -27,6 +27,7 @@ from core.db import make_engine, make_session_factory
 from core.jobs import Job, JobRunner
 from core.logging import install_redaction
 from core.security import HashSlots
+from core.media import scheduled as media_jobs
 from core.settings import Settings, get_settings
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
@@ -45,7 +46,7 @@ BODY_LIMITS = BodyLimits((
 ))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
-JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *audit_jobs.JOBS)
+JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *audit_jobs.JOBS, *media_jobs.JOBS)
 
 
 def job_runner(app: FastAPI) -> JobRunner:

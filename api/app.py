@@ -17,6 +17,7 @@ from alerts.webhooks import webhook_loop
 from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
+from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
@@ -40,7 +41,8 @@ BODY_LIMITS = BodyLimits((
 ))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
-JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *audit_jobs.JOBS)
+JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
+                         *audit_jobs.JOBS)
 
 
 def job_runner(app: FastAPI) -> JobRunner:

@@ -16,7 +16,7 @@ from alerts.hub import run_delivery
 from alerts.webhooks import webhook_loop
 from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
-from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
+from api.routes import alerts, auth, checkins, fences, health, ingest, leave, supervision, tracks, ws
 from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
@@ -38,6 +38,8 @@ BODY_LIMITS = BodyLimits((
     (r"/supervisees/[^/]+/gpx", ingest.MAX_GPX),
     # Routes that take a GeoJSON geometry: fences, leave destinations, standing permits.
     (r"/supervisees/[^/]+/fences|/fences/[^/]+/versions|/leave|/leave-permits", GEOMETRY_LIMIT),
+    # Two photos of a check-in (each at most checkins' MAX_PHOTO) plus the form fields.
+    (r"/checkins/[^/]+/submit", checkins.MAX_BODY),
 ))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
@@ -123,6 +125,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, leave):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, leave, checkins):
         app.include_router(module.router)
     return app

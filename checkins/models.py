@@ -96,7 +96,7 @@ class CheckinOccurrence(Base):
         _in("state", OccurrenceState),
         CheckConstraint("closes_at > opens_at", name="window_order"),
         Index("checkin_occurrences_open", "opens_at", postgresql_where=text("state = 'scheduled'")),
-        Index("checkin_occurrences_closing", "closes_at", postgresql_where=text("state = 'due'")),
+        Index("checkin_occurrences_closing", "closes_at", postgresql_where=text("state IN ('scheduled', 'due')")),
         Index("checkin_occurrences_person", "supervisee_id", "opens_at"),
         Index("checkin_occurrences_office", "office_id", "opens_at"),
     )

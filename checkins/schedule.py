@@ -198,8 +198,11 @@ def judge_closed(db: Session, *, now: datetime, settings: Settings, last_run: da
         .order_by(CheckinOccurrence.closes_at, CheckinOccurrence.id).limit(limit).with_for_update(skip_locked=True)
     ).all()
     result = RoundResult()
+    if not rows:
+        return result
     tiers = dict(db.execute(select(Supervisee.id, Supervisee.tier).where(
-        Supervisee.id.in_({o.supervisee_id for o in rows}))).all()) if rows else {}
+        Supervisee.id.in_({o.supervisee_id for o in rows}))).all())
+    streaks = MissStreaks.load(db, rows)
     for occ in rows:
         occ.judged_at = now
         if down_since is not None and occ.closes_at > down_since:
@@ -210,7 +213,7 @@ def judge_closed(db: Session, *, now: datetime, settings: Settings, last_run: da
             result.missed_outage += 1
             continue
         occ.state = OccurrenceState.missed
-        consecutive = consecutive_misses(db, occ) + 1
+        consecutive = streaks.miss(occ)
         subject = Subject(occ.supervisee_id, occ.office_id, tiers.get(occ.supervisee_id, "ordinary"))
         fact = CheckinMissed(occurrence_id=occ.id, kind=occ.kind, opens_at=occ.opens_at, closes_at=occ.closes_at,
                              consecutive=consecutive)
@@ -219,26 +222,51 @@ def judge_closed(db: Session, *, now: datetime, settings: Settings, last_run: da
         db.add(CheckinLedgerEntry(occurrence_id=occ.id, supervisee_id=occ.supervisee_id, office_id=occ.office_id,
                                   kind=LedgerKind.missed, outcome="missed", consecutive=consecutive,
                                   alert_id=occ.alert_id, created_at=now))
-        db.flush()  # the next miss of this person counts this one
         result.missed += 1
         result.alerts += len(touched)
     db.flush()
     return result
 
 
-def consecutive_misses(db: Session, occ: CheckinOccurrence) -> int:
-    """Misses in a row just before ``occ`` (outage misses and cancelled windows are skipped)."""
-    prev = db.execute(
-        select(CheckinOccurrence.state, CheckinLedgerEntry.consecutive)
-        .outerjoin(CheckinLedgerEntry, (CheckinLedgerEntry.occurrence_id == CheckinOccurrence.id)
-                   & (CheckinLedgerEntry.kind == LedgerKind.missed))
-        .where(CheckinOccurrence.supervisee_id == occ.supervisee_id, CheckinOccurrence.id != occ.id,
-               CheckinOccurrence.state.in_([OccurrenceState.submitted, OccurrenceState.missed]),
-               CheckinOccurrence.closes_at <= occ.closes_at)
-        .order_by(CheckinOccurrence.closes_at.desc(), CheckinOccurrence.id.desc()).limit(1)).first()
-    if prev is None or prev.state != OccurrenceState.missed:
-        return 0
-    return prev.consecutive or 1
+class MissStreaks:
+    """Misses in a row per supervisee, for one batch of closed windows, from two queries.
+
+    The streak before a window is decided by the supervisee's last window
+    judged before it (submitted or missed; outage misses and cancelled windows
+    are skipped): a miss continues its streak, a submission ends it. The batch
+    is judged oldest first, so its own misses extend the streaks as they go.
+    """
+
+    def __init__(self, last: dict[int, tuple[datetime, int]], submitted: dict[int, list[datetime]]) -> None:
+        self.last = last  # supervisee -> (closes_at of the last judged window, its streak: 0 if submitted)
+        self.submitted = submitted  # supervisee -> closes_at of submissions within the batch's period
+
+    @classmethod
+    def load(cls, db: Session, batch: list[CheckinOccurrence]) -> MissStreaks:
+        ids = sorted({o.supervisee_id for o in batch})
+        first, last_close = min(o.closes_at for o in batch), max(o.closes_at for o in batch)
+        before = db.execute(text(
+            "SELECT DISTINCT ON (o.supervisee_id) o.supervisee_id, o.closes_at, o.state, l.consecutive"
+            " FROM checkin_occurrences o LEFT JOIN checkin_ledger l ON l.occurrence_id = o.id AND l.kind = 'missed'"
+            " WHERE o.supervisee_id = ANY(:ids) AND o.state IN ('submitted', 'missed') AND o.closes_at < :first"
+            " ORDER BY o.supervisee_id, o.closes_at DESC, o.id DESC"), {"ids": ids, "first": first}).all()
+        last = {sid: (t, (c or 1) if state == "missed" else 0) for sid, t, state, c in before}
+        submitted: dict[int, list[datetime]] = defaultdict(list)
+        for sid, t in db.execute(text(
+                "SELECT supervisee_id, closes_at FROM checkin_occurrences WHERE supervisee_id = ANY(:ids)"
+                " AND state = 'submitted' AND closes_at >= :first AND closes_at <= :last ORDER BY closes_at"),
+                {"ids": ids, "first": first, "last": last_close}):
+            submitted[sid].append(t)
+        return cls(last, submitted)
+
+    def miss(self, occ: CheckinOccurrence) -> int:
+        """Record ``occ`` as missed; its streak, this miss included."""
+        sid = occ.supervisee_id
+        t, streak = self.last.get(sid, (None, 0))
+        if any((t is None or s > t) and s <= occ.closes_at for s in self.submitted.get(sid, ())):
+            streak = 0  # checked in since the last miss
+        self.last[sid] = (occ.closes_at, streak + 1)
+        return streak + 1
 
 
 def run_schedule(job: JobContext) -> RoundResult:

@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('plan_id', 'key', name='checkin_occurrences_once')
     )
-    op.create_index('checkin_occurrences_closing', 'checkin_occurrences', ['closes_at'], unique=False, postgresql_where=sa.text("state = 'due'"))
+    op.create_index('checkin_occurrences_closing', 'checkin_occurrences', ['closes_at'], unique=False, postgresql_where=sa.text("state IN ('scheduled', 'due')"))
     op.create_index('checkin_occurrences_office', 'checkin_occurrences', ['office_id', 'opens_at'], unique=False)
     op.create_index('checkin_occurrences_officer_key', 'checkin_occurrences', ['key'], unique=True, postgresql_where=sa.text('plan_id IS NULL'))
     op.create_index('checkin_occurrences_open', 'checkin_occurrences', ['opens_at'], unique=False, postgresql_where=sa.text("state = 'scheduled'"))
@@ -165,7 +165,7 @@ def downgrade() -> None:
     op.drop_index('checkin_occurrences_open', table_name='checkin_occurrences', postgresql_where=sa.text("state = 'scheduled'"))
     op.drop_index('checkin_occurrences_officer_key', table_name='checkin_occurrences', postgresql_where=sa.text('plan_id IS NULL'))
     op.drop_index('checkin_occurrences_office', table_name='checkin_occurrences')
-    op.drop_index('checkin_occurrences_closing', table_name='checkin_occurrences', postgresql_where=sa.text("state = 'due'"))
+    op.drop_index('checkin_occurrences_closing', table_name='checkin_occurrences', postgresql_where=sa.text("state IN ('scheduled', 'due')"))
     op.drop_table('checkin_occurrences')
     op.drop_index(op.f('ix_face_enrolments_supervisee_id'), table_name='face_enrolments')
     op.drop_index('face_enrolments_current', table_name='face_enrolments', postgresql_where=sa.text('active'))

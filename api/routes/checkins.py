@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -21,7 +21,8 @@ from checkins.submit import LocationIn
 from core.errors import Invalid, Unauthorized
 from core.schemas import Id
 from geo.ingest.devices import authenticate_secret
-from supervision.models import DeviceProtocol
+from supervision.models import DeviceProtocol, Role
+from supervision.scope import require_role
 
 router = APIRouter(tags=["checkins"])
 _404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}
@@ -59,21 +60,32 @@ def submit_location(occurrence_id: Id, data: LocationCheckinIn, request: Request
 
 
 @router.post("/checkins/{occurrence_id}/submit", responses=_404, name="checkin.submit_photos",
-             summary="Submit a check-in: location + neutral selfie + challenge photo (multipart)")
-async def submit_photos(occurrence_id: Id, request: Request, ctx: CtxDep, nonce: str = Form(),
-                        lon: str = Form(), lat: str = Form(), accuracy_m: str = Form(), datum: str = Form("wgs84"),
-                        neutral: UploadFile = File(), challenge: UploadFile = File()):
+             summary="Submit a check-in: location + neutral selfie + challenge photo (multipart/form-data: "
+                     "nonce, lon, lat, accuracy_m, datum; files neutral, challenge)")
+async def submit_photos(occurrence_id: Id, request: Request, ctx: CtxDep):
+    # The form is read here, not by FastAPI: the caller is checked before the
+    # photos are read, and a malformed form is a refusal with a reason (and an audit row).
+    require_role(ctx.principal, {Role.supervisee}, "check in")
     try:
-        data = LocationCheckinIn(nonce=nonce, lon=lon, lat=lat, accuracy_m=accuracy_m, datum=datum)
+        form = await request.form(max_files=2, max_fields=8, max_part_size=MAX_PHOTO)
+    except Exception as exc:  # noqa: BLE001 - starlette's MultiPartException and friends: the client's fault
+        raise Invalid(f"unreadable multipart form: {exc}"[:200], field="body") from None
+    fields = {k: form.get(k) for k in ("nonce", "lon", "lat", "accuracy_m", "datum") if form.get(k) is not None}
+    if any(not isinstance(v, str) for v in fields.values()):
+        raise Invalid("nonce, lon, lat, accuracy_m and datum are form fields, not files", field="body")
+    try:
+        data = LocationCheckinIn(**fields)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
     photos = []
-    for name, upload in (("neutral", neutral), ("challenge", challenge)):
+    for name in ("neutral", "challenge"):
+        upload = form.get(name)
+        if not isinstance(upload, UploadFile):
+            raise Invalid(f"the {name} photo is missing (a file part named {name!r})", field=name)
         body = await upload.read(MAX_PHOTO + 1)
         if len(body) > MAX_PHOTO:
             raise Invalid(f"{name} photo is larger than {MAX_PHOTO // (1024 * 1024)} MiB", field=name)
         photos.append(body)
-
     return await run_in_threadpool(
         service.submit_checkin, ctx=ctx, occurrence_id=occurrence_id, nonce=data.nonce, location=_location(data),
         fences=request.app.state.fence_cache, photos=Photos(neutral=photos[0], challenge=photos[1]))

@@ -29,6 +29,7 @@ from core.settings import Settings, get_settings
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
 from leave import scheduled as leave_jobs
+from core.media import scheduled as media_jobs
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -44,7 +45,7 @@ BODY_LIMITS = BodyLimits((
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
-                         *audit_jobs.JOBS)
+                         *audit_jobs.JOBS, *media_jobs.JOBS)
 
 
 def job_runner(app: FastAPI) -> JobRunner:

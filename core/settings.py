@@ -180,6 +180,43 @@ class CheckinSettings(BaseSettings):
     checkin_check_seconds: float = Field(30.0, gt=0, description="How often the check-in scheduler job runs (materialise, open, judge).")
 
 
+class MediaSettings(BaseSettings):
+    """The encrypted media store (core/media): photos, snapshots, sealed templates."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    media_keys: str = Field(
+        "", description="AES-GCM keys of the media store, `keyid:base64key,...` (16, 24 or 32 bytes each). "
+                        "Keep retired keys listed so older files still open. Required; ./dev generates one.")
+    media_key_id: str = Field("", description="The id (in `ZHIJIAO_MEDIA_KEYS`) of the key new files and sealed blobs use.")
+    media_dir: Path = Field(
+        Path(".data/media"), description="Directory of the encrypted media files (outside any web root; created 0700).")
+    media_orphan_grace_minutes: int = Field(
+        60, ge=1, description="A media file with no row (its transaction rolled back) older than this is deleted by the sweep.")
+    media_sweep_seconds: float = Field(3600.0, gt=0, description="How often the media sweep (orphaned and purged files) runs.")
+
+
+class FaceSettings(BaseSettings):
+    """Photo intake and face checks (video/photos.py, video/face.py)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    photo_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest photo upload accepted (bytes).")
+    photo_max_pixels: int = Field(
+        40_000_000, ge=10_000, description="Largest photo accepted (width × height, read from the header before decoding).")
+    photo_store_max_side: int = Field(
+        1280, ge=320, description="Photos are re-encoded as JPEG with the long side at most this (pixels).")
+    face_min_score: float = Field(0.8, gt=0, lt=1, description="YuNet confidence below which a detection is not a face.")
+    face_match_distance: float = Field(
+        0.5, gt=0, description="Descriptor distance at or below this to the nearest enrolled photo is a match.")
+    face_no_match_distance: float = Field(
+        0.6, gt=0, description="Distance above this is no match; between the two is inconclusive (an officer decides).")
+    liveness_turn_deg: float = Field(
+        15.0, gt=0, description="Estimated yaw (turn) or pitch (look up/down) the challenge photo must reach.")
+    liveness_change_deg: float = Field(
+        10.0, gt=0, description="The challenge pose must differ from the neutral photo's by at least this (degrees).")
+    liveness_neutral_max_deg: float = Field(
+        20.0, gt=0, description="The neutral photo must face the camera within this yaw and pitch (degrees).")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -193,6 +230,8 @@ class Settings:
         self.ingest = IngestSettings()
         self.leave = LeaveSettings()
         self.checkins = CheckinSettings()
+        self.media = MediaSettings()
+        self.face = FaceSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""
@@ -204,6 +243,8 @@ class Settings:
                 ("ZHIJIAO_ID_HASH_KEY", self.auth.id_hash_key),
                 ("ZHIJIAO_DEVICE_KEY", self.auth.device_key),
                 ("ZHIJIAO_AUDIT_KEY", self.audit.audit_key),
+                ("ZHIJIAO_MEDIA_KEYS", self.media.media_keys),
+                ("ZHIJIAO_MEDIA_KEY_ID", self.media.media_key_id),
             )
             if not value
         ]

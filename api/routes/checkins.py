@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from api.deps import CtxDep, PagingDep, UowDep, anonymous_ctx
 from checkins import policy, review, service

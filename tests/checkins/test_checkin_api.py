@@ -172,3 +172,26 @@ def test_phone_credential_answers_a_location_only_check_and_phone_apart_raises_i
     rows = client.get(f"/checkins/compliance?month_from={month}&month_to={month}",
                       headers=world.auth("manager")).json()
     assert [r["in_review"] for r in rows if r["office_id"] == world.office_a.id] == [1]
+
+
+FACES = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "faces"
+
+
+def test_face_check_in_refuses_a_non_image_and_waits_for_face_analysis(client, world, db):
+    occ = spot(client, world, requires_face=True).json()
+    nonce = fetch(client, world, occ["id"]).json()["nonce"]
+    form = {"nonce": nonce, "lon": str(HOME[0]), "lat": str(HOME[1]), "accuracy_m": "20", "datum": "wgs84"}
+    photo = (FACES / "person-a-1.jpg").read_bytes()
+    r = client.post(f"/checkins/{occ['id']}/submit", data=form, headers=world.auth("supervisee_a"),
+                    files={"neutral": ("selfie.jpg", b"%PDF-1.4 not a photo", "image/jpeg"),
+                           "challenge": ("c.jpg", photo, "image/jpeg")})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "neutral", r.text
+    assert "photo refused" in r.json()["detail"]
+    r = client.post(f"/checkins/{occ['id']}/submit", data=form, headers=world.auth("supervisee_a"),
+                    files={"neutral": ("n.jpg", photo, "image/jpeg"), "challenge": ("c.jpg", photo, "image/jpeg")})
+    # face analysis (issue 9 part A) is not merged yet: refused, never passed unchecked
+    assert r.status_code == 503 and "face verification" in r.json()["detail"], r.text
+    assert fixes_of(db, world.supervisees["a"].id) == 0
+    assert db.scalar(select(CheckinChallenge.used_at).where(CheckinChallenge.occurrence_id == occ["id"])) is None
+    assert db.scalar(text("SELECT count(*) FROM media WHERE supervisee_id = :s"),
+                     {"s": world.supervisees["a"].id}) == 0

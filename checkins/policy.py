@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from checkins.models import CheckinPolicy
 from checkins.plans import PlanKind, PlanRule, Window, plan_rule
 from core.context import Ctx
-from core.errors import Invalid, NotFound
+from core.errors import Invalid
 from core.settings import CheckinSettings
 from supervision.jurisdictions import ancestor_chain
-from supervision.models import Jurisdiction, Role
+from supervision.jurisdictions import get_scoped as scoped_jurisdiction
+from supervision.models import Role
 from supervision.scope import require_role
 
 FIELDS = ("plan", "daily_window", "report_window", "report_weekday", "fixed_windows", "spot_per_week",
@@ -90,7 +91,7 @@ def _window(text: str, field: str) -> Window:
 
 def get_policy(*, ctx: Ctx, jurisdiction_id: int) -> dict:
     require_role(ctx.principal, {Role.officer, Role.manager, Role.auditor}, "read check-in policies")
-    _scoped(ctx, jurisdiction_id)
+    scoped_jurisdiction(ctx, jurisdiction_id)
     own = ctx.db.get(CheckinPolicy, jurisdiction_id)
     ctx.record("checkin_policy.read", "jurisdiction", jurisdiction_id)
     return {"jurisdiction_id": jurisdiction_id,
@@ -101,7 +102,7 @@ def get_policy(*, ctx: Ctx, jurisdiction_id: int) -> dict:
 def set_policy(*, ctx: Ctx, jurisdiction_id: int, values: dict) -> dict:
     """Replace a jurisdiction's own rules (None = inherit). Plans pick them up from their next re-plan."""
     require_role(ctx.principal, {Role.manager}, "change check-in policies")
-    _scoped(ctx, jurisdiction_id)
+    scoped_jurisdiction(ctx, jurisdiction_id)
     _check_values(values)
     row = ctx.db.get(CheckinPolicy, jurisdiction_id) or CheckinPolicy(jurisdiction_id=jurisdiction_id)
     ctx.db.add(row)
@@ -111,10 +112,3 @@ def set_policy(*, ctx: Ctx, jurisdiction_id: int, values: dict) -> dict:
     ctx.db.flush()
     ctx.record("checkin_policy.set", "jurisdiction", jurisdiction_id, detail={n: values.get(n) for n in FIELDS})
     return get_policy(ctx=ctx, jurisdiction_id=jurisdiction_id)
-
-
-def _scoped(ctx: Ctx, jurisdiction_id: int) -> Jurisdiction:
-    row = ctx.db.get(Jurisdiction, jurisdiction_id)
-    if row is None or not row.path.startswith(ctx.principal.jurisdiction_path):
-        raise NotFound()
-    return row

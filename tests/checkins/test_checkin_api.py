@@ -195,3 +195,22 @@ def test_face_check_in_refuses_a_non_image_and_waits_for_face_analysis(client, w
     assert db.scalar(select(CheckinChallenge.used_at).where(CheckinChallenge.occurrence_id == occ["id"])) is None
     assert db.scalar(text("SELECT count(*) FROM media WHERE supervisee_id = :s"),
                      {"s": world.supervisees["a"].id}) == 0
+
+
+def test_a_manager_sets_an_office_policy_and_the_next_round_re_plans(client, world, db, job, clock):
+    r = client.put(f"/checkin-policies/{world.office_a.id}", json={"plan": "fixed_windows",
+                                                                   "fixed_windows": ["07:30-08:00", "21:00-21:30"]},
+                   headers=world.auth("manager"))
+    assert r.status_code == 200, r.text
+    assert r.json()["effective"]["plan"] == "fixed_windows" and r.json()["effective"]["spot_answer_minutes"] == 60
+    assert client.put(f"/checkin-policies/{world.office_a.id}", json={"plan": "tier"},
+                      headers=world.auth("officer_a")).status_code == 403  # an office cannot loosen its own
+    assert client.get(f"/checkin-policies/{world.office_a.id}", headers=world.auth("officer_b")).status_code == 404
+    assert client.put(f"/checkin-policies/{world.office_a.id}", json={"fixed_windows": ["25:00-26:00"]},
+                      headers=world.auth("manager")).status_code == 422
+    tick(db, job, clock.now())
+    plan = client.get("/checkins/plan", headers=world.auth("supervisee_a")).json()
+    assert plan["plan"]["kind"] == "fixed_windows" and plan["plan"]["rule"]["daily"] == ["07:30-08:00", "21:00-21:30"]
+    assert {o["kind"] for o in plan["occurrences"]} == {"window"}
+    other = client.get("/checkins/plan", headers=world.auth("supervisee_b")).json()
+    assert other["plan"]["kind"] == "ordinary"  # office b keeps plans by tier

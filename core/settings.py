@@ -213,6 +213,9 @@ class FaceSettings(BaseSettings):
         15.0, gt=0, description="Estimated yaw (turn) or pitch (look up/down) the challenge photo must reach.")
     liveness_change_deg: float = Field(
         10.0, gt=0, description="The challenge pose must differ from the neutral photo's by at least this (degrees).")
+    liveness_turn_direction_strict: bool = Field(
+        False, description="Require turn_left/turn_right in the stated direction. Off by default: phones save front-camera "
+                           "selfies mirrored or not, which swaps left and right; a turn either way then passes.")
     liveness_neutral_max_deg: float = Field(
         20.0, gt=0, description="The neutral photo must face the camera within this yaw and pitch (degrees).")
 

@@ -55,14 +55,15 @@ def sanitize_photo(data: bytes, *, settings: FaceSettings | None = None) -> Phot
     height, width = image.shape[:2]
     if width * height > limits.photo_max_pixels:  # the header lied (or orientation swapped it: same product)
         raise PhotoRefused(f"{width}×{height} pixels is more than {limits.photo_max_pixels}")
-    image = _fit(image, limits.photo_store_max_side)
+    image = fit(image, limits.photo_store_max_side)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:  # pragma: no cover - encoding a decoded 8-bit BGR image does not fail
         raise RuntimeError("JPEG encoding failed")
     return Photo(jpeg=encoded.tobytes(), width=image.shape[1], height=image.shape[0])
 
 
-def _fit(image: np.ndarray, max_side: int) -> np.ndarray:
+def fit(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Scale down (never up) so the long side is at most ``max_side``."""
     height, width = image.shape[:2]
     scale = max_side / max(height, width)
     if scale >= 1:

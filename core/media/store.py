@@ -68,6 +68,9 @@ def store(session: Session, *, data: bytes, content_type: str, kind: str, purpos
 def read(session: Session, media_id: int, *, purpose: str, ctx: Recorder) -> MediaBlob:
     """Decrypt one file, audited as ``media.read`` with the reader's purpose.
 
+    The caller has already checked that its principal may see this supervisee's
+    media (office scope); this layer knows nothing of jurisdictions.
+
     A purged or unknown id is ``NotFound`` (audited too). The plaintext hash is
     checked, so a file that decrypts but is not the one stored is refused.
     """

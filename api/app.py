@@ -41,6 +41,7 @@ BODY_LIMITS = BodyLimits((
     (r"/supervisees/[^/]+/fences|/fences/[^/]+/versions|/leave|/leave-permits", GEOMETRY_LIMIT),
     # Two photos of a check-in (each at most checkins' MAX_PHOTO) plus the form fields.
     (r"/checkins/[^/]+/submit", checkins.MAX_BODY),
+    (r"/supervisees/[^/]+/face-enrolment", checkins.MAX_ENROL_BODY),
 ))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).

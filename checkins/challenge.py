@@ -16,10 +16,10 @@ from sqlalchemy import select, update
 from checkins.models import CheckinChallenge, CheckinOccurrence, OccurrenceState
 from core.context import Ctx
 from core.errors import Conflict, NotFound
+from video import face
 
-# The head poses the liveness check can tell from YuNet's five landmarks
-# (video.face.CHALLENGES once merged; the names must stay the same).
-CHALLENGES = ("turn_left", "turn_right", "look_up", "look_down")
+# The head poses the liveness check can tell from YuNet's five landmarks.
+CHALLENGES = tuple(face.CHALLENGES)
 LOCATION_ONLY = "none"
 
 
@@ -65,8 +65,9 @@ def issue_challenge(ctx: Ctx, occ: CheckinOccurrence) -> dict:
     ctx.db.flush()
     ctx.record("checkin.challenge", "checkin", occ.id, detail={"supervisee_id": occ.supervisee_id,
                                                                "challenge": challenge})
-    return {"occurrence_id": occ.id, "nonce": nonce, "challenge": challenge, "requires_face": occ.requires_face,
-            "closes_at": occ.closes_at}
+    prompt = face.CHALLENGES[challenge].prompt if challenge in face.CHALLENGES else None
+    return {"occurrence_id": occ.id, "nonce": nonce, "challenge": challenge, "prompt": prompt,
+            "requires_face": occ.requires_face, "closes_at": occ.closes_at}
 
 
 def redeem_nonce(ctx: Ctx, occ: CheckinOccurrence, nonce: str) -> CheckinChallenge:

@@ -3,23 +3,28 @@
 Both photos are sanitised (video.photos: type from the bytes, re-encoded, so
 EXIF and GPS are gone) and stored encrypted (core.media) in the submission's
 transaction: a refusal later rolls their rows back and the media sweep
-deletes the orphaned files. Face analysis (video.face) is issue 9 part A;
-until it is merged a face check-in is refused with 503 saying so: never
-accepted unchecked, never silently passed.
+deletes the orphaned files. The neutral photo is verified against the
+supervisee's sealed enrolment (video.face.verify: match / no match /
+inconclusive, the distance kept); the challenge photo must show the asked
+pose (video.face.liveness). Anything but a match with liveness passed makes
+the submission "review": evidence for an officer, never a sanction.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checkins.models import CheckinOccurrence
+from sqlalchemy import select
+
+from checkins.models import CheckinOccurrence, FaceEnrolment
 from core import media
 from core.context import Ctx
-from core.errors import ServiceError
 from supervision.models import Supervisee
+from video import face
 from video.photos import PhotoRefused, sanitize_photo
 
 PHOTO_KIND = "checkin_photo"
 PURPOSE = "check-in identity verification"
+TEMPLATE_BYTES = 512  # one descriptor (video.face.descriptor_bytes)
 
 
 @dataclass(frozen=True)
@@ -43,24 +48,50 @@ class Photos:
     challenge: bytes
 
 
-class FaceUnavailable(ServiceError):
-    status = 503
-
-
 def evaluate(ctx: Ctx, *, sup: Supervisee, occ: CheckinOccurrence, challenge: str, photos: Photos) -> FaceResult:
     """Sanitise and store both photos, verify the neutral one, check the challenge pose."""
-    stored = store_photos(ctx, sup, photos)  # noqa: F841 - used once face analysis is merged
-    raise FaceUnavailable("face verification is not installed on this server yet: face check-ins cannot be taken")
+    (n_id, n_jpeg), (c_id, c_jpeg) = store_photos(ctx, sup, photos)
+    cfg = ctx.settings.face
+    neutral, posed = face.analyse(n_jpeg, settings=cfg), face.analyse(c_jpeg, settings=cfg)
+    references = enrolled_descriptors(ctx, sup.id)
+    if not neutral.single:
+        outcome, distance = ("no_face" if neutral.faces == 0 else "several_faces"), None
+    elif not references:
+        outcome, distance = "not_enrolled", None
+    else:
+        verdict = face.verify(neutral.descriptor, references, settings=cfg)
+        outcome, distance = verdict.outcome, verdict.distance
+    live = face.liveness(neutral, posed, challenge, settings=cfg)
+    return FaceResult(face=outcome, distance=None if distance is None else round(distance, 4),
+                      liveness="passed" if live.passed else live.reason[:64], neutral_media_id=n_id,
+                      challenge_media_id=c_id)
 
 
-def store_photos(ctx: Ctx, sup: Supervisee, photos: Photos) -> tuple[int, int]:
-    """Both photos sanitised and stored encrypted; (neutral media id, challenge media id)."""
-    ids = []
-    for name, data in (("neutral", photos.neutral), ("challenge", photos.challenge)):
-        try:
-            clean = sanitize_photo(data, settings=ctx.settings.face)
-        except PhotoRefused as exc:
-            raise PhotoRefused(exc.reason, field=name) from None
-        ids.append(media.store(ctx.db, data=clean.jpeg, content_type="image/jpeg", kind=PHOTO_KIND, purpose=PURPOSE,
-                               supervisee_id=sup.id, settings=ctx.settings))
-    return ids[0], ids[1]
+def store_photos(ctx: Ctx, sup: Supervisee, photos: Photos) -> list[tuple[int, bytes]]:
+    """Both photos sanitised and stored encrypted; [(media id, sanitised JPEG)] for neutral, challenge."""
+    return [store_photo(ctx, sup, data, name, PHOTO_KIND)
+            for name, data in (("neutral", photos.neutral), ("challenge", photos.challenge))]
+
+
+def store_photo(ctx: Ctx, sup: Supervisee, data: bytes, field: str, kind: str) -> tuple[int, bytes]:
+    try:
+        clean = sanitize_photo(data, settings=ctx.settings.face)
+    except PhotoRefused as exc:
+        raise PhotoRefused(exc.reason, field=field) from None
+    media_id = media.store(ctx.db, data=clean.jpeg, content_type="image/jpeg", kind=kind, purpose=PURPOSE,
+                           supervisee_id=sup.id, settings=ctx.settings)
+    return media_id, clean.jpeg
+
+
+def template_aad(supervisee_id: int) -> bytes:
+    """Binds sealed templates to their supervisee: a blob copied to another row does not open."""
+    return f"zhijiao-face-templates:{supervisee_id}".encode()
+
+
+def enrolled_descriptors(ctx: Ctx, supervisee_id: int) -> list:
+    row = ctx.db.scalar(select(FaceEnrolment).where(FaceEnrolment.supervisee_id == supervisee_id,
+                                                    FaceEnrolment.active.is_(True)))
+    if row is None:
+        return []
+    data = media.unseal(row.templates, aad=template_aad(supervisee_id), settings=ctx.settings)
+    return [face.descriptor_from_bytes(data[i:i + TEMPLATE_BYTES]) for i in range(0, len(data), TEMPLATE_BYTES)]

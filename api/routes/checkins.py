@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.deps import CtxDep, PagingDep, UowDep, anonymous_ctx
-from checkins import policy, review, service
+from checkins import enrol, policy, review, service
 from checkins.face_check import Photos
 from checkins.schemas import DecideIn, LocationCheckinIn, PolicyIn, SpotCheckIn
 from checkins.submit import LocationIn
@@ -29,6 +29,7 @@ router = APIRouter(tags=["checkins"])
 _404 = {404: {"description": "Not found, or outside your jurisdiction (indistinguishable)"}}
 MAX_PHOTO = 8 * 1024 * 1024  # per photo
 MAX_BODY = 2 * MAX_PHOTO + 64 * 1024  # two photos plus the form fields
+MAX_ENROL_BODY = 6 * MAX_PHOTO + 64 * 1024
 
 
 def _location(data: LocationCheckinIn) -> LocationIn:
@@ -67,10 +68,7 @@ async def submit_photos(occurrence_id: Id, request: Request, ctx: CtxDep):
     # The form is read here, not by FastAPI: the caller is checked before the
     # photos are read, and a malformed form is a refusal with a reason (and an audit row).
     require_role(ctx.principal, {Role.supervisee}, "check in")
-    try:
-        form = await request.form(max_files=2, max_fields=8, max_part_size=MAX_PHOTO)
-    except Exception as exc:  # noqa: BLE001 - starlette's MultiPartException and friends: the client's fault
-        raise Invalid(f"unreadable multipart form: {exc}"[:200], field="body") from None
+    form = await _form(request, max_files=2)
     fields = {k: form.get(k) for k in ("nonce", "lon", "lat", "accuracy_m", "datum") if form.get(k) is not None}
     if any(not isinstance(v, str) for v in fields.values()):
         raise Invalid("nonce, lon, lat, accuracy_m and datum are form fields, not files", field="body")
@@ -83,13 +81,37 @@ async def submit_photos(occurrence_id: Id, request: Request, ctx: CtxDep):
         upload = form.get(name)
         if not isinstance(upload, UploadFile):
             raise Invalid(f"the {name} photo is missing (a file part named {name!r})", field=name)
-        body = await upload.read(MAX_PHOTO + 1)
-        if len(body) > MAX_PHOTO:
-            raise Invalid(f"{name} photo is larger than {MAX_PHOTO // (1024 * 1024)} MiB", field=name)
-        photos.append(body)
+        photos.append(await _read_photo(upload, name))
     return await run_in_threadpool(
         service.submit_checkin, ctx=ctx, occurrence_id=occurrence_id, nonce=data.nonce, location=_location(data),
         fences=request.app.state.fence_cache, photos=Photos(neutral=photos[0], challenge=photos[1]))
+
+
+@router.post("/supervisees/{supervisee_id}/face-enrolment", status_code=201, responses=_404, name="face.enrol",
+             summary="Enrol (or re-enrol) a supervisee's face: 2-6 reference photos, multipart files 'photos'")
+async def enrol_face(supervisee_id: Id, request: Request, ctx: CtxDep):
+    require_role(ctx.principal, {Role.officer, Role.manager}, "enrol faces")
+    form = await _form(request, max_files=enrol.MAX_PHOTOS)
+    photos = []
+    for upload in form.getlist("photos"):
+        if not isinstance(upload, UploadFile):
+            raise Invalid("photos are file parts named 'photos'", field="photos")
+        photos.append(await _read_photo(upload, "photos"))
+    return await run_in_threadpool(enrol.enrol, ctx=ctx, supervisee_id=supervisee_id, photos=photos)
+
+
+async def _form(request: Request, *, max_files: int):
+    try:
+        return await request.form(max_files=max_files, max_fields=8, max_part_size=MAX_PHOTO)
+    except Exception as exc:  # noqa: BLE001 - starlette's MultiPartException and friends: the client's fault
+        raise Invalid(f"unreadable multipart form: {exc}"[:200], field="body") from None
+
+
+async def _read_photo(upload: UploadFile, name: str) -> bytes:
+    body = await upload.read(MAX_PHOTO + 1)
+    if len(body) > MAX_PHOTO:
+        raise Invalid(f"{name} photo is larger than {MAX_PHOTO // (1024 * 1024)} MiB", field=name)
+    return body
 
 
 @router.get("/checkins/history", summary="Check-in history (mine; staff: a supervisee's, audited)")

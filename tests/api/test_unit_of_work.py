@@ -68,6 +68,7 @@ CASES: dict[tuple[str, str], tuple[str, dict, dict | None]] = {
                                                                            "lat": 28.9, "accuracy_m": 10}),
     ("POST", "/checkins/{occurrence_id}/submit"): ("officer_a", {}, {}),
     ("POST", "/checkins/spot-checks"): ("officer_b", {}, {"supervisee_id": "{a}"}),
+    ("POST", "/supervisees/{supervisee_id}/face-enrolment"): ("supervisee_a", {"supervisee_id": "{a}"}, {}),
     ("POST", "/checkins/ledger/{entry_id}/decide"): ("officer_a", {}, {"decision": "confirmed", "reason": "x"}),
     ("PUT", "/checkin-policies/{jurisdiction_id}"): ("officer_b", {"jurisdiction_id": "{office_a}"}, {"plan": "tier"}),
 }

@@ -177,24 +177,99 @@ def test_phone_credential_answers_a_location_only_check_and_phone_apart_raises_i
 FACES = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "faces"
 
 
-def test_face_check_in_refuses_a_non_image_and_waits_for_face_analysis(client, world, db):
+def face(name: str) -> bytes:
+    return (FACES / f"person-{name}.jpg").read_bytes()
+
+
+def enrol(client, world, *names, who="officer_a"):
+    files = [("photos", (f"ref{i}.jpg", face(n) if isinstance(n, str) else n, "image/jpeg"))
+             for i, n in enumerate(names)]
+    return client.post(f"/supervisees/{world.supervisees['a'].id}/face-enrolment", files=files,
+                       headers=world.auth(who))
+
+
+def turn_challenge(client, world, occ_id):
+    """Fetch until the server picks a head turn (a-2 is a-1's person with the head turned, yaw ≈ -18°)."""
+    for _ in range(100):
+        ch = fetch(client, world, occ_id).json()
+        if ch["challenge"] in ("turn_left", "turn_right"):
+            return ch
+    raise AssertionError("never a turn challenge")
+
+
+def submit_photos(client, world, occ_id, nonce, neutral: bytes, challenge: bytes):
+    form = {"nonce": nonce, "lon": str(HOME[0]), "lat": str(HOME[1]), "accuracy_m": "20", "datum": "wgs84"}
+    return client.post(f"/checkins/{occ_id}/submit", data=form, headers=world.auth("supervisee_a"),
+                       files={"neutral": ("n.jpg", neutral, "image/jpeg"), "challenge": ("c.jpg", challenge, "image/jpeg")})
+
+
+def test_enrolment_needs_two_photos_each_with_one_face_and_re_enrolment_is_audited(client, world, db):
+    from tests.video.faces import no_face
+
+    assert enrol(client, world, "a-2").status_code == 422  # one photo is not enough
+    r = enrol(client, world, "a-2", no_face())
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "photos[1]", r.text
+    assert db.scalar(text("SELECT count(*) FROM face_enrolments")) == 0
+    assert enrol(client, world, "a-2", "a-3", who="officer_b").status_code == 404
+    first = enrol(client, world, "a-2", "a-3")
+    assert first.status_code == 201 and first.json()["version"] == 1, first.text
+    again = enrol(client, world, "a-3", "a-2")
+    assert again.json() == {**again.json(), "version": 2, "replaced_version": 1}
+    actions = db.scalars(text("SELECT action FROM audit_log WHERE object_id = :s AND action LIKE 'face.%' AND outcome = 'ok' ORDER BY seq"),
+                         {"s": str(world.supervisees["a"].id)}).all()
+    assert actions == ["face.enrol", "face.re_enrol"]
+    # templates are sealed, not plain descriptors
+    blob = db.scalar(text("SELECT templates FROM face_enrolments WHERE active"))
+    assert len(blob) > 2 * 512 and b"zhijiao" not in blob
+
+
+def test_face_check_in_same_person_with_the_head_turned_passes(client, world, db):
+    assert enrol(client, world, "a-2", "a-3").status_code == 201
+    occ = spot(client, world, requires_face=True).json()
+    ch = turn_challenge(client, world, occ["id"])
+    assert ch["prompt"] in ("请向左转头", "请向右转头")
+    r = submit_photos(client, world, occ["id"], ch["nonce"], face("a-1"), face("a-2"))
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "passed"
+    sub = db.scalar(select(CheckinSubmission).where(CheckinSubmission.occurrence_id == occ["id"]))
+    assert sub.face == "match" and sub.face_distance < 0.5 and sub.liveness == "passed"
+    hist = client.get(f"/checkins/history?supervisee_id={world.supervisees['a'].id}",
+                      headers=world.auth("officer_a")).json()
+    assert hist["items"][0]["submission"]["photos"] == [sub.neutral_media_id, sub.challenge_media_id]
+
+
+def test_same_photo_twice_or_another_person_goes_to_review_not_to_a_sanction(client, world, db):
+    assert enrol(client, world, "a-2", "a-3").status_code == 201
+    first = spot(client, world, requires_face=True).json()
+    ch = turn_challenge(client, world, first["id"])
+    r = submit_photos(client, world, first["id"], ch["nonce"], face("a-1"), face("a-1"))
+    assert r.status_code == 200 and r.json()["outcome"] == "review", r.text
+    second = spot(client, world, requires_face=True).json()
+    ch = turn_challenge(client, world, second["id"])
+    r = submit_photos(client, world, second["id"], ch["nonce"], face("b-1"), face("b-1"))
+    assert r.json()["outcome"] == "review"
+    subs = {s.occurrence_id: s for s in db.scalars(select(CheckinSubmission))}
+    assert subs[first["id"]].face == "match" and "same photo" in subs[first["id"]].liveness
+    assert subs[second["id"]].face == "no_match" and subs[second["id"]].face_distance > 0.6
+    queue = client.get("/checkins/ledger?pending=true", headers=world.auth("officer_a")).json()["items"]
+    outcomes = {e["occurrence_id"]: e["outcome"] for e in queue}
+    assert "liveness" in outcomes[first["id"]] and "face no_match" in outcomes[second["id"]]
+    # nothing sanctioned: no alert was raised for a face score
+    assert db.scalar(select(func.count()).select_from(Alert).where(
+        Alert.supervisee_id == world.supervisees["a"].id)) == 0
+
+
+def test_face_check_in_refuses_a_non_image_with_nothing_stored(client, world, db):
+    assert enrol(client, world, "a-2", "a-3").status_code == 201
     occ = spot(client, world, requires_face=True).json()
     nonce = fetch(client, world, occ["id"]).json()["nonce"]
-    form = {"nonce": nonce, "lon": str(HOME[0]), "lat": str(HOME[1]), "accuracy_m": "20", "datum": "wgs84"}
-    photo = (FACES / "person-a-1.jpg").read_bytes()
-    r = client.post(f"/checkins/{occ['id']}/submit", data=form, headers=world.auth("supervisee_a"),
-                    files={"neutral": ("selfie.jpg", b"%PDF-1.4 not a photo", "image/jpeg"),
-                           "challenge": ("c.jpg", photo, "image/jpeg")})
+    media_before = db.scalar(text("SELECT count(*) FROM media"))
+    r = submit_photos(client, world, occ["id"], nonce, b"%PDF-1.4 not a photo", face("a-1"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "neutral", r.text
     assert "photo refused" in r.json()["detail"]
-    r = client.post(f"/checkins/{occ['id']}/submit", data=form, headers=world.auth("supervisee_a"),
-                    files={"neutral": ("n.jpg", photo, "image/jpeg"), "challenge": ("c.jpg", photo, "image/jpeg")})
-    # face analysis (issue 9 part A) is not merged yet: refused, never passed unchecked
-    assert r.status_code == 503 and "face verification" in r.json()["detail"], r.text
     assert fixes_of(db, world.supervisees["a"].id) == 0
     assert db.scalar(select(CheckinChallenge.used_at).where(CheckinChallenge.occurrence_id == occ["id"])) is None
-    assert db.scalar(text("SELECT count(*) FROM media WHERE supervisee_id = :s"),
-                     {"s": world.supervisees["a"].id}) == 0
+    assert db.scalar(text("SELECT count(*) FROM media")) == media_before
 
 
 def test_a_manager_sets_an_office_policy_and_the_next_round_re_plans(client, world, db, job, clock):

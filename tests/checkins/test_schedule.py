@@ -139,3 +139,31 @@ def test_window_closed_during_an_outage_goes_to_an_officer_not_an_alert(db, worl
     nxt = [o for o in occurrences(db, sid) if o.kind == "daily"][1]
     assert [db.scalar(select(CheckinLedgerEntry.consecutive).where(CheckinLedgerEntry.occurrence_id == o.id))
             for o in (report, nxt)] == [1, 2]
+
+
+def test_a_miss_while_out_of_contact_joins_the_lost_contact_escalation(db, world, job, settings):
+    from alerts.facts import SignalLost, Subject
+    from alerts.intake import apply_facts
+    from alerts.models import AlertEvent
+
+    settings.checkins.checkin_outage_gap_seconds = 7200
+    settings.checkins.checkin_spot_per_week_strict = 0
+    sup = world.supervisees["a"]
+    sup.tier = "lenient"  # missed_checkin is low for lenient: the lost contact lifts it
+    db.flush()
+    tick(db, job, START)
+    [[lost_id]] = apply_facts(db, Subject(sup.id, sup.office_id, sup.tier),
+                              [SignalLost(last_fix_at=START, limit_minutes=360, tier="lenient")],
+                              now=START + timedelta(hours=6), cfg=settings.alerts)
+    lost = db.get(Alert, lost_id)
+    level = lost.escalation_level
+    run_for(db, job, START + timedelta(hours=6), START + timedelta(hours=18), timedelta(minutes=30))
+    report = next(o for o in occurrences(db, sup.id) if o.kind == "report")  # 5 Jan, the first Monday
+    assert report.state == "missed"
+    missed = db.get(Alert, report.alert_id)
+    assert missed.severity == "high" and missed.detail["lost_contact_alert_id"] == lost_id
+    db.refresh(lost)
+    assert lost.escalation_level == level + 1 and lost.evidence_count >= 1
+    reasons = [e.payload.get("reason") for e in db.scalars(select(AlertEvent).where(
+        AlertEvent.alert_id == lost_id, AlertEvent.type == "escalated"))]
+    assert "missed_checkin" in reasons

@@ -35,15 +35,21 @@ def start_server(url: str, *, log: IO | None = None, log_level: str = "warning",
                             stderr=subprocess.STDOUT if log is not None else None)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP
-    while True:
-        assert proc.poll() is None, "server process exited"
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
+    try:
+        while True:
+            assert proc.poll() is None, "server process exited"
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    return proc, base
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+    except BaseException:
+        # The caller never gets this process: stop it here, or it outlives the test (and its database).
+        proc.kill()
+        proc.wait(10)
+        raise
 
 
 class TcpProxy:

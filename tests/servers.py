@@ -13,7 +13,7 @@ from typing import IO
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTUP = 20.0
+STARTUP = 60.0  # generous: on a loaded 2-core machine a server takes a while to start
 
 
 def free_port() -> int:

@@ -91,6 +91,17 @@ def descriptor_from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<f4").astype(np.float64)
 
 
+def descriptors_bytes(descriptors: list[np.ndarray]) -> bytes:
+    """Several descriptors (an enrolment's references) as one blob of 512-byte records."""
+    return b"".join(descriptor_bytes(d) for d in descriptors)
+
+
+def descriptors_from_bytes(data: bytes) -> list[np.ndarray]:
+    if len(data) % 512:
+        raise ValueError("face descriptors are 512 bytes each")
+    return [descriptor_from_bytes(data[i:i + 512]) for i in range(0, len(data), 512)]
+
+
 def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)))
 

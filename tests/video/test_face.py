@@ -8,7 +8,7 @@ import pytest
 
 from core.settings import FaceSettings
 from video import face_models
-from video.face import (CHALLENGES, FaceAnalysis, analyse, descriptor_bytes, descriptor_from_bytes, distance,
+from video.face import (CHALLENGES, FaceAnalysis, analyse, descriptors_bytes, descriptors_from_bytes, distance,
                         liveness, verify)
 from video.photos import sanitize_photo
 from tests.video.faces import encode, decode, mirrored, no_face, photo, tilted_print, turned, two_faces
@@ -132,11 +132,13 @@ def test_model_hash_is_checked(tmp_path):
         face_models.verify_file(copy, face_models.YUNET_SHA256)
 
 
-def test_descriptor_survives_a_sealed_template(faces, settings):
+def test_descriptors_survive_a_sealed_template(faces, settings):
     from core import media
 
-    descriptor = faces["a-1"].descriptor
-    blob = media.seal(descriptor_bytes(descriptor), aad=b"face-template:1", settings=settings)
-    back = descriptor_from_bytes(media.unseal(blob, aad=b"face-template:1", settings=settings))
-    assert distance(back, descriptor) < 1e-5  # float32 storage loses nothing that matters
-    assert verify(faces["a-2"].descriptor, [back]).outcome == "match"
+    refs = [faces["a-1"].descriptor, faces["a-3"].descriptor]
+    blob = media.seal(descriptors_bytes(refs), aad=b"face-template:1", settings=settings)
+    back = descriptors_from_bytes(media.unseal(blob, aad=b"face-template:1", settings=settings))
+    assert len(back) == 2 and all(distance(x, y) < 1e-5 for x, y in zip(back, refs))  # float32 loses nothing
+    assert verify(faces["a-2"].descriptor, back).outcome == "match"
+    with pytest.raises(ValueError):
+        descriptors_from_bytes(b"\x00" * 100)

@@ -31,7 +31,7 @@ def enrol(*, ctx: Ctx, supervisee_id: int, photos: list[bytes]) -> dict:
     sup = get_scoped(ctx, supervisee_id)
     if not MIN_PHOTOS <= len(photos) <= MAX_PHOTOS:
         raise Invalid(f"give {MIN_PHOTOS} to {MAX_PHOTOS} reference photos (got {len(photos)})", field="photos")
-    ids, templates = [], b""
+    ids, descriptors = [], []
     for i, data in enumerate(photos):
         media_id, jpeg = store_photo(ctx, sup, data, f"photos[{i}]", REFERENCE_KIND)
         found = face.analyse(jpeg, settings=ctx.settings.face)
@@ -39,7 +39,7 @@ def enrol(*, ctx: Ctx, supervisee_id: int, photos: list[bytes]) -> dict:
             raise Invalid(f"photo {i + 1} shows {found.faces} faces: each reference photo must show exactly one",
                           field=f"photos[{i}]")
         ids.append(media_id)
-        templates += face.descriptor_bytes(found.descriptor)
+        descriptors.append(found.descriptor)
     now = ctx.clock.now()
     previous = ctx.db.scalar(select(FaceEnrolment).where(FaceEnrolment.supervisee_id == sup.id,
                                                          FaceEnrolment.active.is_(True)).with_for_update())
@@ -48,8 +48,8 @@ def enrol(*, ctx: Ctx, supervisee_id: int, photos: list[bytes]) -> dict:
     if previous is not None:
         previous.active = False
         ctx.db.flush()
-    row = FaceEnrolment(supervisee_id=sup.id, version=version, active=True, media_ids=ids,
-                        templates=media.seal(templates, aad=template_aad(sup.id), settings=ctx.settings),
+    sealed = media.seal(face.descriptors_bytes(descriptors), aad=template_aad(sup.id), settings=ctx.settings)
+    row = FaceEnrolment(supervisee_id=sup.id, version=version, active=True, media_ids=ids, templates=sealed,
                         enrolled_by=ctx.principal.user_id, enrolled_at=now)
     ctx.db.add(row)
     ctx.db.flush()

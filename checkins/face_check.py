@@ -24,7 +24,6 @@ from video.photos import PhotoRefused, sanitize_photo
 
 PHOTO_KIND = "checkin_photo"
 PURPOSE = "check-in identity verification"
-TEMPLATE_BYTES = 512  # one descriptor (video.face.descriptor_bytes)
 
 
 @dataclass(frozen=True)
@@ -94,4 +93,4 @@ def enrolled_descriptors(ctx: Ctx, supervisee_id: int) -> list:
     if row is None:
         return []
     data = media.unseal(row.templates, aad=template_aad(supervisee_id), settings=ctx.settings)
-    return [face.descriptor_from_bytes(data[i:i + TEMPLATE_BYTES]) for i in range(0, len(data), TEMPLATE_BYTES)]
+    return face.descriptors_from_bytes(data)

@@ -19,7 +19,8 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import alerts, auth, fences, health, ingest, leave, positions, supervision, tracks, ws
+from api.routes import alerts, auth, checkins, fences, health, ingest, leave, positions, supervision, tracks, ws
+from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
@@ -43,10 +44,14 @@ BODY_LIMITS = BodyLimits((
     (r"/supervisees/[^/]+/gpx", ingest.MAX_GPX),
     # Routes that take a GeoJSON geometry: fences, leave destinations, standing permits.
     (r"/supervisees/[^/]+/fences|/fences/[^/]+/versions|/leave|/leave-permits", GEOMETRY_LIMIT),
+    # Two photos of a check-in (each at most checkins' MAX_PHOTO) plus the form fields.
+    (r"/checkins/[^/]+/submit", checkins.MAX_BODY),
+    (r"/supervisees/[^/]+/face-enrolment", checkins.MAX_ENROL_BODY),
 ))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
-JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *audit_jobs.JOBS, *media_jobs.JOBS)
+JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
+                         *audit_jobs.JOBS, *media_jobs.JOBS)
 
 
 def job_runner(app: FastAPI) -> JobRunner:
@@ -142,7 +147,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, web):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, web):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -6,6 +6,10 @@
   ResNet) and pose, plus verify + liveness; run on one thread and timed in
   CPU time, so ``checkins_per_s_per_core`` is 1000 / ``ms_per_checkin``.
 
+- ``scheduler``: the check-in scheduler's day for ``--supervisees`` (default
+  700,000, the national caseload) in a scratch database: materialise one day
+  of occurrences and judge them at its end (bench/checkin_schedule.py).
+
 Each figure is a function ``name(args) -> dict`` listed in ``FIGURES``; main
 prints one JSON object with a key per figure (``--only face`` runs one).
 Photographs: tests/data/faces/. Run: ./dev bench checkins
@@ -102,13 +106,20 @@ def face(args: argparse.Namespace) -> dict:
     }
 
 
-FIGURES: dict[str, Callable[[argparse.Namespace], dict]] = {"face": face}
+def scheduler(args: argparse.Namespace) -> dict:
+    from bench.checkin_schedule import scheduler_figures
+
+    return scheduler_figures(args.supervisees)
+
+
+FIGURES: dict[str, Callable[[argparse.Namespace], dict]] = {"face": face, "scheduler": scheduler}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=sorted(FIGURES), action="append", help="run only these figures")
     ap.add_argument("--rounds", type=int, default=20, help="timed repetitions per face measurement")
+    ap.add_argument("--supervisees", type=int, default=700_000, help="caseload of the scheduler figure")
     args = ap.parse_args()
     result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "loadavg_1m_before": round(os.getloadavg()[0], 2)}}

@@ -203,6 +203,40 @@ class MqttSettings(BaseSettings):
     mqtt_acl_sync_seconds: float = Field(30.0, gt=0, le=60, description="The broker files are also regenerated (when changed) at this interval, besides at once on every device change (a NOTIFY trigger): a disabled device is refused within a minute even if a notification is missed.")
 
 
+class CheckinSettings(BaseSettings):
+    """Check-in plans, windows and submissions (checkins/). Windows are local time (Asia/Shanghai),
+    "HH:MM-HH:MM"; an end at or before the start closes the next day (across midnight)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    checkin_daily_window: str = Field(
+        "09:00-11:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="Strict tier: the daily location + face check-in window (local time).")
+    checkin_report_window: str = Field(
+        "09:00-17:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="The 报到 window: weekly (strict), every two weeks (ordinary), monthly (lenient).")
+    checkin_report_weekday: int = Field(0, ge=0, le=6, description="Weekday of the 报到 (0 = Monday); lenient: the first such day of each month.")
+    checkin_fixed_windows: list[str] = Field(
+        default_factory=lambda: ["08:00-09:00", "12:00-13:00", "20:00-21:00"],
+        description="Windows of the 'fixed daily windows' plan an office may choose instead (JSON list).")
+    checkin_spot_per_week_strict: int = Field(2, ge=0, le=21, description="Random spot checks (随机点名) per week the plan issues, strict tier.")
+    checkin_spot_per_week_ordinary: int = Field(0, ge=0, le=21, description="… ordinary tier.")
+    checkin_spot_per_week_lenient: int = Field(0, ge=0, le=21, description="… lenient tier.")
+    checkin_waking_hours: str = Field(
+        "08:00-21:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="Random spot checks start only within these local hours (their answer window included).")
+    checkin_spot_answer_minutes: int = Field(
+        60, ge=5, le=24 * 60, description="A spot check must be answered within this (Shenyang rule: 1 hour).")
+    checkin_horizon_days: int = Field(7, ge=1, le=31, description="Occurrences are materialised this far ahead.")
+    checkin_max_accuracy_m: float = Field(100.0, gt=0, le=5000, description="A check-in location less accurate than this is refused (resubmit with a better fix).")
+    checkin_separation_m: float = Field(
+        1000.0, gt=0, description="人机分离: a check-in this far (beyond both accuracy radii) from the phone's own trusted fix near that time raises an integrity alert.")
+    checkin_separation_minutes: int = Field(15, ge=1, le=240, description="… the phone's fixes within this many minutes of the check-in are compared.")
+    checkin_outage_gap_seconds: float = Field(
+        600.0, gt=0, description="The scheduler not having run for longer than this is a system outage: windows that closed during it are 'missed, system outage' (to an officer, no sanction alert).")
+    checkin_check_seconds: float = Field(30.0, gt=0, description="How often the check-in scheduler job runs (materialise, open, judge).")
+
+
 class MediaSettings(BaseSettings):
     """The encrypted media store (core/media): photos, snapshots, sealed templates."""
 
@@ -259,6 +293,7 @@ class Settings:
         self.testing = UnsafeTestSettings()
         self.mqtt = MqttSettings()
         self.jt808 = Jt808Settings()
+        self.checkins = CheckinSettings()
         self.media = MediaSettings()
         self.face = FaceSettings()
 

@@ -147,8 +147,33 @@ class LeaveReturned:
     t: datetime
 
 
+@dataclass(frozen=True)
+class CheckinMissed:
+    """A check-in window (plan occurrence or spot check) closed without a check-in.
+
+    ``consecutive`` counts this supervisee's misses in a row, this one included
+    (outage misses neither count nor break the run: they go to an officer).
+    """
+
+    occurrence_id: int
+    kind: str  # checkins.plans.SlotKind: daily, window, report, spot
+    opens_at: datetime
+    closes_at: datetime
+    consecutive: int
+
+
+@dataclass(frozen=True)
+class PhoneApart:
+    """人机分离: a check-in's location is far from the phone's own trusted fix at that time."""
+
+    submission_id: int
+    distance_m: float
+    checkin: Evidence  # the check-in's location
+    phone: Evidence  # the phone's nearest trusted fix
+
+
 Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | FixesFlagged | BatteryLow
-        | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned)
+        | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned | CheckinMissed | PhoneApart)
 
 # Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
 # fixes must not write 1,000 rows (the alert keeps counting them all).

@@ -12,7 +12,12 @@ alerts commit with the facts that caused them (the outbox).
 - a withdrawn episode is announced and, if it was the alert's only episode,
   the untouched alert is resolved as withdrawn;
 - flagged fixes → one "integrity" alert per supervisee, tamper a "device" alert;
-- low battery → a "device" alert per device; lost contact and its end.
+- low battery → a "device" alert per device; lost contact and its end;
+- a missed check-in → one "missed_checkin" alert per occurrence, one severity
+  step higher from the second miss in a row; while the supervisee is also out
+  of contact (an unresolved lost-contact alert) the miss is evidence on that
+  alert and escalates it at once (Law art. 30), and the miss itself is high;
+- a check-in far from the phone (人机分离) → one "integrity" alert per supervisee.
 """
 from __future__ import annotations
 
@@ -25,11 +30,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.facts import (
-    MAX_EVIDENCE, BatteryLow, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
-    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, SignalLost, Subject,
+    MAX_EVIDENCE, BatteryLow, CheckinMissed, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
+    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, PhoneApart, SignalLost, Subject,
 )
-from alerts.models import Alert, AlertKind
-from alerts.raising import add_evidence, clear_alert, raise_alert, withdraw_episode
+from alerts.escalation import escalate_alert
+from alerts.models import Alert, AlertKind, Severity
+from alerts.raising import add_evidence, at_least, clear_alert, default_severity, raise_alert, step_up, withdraw_episode
 from core.localtime import LOCAL_TZ
 from core.settings import AlertSettings
 
@@ -41,7 +47,9 @@ TITLES = {
     AlertKind.integrity: "定位数据可疑 · suspicious location data",
     AlertKind.device: "设备异常 · device problem",
     AlertKind.signal_lost: "失去联系 · signal lost",
+    AlertKind.missed_checkin: "未按时报到 · missed check-in",
 }
+SEPARATION_TITLE = "人机分离 · check-in far from the phone"
 LOW_BATTERY_TITLE = "设备电量低 · low battery"
 SIGNAL_LOST_CAUSE = "signal_lost"
 BACK_IN_COMPLIANCE = "back in compliance"
@@ -191,8 +199,51 @@ def _leave_returned(call: _Call, fact: LeaveReturned) -> list[int]:
     return [alert.id]
 
 
+def missed_checkin_cause(occurrence_id: int) -> str:
+    """One missed-check-in alert per occurrence (the occurrence's state makes it once)."""
+    return f"checkin:{occurrence_id}:missed"
+
+
+def _lost_contact(call: _Call) -> Alert | None:
+    return call.db.scalar(select(Alert).where(
+        Alert.supervisee_id == call.subject.supervisee_id, Alert.cause == SIGNAL_LOST_CAUSE,
+        Alert.state != "resolved", Alert.cleared_at.is_(None)).with_for_update())
+
+
+def _checkin_missed(call: _Call, fact: CheckinMissed) -> list[int]:
+    severity = default_severity(AlertKind.missed_checkin, call.subject.tier)
+    if fact.consecutive >= 2:
+        severity = step_up(severity)
+    lost = _lost_contact(call)
+    if lost is not None:
+        severity = at_least(severity, Severity.high)
+    detail = {"occurrence_id": fact.occurrence_id, "checkin_kind": fact.kind, "consecutive": fact.consecutive,
+              "window": [fact.opens_at.isoformat(), fact.closes_at.isoformat()],
+              "lost_contact_alert_id": lost.id if lost is not None else None}
+    evidence = Evidence(t=fact.closes_at, detail={"occurrence_id": fact.occurrence_id, "missed": True})
+    alert = call.raise_(kind=AlertKind.missed_checkin, cause=missed_checkin_cause(fact.occurrence_id),
+                        title=TITLES[AlertKind.missed_checkin], occurred_at=fact.closes_at, severity=severity,
+                        detail=detail, evidence=[evidence])
+    touched = [alert.id]
+    if lost is not None:
+        # Out of contact and not answering a check-in: the search (Law art. 30) must hear of it now.
+        add_evidence(call.db, lost, [evidence], now=call.now)
+        escalate_alert(call.db, lost, now=call.now, reason="missed_checkin")
+        touched.append(lost.id)
+    return touched
+
+
+def _phone_apart(call: _Call, fact: PhoneApart) -> list[int]:
+    alert = call.raise_(kind=AlertKind.integrity, cause="checkin:separation", title=SEPARATION_TITLE,
+                        occurred_at=fact.checkin.t or call.now, evidence=[fact.checkin, fact.phone],
+                        detail={"submission_id": fact.submission_id, "distance_m": round(fact.distance_m, 1),
+                                "flags": ["phone_apart"]})
+    return [alert.id]
+
+
 _HANDLERS = {
     EpisodeOpened: _opened, EpisodeContinued: _continued, EpisodeClosed: _closed, EpisodeWithdrawn: _withdrawn,
     FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
-    LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned,
+    LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned, CheckinMissed: _checkin_missed,
+    PhoneApart: _phone_apart,
 }

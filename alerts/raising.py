@@ -36,6 +36,17 @@ BASE_SEVERITY = {
 _ORDER = [Severity.low, Severity.medium, Severity.high, Severity.critical]
 
 
+def step_up(severity: Severity | str) -> Severity:
+    """One severity higher (critical stays critical)."""
+    i = _ORDER.index(Severity(severity))
+    return _ORDER[min(i + 1, len(_ORDER) - 1)]
+
+
+def at_least(severity: Severity | str, floor: Severity) -> Severity:
+    """``severity``, raised to ``floor`` if lower."""
+    return max(Severity(severity), floor, key=_ORDER.index)
+
+
 def default_severity(kind: AlertKind | str, tier: str) -> Severity:
     base = BASE_SEVERITY[AlertKind(kind)]
     if tier == "strict":

@@ -19,7 +19,8 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import alerts, auth, fences, health, ingest, leave, supervision, tracks, ws
+from api.routes import alerts, auth, checkins, fences, health, ingest, leave, positions, supervision, tracks, ws
+from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
@@ -27,11 +28,13 @@ from core.db import make_engine, make_session_factory
 from core.jobs import Job, JobRunner
 from core.logging import install_redaction
 from core.security import HashSlots
+from core.media import scheduled as media_jobs
 from core.settings import Settings, get_settings
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
 from geo.ingest.jt808.listener import Jt808Listener
 from leave import scheduled as leave_jobs
+from web import routes as web
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -41,10 +44,14 @@ BODY_LIMITS = BodyLimits((
     (r"/supervisees/[^/]+/gpx", ingest.MAX_GPX),
     # Routes that take a GeoJSON geometry: fences, leave destinations, standing permits.
     (r"/supervisees/[^/]+/fences|/fences/[^/]+/versions|/leave|/leave-permits", GEOMETRY_LIMIT),
+    # Two photos of a check-in (each at most checkins' MAX_PHOTO) plus the form fields.
+    (r"/checkins/[^/]+/submit", checkins.MAX_BODY),
+    (r"/supervisees/[^/]+/face-enrolment", checkins.MAX_ENROL_BODY),
 ))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
-JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *audit_jobs.JOBS)
+JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
+                         *audit_jobs.JOBS, *media_jobs.JOBS)
 
 
 def job_runner(app: FastAPI) -> JobRunner:
@@ -122,6 +129,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         version="0.1.0",
         description="Community-corrections supervision: location ingest, geofences, alerts, leave and audit.",
         lifespan=lifespan,
+        docs_url=None,  # web.routes serves /docs from the local swagger-ui-dist (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -138,7 +147,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, leave):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, web):
         app.include_router(module.router)
     document_errors(app)
     return app

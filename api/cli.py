@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 from pathlib import Path
 
@@ -96,17 +97,47 @@ def seed_demo() -> None:
     from core.clock import SystemClock
     from core.principal import RequestContext
     from geo.demo import seed_demo as build
+    from leave.demo import seed_demo_leave
 
     settings = get_settings()
     settings.require_secrets()
     db = _session()
     accounts = build(db, id_hash_key=settings.auth.id_hash_key, today=date.today(), device_key=settings.auth.device_key)
-    AuditLog(settings.audit.audit_key.encode(), SystemClock()).record(
-        db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts)})
+    audit = AuditLog(settings.audit.audit_key.encode(), SystemClock())
+    leaves = seed_demo_leave(db, settings=settings, clock=SystemClock(), audit=audit)
+    audit.record(
+        db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts), "leave": leaves})
     db.commit()
     typer.echo("demo accounts and device tokens (fresh, shown once):")
     for acc in accounts:
         typer.echo(f"  {acc.username:<22} {acc.role:<11} {acc.password}   {acc.where}")
+
+
+@seed_app.command("simulate")
+def simulate(url: str = typer.Option("http://127.0.0.1:8000", help="the server to send fixes to"),
+             phones: int = typer.Option(40, help="how many demo supervisees get a simulated phone")) -> None:
+    """Send fixes from simulated demo phones through POST /ingest/native (./dev demo runs this)."""
+    import httpx
+
+    from core.clock import SystemClock
+    from geo.demo_simulator import DemoSimulator, provision_phones
+
+    settings = get_settings()
+    settings.require_secrets()
+    db = _session()
+    fleet = provision_phones(db, device_key=settings.auth.device_key, count=phones)
+    db.commit()
+    db.close()
+    with httpx.Client() as client:
+        for _ in range(600):  # wait for the server (./dev demo starts it after this)
+            try:
+                if client.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        typer.echo(f"simulator: {len(fleet)} phones sending about one fix a minute each to {url}")
+        DemoSimulator(url, fleet, SystemClock(), client).run()
 
 
 @fences_app.command("import-boundary")

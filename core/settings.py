@@ -203,6 +203,80 @@ class MqttSettings(BaseSettings):
     mqtt_acl_sync_seconds: float = Field(30.0, gt=0, le=60, description="The broker files are also regenerated (when changed) at this interval, besides at once on every device change (a NOTIFY trigger): a disabled device is refused within a minute even if a notification is missed.")
 
 
+class CheckinSettings(BaseSettings):
+    """Check-in plans, windows and submissions (checkins/). Windows are local time (Asia/Shanghai),
+    "HH:MM-HH:MM"; an end at or before the start closes the next day (across midnight)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    checkin_daily_window: str = Field(
+        "09:00-11:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="Strict tier: the daily location + face check-in window (local time).")
+    checkin_report_window: str = Field(
+        "09:00-17:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="The 报到 window: weekly (strict), every two weeks (ordinary), monthly (lenient).")
+    checkin_report_weekday: int = Field(0, ge=0, le=6, description="Weekday of the 报到 (0 = Monday); lenient: the first such day of each month.")
+    checkin_fixed_windows: list[str] = Field(
+        default_factory=lambda: ["08:00-09:00", "12:00-13:00", "20:00-21:00"],
+        description="Windows of the 'fixed daily windows' plan an office may choose instead (JSON list).")
+    checkin_spot_per_week_strict: int = Field(2, ge=0, le=21, description="Random spot checks (随机点名) per week the plan issues, strict tier.")
+    checkin_spot_per_week_ordinary: int = Field(0, ge=0, le=21, description="… ordinary tier.")
+    checkin_spot_per_week_lenient: int = Field(0, ge=0, le=21, description="… lenient tier.")
+    checkin_waking_hours: str = Field(
+        "08:00-21:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="Random spot checks start only within these local hours (their answer window included).")
+    checkin_spot_answer_minutes: int = Field(
+        60, ge=5, le=24 * 60, description="A spot check must be answered within this (Shenyang rule: 1 hour).")
+    checkin_horizon_days: int = Field(7, ge=1, le=31, description="Occurrences are materialised this far ahead.")
+    checkin_max_accuracy_m: float = Field(100.0, gt=0, le=5000, description="A check-in location less accurate than this is refused (resubmit with a better fix).")
+    checkin_separation_m: float = Field(
+        1000.0, gt=0, description="人机分离: a check-in this far (beyond both accuracy radii) from the phone's own trusted fix near that time raises an integrity alert.")
+    checkin_separation_minutes: int = Field(15, ge=1, le=240, description="… the phone's fixes within this many minutes of the check-in are compared.")
+    checkin_outage_gap_seconds: float = Field(
+        600.0, gt=0, description="The scheduler not having run for longer than this is a system outage: windows that closed during it are 'missed, system outage' (to an officer, no sanction alert).")
+    checkin_check_seconds: float = Field(30.0, gt=0, description="How often the check-in scheduler job runs (materialise, open, judge).")
+
+
+class MediaSettings(BaseSettings):
+    """The encrypted media store (core/media): photos, snapshots, sealed templates."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    media_keys: str = Field(
+        "", description="AES-GCM keys of the media store, `keyid:base64key,...` (16, 24 or 32 bytes each). "
+                        "Keep retired keys listed so older files still open. Required; ./dev generates one.")
+    media_key_id: str = Field("", description="The id (in `ZHIJIAO_MEDIA_KEYS`) of the key new files and sealed blobs use.")
+    media_dir: Path = Field(
+        Path(".data/media"), description="Directory of the encrypted media files (outside any web root; created 0700).")
+    media_orphan_grace_minutes: int = Field(
+        60, ge=1, description="A media file with no row (its transaction rolled back) older than this is deleted by the sweep.")
+    media_sweep_seconds: float = Field(3600.0, gt=0, description="How often the media sweep (orphaned and purged files) runs.")
+
+
+class FaceSettings(BaseSettings):
+    """Photo intake and face checks (video/photos.py, video/face.py)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    photo_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest photo upload accepted (bytes).")
+    photo_max_pixels: int = Field(
+        40_000_000, ge=10_000, description="Largest photo accepted (width × height, read from the header before decoding).")
+    photo_store_max_side: int = Field(
+        1280, ge=320, description="Photos are re-encoded as JPEG with the long side at most this (pixels).")
+    face_min_score: float = Field(0.8, gt=0, lt=1, description="YuNet confidence below which a detection is not a face.")
+    face_match_distance: float = Field(
+        0.5, gt=0, description="Descriptor distance at or below this to the nearest enrolled photo is a match.")
+    face_no_match_distance: float = Field(
+        0.6, gt=0, description="Distance above this is no match; between the two is inconclusive (an officer decides).")
+    liveness_turn_deg: float = Field(
+        15.0, gt=0, description="Estimated yaw (turn) or pitch (look up/down) the challenge photo must reach.")
+    liveness_change_deg: float = Field(
+        10.0, gt=0, description="The challenge pose must differ from the neutral photo's by at least this (degrees).")
+    liveness_turn_direction_strict: bool = Field(
+        False, description="Require turn_left/turn_right in the stated direction. Off by default: phones save front-camera "
+                           "selfies mirrored or not, which swaps left and right; a turn either way then passes.")
+    liveness_neutral_max_deg: float = Field(
+        20.0, gt=0, description="The neutral photo must face the camera within this yaw and pitch (degrees).")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -219,6 +293,9 @@ class Settings:
         self.testing = UnsafeTestSettings()
         self.mqtt = MqttSettings()
         self.jt808 = Jt808Settings()
+        self.checkins = CheckinSettings()
+        self.media = MediaSettings()
+        self.face = FaceSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""
@@ -230,6 +307,8 @@ class Settings:
                 ("ZHIJIAO_ID_HASH_KEY", self.auth.id_hash_key),
                 ("ZHIJIAO_DEVICE_KEY", self.auth.device_key),
                 ("ZHIJIAO_AUDIT_KEY", self.audit.audit_key),
+                ("ZHIJIAO_MEDIA_KEYS", self.media.media_keys),
+                ("ZHIJIAO_MEDIA_KEY_ID", self.media.media_key_id),
             )
             if not value
         ]

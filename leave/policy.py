@@ -19,6 +19,7 @@ from core.context import Ctx
 from core.errors import Forbidden, Invalid, NotFound
 from core.principal import Principal
 from leave.models import AuthorityLevel, LeavePolicy
+from supervision.jurisdictions import ancestor_chain
 from supervision.models import Jurisdiction, JurisdictionLevel, Role
 from supervision.scope import require_role
 
@@ -47,17 +48,9 @@ def leave_days(depart_at: datetime, return_at: datetime) -> int:
     return max(1, math.ceil((return_at - depart_at).total_seconds() / 86400 - 1e-9))
 
 
-def _chain(db: Session, jurisdiction_id: int) -> list[int]:
-    """Ids from the jurisdiction up to the root, nearest first."""
-    path = db.scalar(select(Jurisdiction.path).where(Jurisdiction.id == jurisdiction_id))
-    if path is None:
-        return []
-    return [int(p) for p in path.strip("/").split("/")][::-1]
-
-
 def effective_policy(db: Session, jurisdiction_id: int) -> EffectivePolicy:
     """The policy in force for a jurisdiction (nearest setting wins, then the default)."""
-    chain = _chain(db, jurisdiction_id)
+    chain = ancestor_chain(db, jurisdiction_id)
     rows = {p.jurisdiction_id: p for p in db.scalars(select(LeavePolicy).where(LeavePolicy.jurisdiction_id.in_(chain)))}
     values = {}
     for name in POLICY_FIELDS:

@@ -12,3 +12,5 @@ from leave import models as leave_models  # noqa: F401
 from alerts import tickets as ws_tickets  # noqa: F401,E402
 from core import jobs as job_models  # noqa: F401,E402  (job_runs)
 from supervision import login_throttle  # noqa: F401,E402  (login_throttle)
+from checkins import models as checkin_models  # noqa: F401,E402  (check-ins)
+from core.media import models as media_models  # noqa: F401,E402  (media)

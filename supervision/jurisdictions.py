@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.context import Ctx
 from core.errors import Invalid, NotFound
@@ -11,6 +12,14 @@ from supervision.schemas import JurisdictionIn, JurisdictionOut, JurisdictionUpd
 from supervision.scope import ACCOUNT_ADMINS, jurisdiction_clause, require_role
 
 _CHILD_LEVEL = {JurisdictionLevel.bureau: JurisdictionLevel.office, JurisdictionLevel.office: JurisdictionLevel.grid}
+
+
+def ancestor_chain(db: Session, jurisdiction_id: int) -> list[int]:
+    """Ids from the jurisdiction up to the root, nearest first (for settings inherited down the tree)."""
+    path = db.scalar(select(Jurisdiction.path).where(Jurisdiction.id == jurisdiction_id))
+    if path is None:
+        return []
+    return [int(p) for p in path.strip("/").split("/")][::-1]
 
 
 def to_out(j: Jurisdiction) -> JurisdictionOut:

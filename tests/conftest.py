@@ -60,11 +60,18 @@ from sqlalchemy.orm import Session
 for _name in ("JWT_SECRET", "ID_HASH_KEY", "DEVICE_KEY", "AUDIT_KEY"):
     os.environ.setdefault(f"ZHIJIAO_{_name}", _secrets.token_hex(16))
 os.environ.setdefault("ZHIJIAO_DATABASE_URL", "postgresql://unused")
+if "ZHIJIAO_MEDIA_KEYS" not in os.environ:
+    import base64 as _base64
+
+    os.environ["ZHIJIAO_MEDIA_KEYS"] = "test1:" + _base64.b64encode(_secrets.token_bytes(32)).decode()
+    os.environ["ZHIJIAO_MEDIA_KEY_ID"] = "test1"
 # Never let a test write checkpoints of a test database into the developer's
 # real checkpoint file (./dev points the variable at .data/).
 import tempfile as _tempfile
 
 os.environ["ZHIJIAO_AUDIT_CHECKPOINT_PATH"] = os.path.join(_tempfile.mkdtemp(prefix="zj-audit-"), "checkpoints.jsonl")
+# Nor media files into the developer's media directory.
+os.environ["ZHIJIAO_MEDIA_DIR"] = _tempfile.mkdtemp(prefix="zj-media-")
 
 
 def create_database(server_url: str, prefix: str) -> str:

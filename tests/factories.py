@@ -143,13 +143,17 @@ def seed(url: str, build):
     return result
 
 
-def seed_world_with_device(url: str, settings, protocol: str = "native", **device) -> tuple[World, str]:
+def seed_world_with_device(url: str, settings, protocol: str = "native",
+                           exclusion: tuple[float, float] | None = None, **device) -> tuple[World, str]:
     """A committed world plus one ``protocol`` device of supervisee "a", in the database at ``url``
-    (for tests that run real server processes against it); returns the world and the device secret."""
+    (for tests that run real server processes against it); returns the world and the device secret.
+    With ``exclusion`` (lon, lat), supervisee "a" also gets a 300 m exclusion zone there."""
     from core.clock import SystemClock
 
     def build(db: Session) -> tuple[World, str]:
         world = build_world(db, settings, SystemClock())
+        if exclusion is not None:
+            add_fence(db, world.supervisees["a"], "exclusion", Point(*exclusion), radius_m=300)
         _, secret = add_device(db, settings, world.supervisees["a"], protocol, **device)
         return world, secret
 

@@ -8,14 +8,14 @@
   Rows from before this revision get today's names, the best there is.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

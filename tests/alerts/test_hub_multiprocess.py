@@ -20,18 +20,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 import pytest
-from shapely.geometry import Point
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from alerts.raising import raise_alert
 from alerts.relay import RELAY_LOCK_ID
-from core.clock import SystemClock
 from core.db import sqlalchemy_url
 from core.settings import Settings, get_settings
 from tests.alerts.test_hub import recv, recv_events, stream
 from tests.conftest import migrated_database
-from tests.factories import World, add_device, add_fence, build_world
+from tests.factories import World, seed_world_with_device
 from tests.servers import STARTUP, start_server
 
 EXCLUDED = (119.0, 28.9)  # centre of a 300 m exclusion zone in Qujiang (WGS-84)
@@ -57,14 +55,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def database(server_url: str) -> Iterator[tuple[str, World, str]]:
     with migrated_database(server_url, "zj_hubmp") as url:
-        engine = create_engine(sqlalchemy_url(url))
-        settings = Settings()
-        with Session(engine, expire_on_commit=False) as db:
-            world = build_world(db, settings, SystemClock())
-            add_fence(db, world.supervisees["a"], "exclusion", Point(*EXCLUDED), radius_m=300)
-            _, secret = add_device(db, settings, world.supervisees["a"], "native")
-            db.commit()
-        engine.dispose()
+        world, secret = seed_world_with_device(url, Settings(), exclusion=EXCLUDED)
         yield url, world, secret
 
 

@@ -70,11 +70,20 @@ CASES: dict[tuple[str, str], tuple[str, dict, dict | None]] = {
     ("POST", "/leave-permits/{permit_id}/reject"): ("officer_a", {}, {"reason": "不同意"}),
     ("POST", "/leave-permits/{permit_id}/end"): ("officer_a", {}, {}),
     ("PUT", "/leave-policies/{jurisdiction_id}"): ("officer_b", {"jurisdiction_id": "{office_a}"}, {"max_days": 5}),
+    ("POST", "/checkins/{occurrence_id}/challenge"): ("supervisee_a", {}, None),
+    ("POST", "/checkins/{occurrence_id}/location"): ("supervisee_a", {}, {"nonce": "n" * 20, "lon": 118.9,
+                                                                           "lat": 28.9, "accuracy_m": 10}),
+    ("POST", "/checkins/{occurrence_id}/submit"): ("officer_a", {}, {}),
+    ("POST", "/checkins/spot-checks"): ("officer_b", {}, {"supervisee_id": "{a}"}),
+    ("POST", "/supervisees/{supervisee_id}/face-enrolment"): ("supervisee_a", {"supervisee_id": "{a}"}, {}),
+    ("POST", "/checkins/ledger/{entry_id}/decide"): ("officer_a", {}, {"decision": "confirmed", "reason": "x"}),
+    ("PUT", "/checkin-policies/{jurisdiction_id}"): ("officer_b", {"jurisdiction_id": "{office_a}"}, {"plan": "tier"}),
 }
 # Device protocols authenticate a device, not a person: a refusal there has no
 # one to attribute (and anonymous floods must not grow the audit trail).
 DEVICE_ROUTES = {("POST", "/ingest/native"), ("GET", "/ingest/osmand"), ("POST", "/ingest/osmand"),
-                 ("POST", "/ingest/owntracks")}
+                 ("POST", "/ingest/owntracks"), ("POST", "/device/checkins/{occurrence_id}/challenge"),
+                 ("POST", "/device/checkins/{occurrence_id}/location")}
 # Issuing a websocket ticket is refused only to callers without a valid token.
 UNAUTHENTICATED_ONLY = {("POST", "/ws/tickets")}
 

@@ -17,7 +17,7 @@ def mworld(db, settings, clock, client):
 
     w = build_matrix_world(db, settings, clock)
     db.commit()
-    seed_through_the_api(client, w, clock.now(), settings)
+    seed_through_the_api(client, db, w, clock.now(), settings)
     return w
 
 

@@ -47,7 +47,7 @@ from tests.security.world import PRINCIPALS, MatrixWorld, destination
 PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction", "user_id": "user",
                 "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
                 "leave_id": "leave", "permit_id": "permit", "request_id": "account_request",
-                "registration_id": "registration"}
+                "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry"}
 
 Maker = Callable[[MatrixWorld, str], Any]
 
@@ -154,6 +154,10 @@ def _gpx(w: MatrixWorld, which: str) -> bytes:
             f'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>{points}</trkseg></trk></gpx>').encode()
 
 
+def _checkin(w: MatrixWorld, which: str) -> dict:
+    return {"nonce": w.nonces[which], "lon": 118.95, "lat": 28.95, "accuracy_m": 20, "datum": "wgs84"}
+
+
 _CIRCLE = {"lon": 118.97, "lat": 28.97, "radius_m": 200}
 _REASON = {"reason": "核实无误"}
 
@@ -164,10 +168,20 @@ ROWS: list[Row] = [
         "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
     row("GET /docs",
         "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
-    row("GET /docs/oauth2-redirect",
+    # The console's pages and assets: static files anyone may fetch (the data comes from the API).
+    row("GET /",
+        "307         307         307         307         307         307         307         307         307         307         307         307         307"),
+    row("GET /console/",
         "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
-    row("GET /redoc",
-        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
+    row("GET /console/static/{relative:path}",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok",
+        fixed={"relative": "js/main.js"}),
+    row("GET /console/static/{relative:path}",
+        "404         404         404         404         404         404         404         404         404         404         404         404         404",
+        fixed={"relative": "%2e%2e/node_modules/leaflet/dist/leaflet.js"}, case="outside the folder"),
+    row("GET /console/vendor/{library}/{relative:path}",
+        "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok",
+        fixed={"library": "leaflet", "relative": "leaflet.js"}),
     row("GET /health",
         "ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok          ok"),
     row("POST /auth/login",
@@ -299,6 +313,50 @@ ROWS: list[Row] = [
         content=_gpx),
     row("GET /supervisees/{supervisee_id}/fixes",
         "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    # The map: last known positions, staff that may read locations (not the admin, not a supervisee).
+    row("GET /positions",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+    # --- check-ins (the supervisee's account, the phone's credential, officers, managers)
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /checkins/plan",
+        "403         403         403         403         403         403         ok          ok          401         401         401         401         401"),
+    row("GET /checkins/due",
+        "403         403         403         403         403         403         ok          ok          401         401         401         401         401"),
+    row("POST /checkins/{occurrence_id}/challenge",
+        "403         403         403         403         403         403         ok          404         401         401         401         401         401"),
+    row("POST /checkins/{occurrence_id}/location",
+        "403         403         403         403         403         403         ok          404         401         401         401         401         401",
+        body=_checkin),
+    # Without its photos: refused before the occurrence is looked up (the form is read first).
+    row("POST /checkins/{occurrence_id}/submit",
+        "403         403         403         403         403         403         422         422         401         401         401         401         401"),
+    row("POST /supervisees/{supervisee_id}/face-enrolment",
+        "422/404/404 404         404/422/404 422/404/404 403         403         403         403         401         401         401         401         401"),
+    row("GET /checkins/history",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401",
+        obj="supervisee", ref="query.supervisee_id", query=lambda w, which: {"supervisee_id": w.target("supervisee", which)}),
+    row("POST /device/checkins/{occurrence_id}/challenge",
+        "401         401         401         401         401         401         401         401         ok          401         401         401         401"),
+    row("POST /device/checkins/{occurrence_id}/location",
+        "401         401         401         401         401         401         401         401         ok          401         401         401         401",
+        body=_checkin),
+    row("POST /checkins/spot-checks",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        obj="supervisee", ref="body.supervisee_id",
+        body=lambda w, which: {"supervisee_id": w.target("supervisee", which), "requires_face": False}),
+    row("GET /checkins/ledger",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+    row("POST /checkins/ledger/{entry_id}/decide",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"decision": "overturned", "reason": "当时在医院，有证明"}),
+    row("GET /checkins/compliance",
+        "403         403         403         ok          ok          403         403         403         401         401         401         401         401",
+        query=lambda w, _: {"month_from": "2026-01-01", "month_to": "2026-12-01"}),
+    row("GET /checkin-policies/{jurisdiction_id}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("PUT /checkin-policies/{jurisdiction_id}",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"spot_per_week": 2}),
     # --- alerts and the live stream
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("POST /ws/tickets",

@@ -50,6 +50,7 @@ class MatrixWorld:
     objects: dict[str, tuple[int, int]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)  # device secrets of supervisee a, by protocol
     owntracks: tuple[str, str] = ("", "")  # (X-Limit-U, X-Limit-D) of supervisee a's OwnTracks phone
+    nonces: dict[str, str] = field(default_factory=dict)  # which -> a fetched check-in nonce of that occurrence
     activation: tuple[str, str] = ("", "")  # (username, one-time code) of an officer account made by the admin
 
     def headers(self, who: str) -> dict[str, str]:
@@ -144,12 +145,43 @@ def _webhook(db: Session, bureau_id: int, by: int, now: datetime) -> Webhook:
     return hook
 
 
-def seed_through_the_api(client, w: MatrixWorld, now: datetime, settings) -> None:
+def seed_through_the_api(client, db: Session, w: MatrixWorld, now: datetime, settings) -> None:
     """The objects their services write, in scope (a, office A, bureau 1) and out (x, office X,
-    bureau 2): leave, standing permits, account requests, held registrations, an activation code."""
+    bureau 2): leave, standing permits, account requests, held registrations, an activation code,
+    check-ins."""
     _seed_leave(client, w, now)
     _seed_accounts(client, w)
     _seed_registrations(client, w, settings)
+    _seed_checkins(client, db, w, now)
+
+
+def _seed_checkins(client, db: Session, w: MatrixWorld, now: datetime) -> None:
+    """Check-ins of a and x: an open spot check each (its challenge fetched, so a nonce is ready)
+    and a missed one in the review ledger."""
+    from checkins.models import CheckinLedgerEntry
+
+    occurrences, nonces, entries = [], [], []
+    for officer, sup, who in (("same", "a", "sup"), ("xbur", "x", "supx")):
+        sid = w.base.supervisees[sup].id
+        made = []
+        for _ in range(2):
+            r = client.post("/checkins/spot-checks", headers=w.headers(officer),
+                            json={"supervisee_id": sid, "requires_face": False, "minutes": 60})
+            assert r.status_code == 201, r.text
+            made.append(r.json()["id"])
+        occurrences.append(made[0])
+        r = client.post(f"/checkins/{made[0]}/challenge", headers=w.headers(who))
+        assert r.status_code == 200, r.text
+        nonces.append(r.json()["nonce"])
+        entry = CheckinLedgerEntry(occurrence_id=made[1], supervisee_id=sid, office_id=w.base.supervisees[sup].office_id,
+                                   kind="missed", outcome="missed", created_at=now)
+        db.add(entry)
+        db.flush()
+        entries.append(entry.id)
+    db.commit()
+    w.objects["occurrence"] = tuple(occurrences)
+    w.objects["ledger_entry"] = tuple(entries)
+    w.nonces = {"in": nonces[0], "out": nonces[1], "missing": nonces[0]}
 
 
 def _seed_accounts(client, w: MatrixWorld) -> None:

@@ -89,6 +89,9 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     base.supervisees["x"] = sup_x
     sup2 = add_user(db, f"sup-a2-{b1.id}", Role.supervisee, base.office_a, base.supervisees["a2"])
     user_x = add_user(db, f"sup-x-{b1.id}", Role.supervisee, office_x, sup_x)
+    # A supervisee without a login at each side, for the admin's request to make one.
+    loginless = (add_supervisee(db, settings, base.office_a, base.users["officer_a"], "甲三"),
+                 add_supervisee(db, settings, office_x, officer_x, "丙二"))
     admin_x = add_user(db, f"admin-x-{b1.id}", Role.admin, bureau2)  # asks for bureau 2's account request
     disabled = add_user(db, f"disabled-{b1.id}", Role.officer, base.office_a)
     disabled.active = False
@@ -133,6 +136,7 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
         "alert": (alert_a.id, alert_x.id),
         "webhook": (hook_a.id, hook_x.id),
         "officer": (users["same"].id, officer_x.id),  # an officer to assign an alert to
+        "loginless": (loginless[0].id, loginless[1].id),
     }
     return w
 

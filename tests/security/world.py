@@ -89,9 +89,6 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     base.supervisees["x"] = sup_x
     sup2 = add_user(db, f"sup-a2-{b1.id}", Role.supervisee, base.office_a, base.supervisees["a2"])
     user_x = add_user(db, f"sup-x-{b1.id}", Role.supervisee, office_x, sup_x)
-    # A supervisee without a login at each side, for the admin's request to make one.
-    loginless = (add_supervisee(db, settings, base.office_a, base.users["officer_a"], "甲三"),
-                 add_supervisee(db, settings, office_x, officer_x, "丙二"))
     admin_x = add_user(db, f"admin-x-{b1.id}", Role.admin, bureau2)  # asks for bureau 2's account request
     disabled = add_user(db, f"disabled-{b1.id}", Role.officer, base.office_a)
     disabled.active = False
@@ -136,7 +133,6 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
         "alert": (alert_a.id, alert_x.id),
         "webhook": (hook_a.id, hook_x.id),
         "officer": (users["same"].id, officer_x.id),  # an officer to assign an alert to
-        "loginless": (loginless[0].id, loginless[1].id),
     }
     return w
 
@@ -189,8 +185,19 @@ def _seed_checkins(client, db: Session, w: MatrixWorld, now: datetime) -> None:
 
 
 def _seed_accounts(client, w: MatrixWorld) -> None:
-    """An auditor account each bureau's administrator asked for (pending a manager), and an officer
-    account made directly, whose activation code nobody has redeemed yet."""
+    """An auditor account each bureau's administrator asked for (pending a manager), an officer
+    account made directly, whose activation code nobody has redeemed yet, and a supervisee of
+    office A and of office X without a login (for the admin's request to make one)."""
+    from tests.factories import national_id
+
+    made = []
+    for who, office in (("same", "in"), ("xbur", "out")):
+        r = client.post("/supervisees", headers=w.headers(who), json={
+            "name": "无账号", "national_id": national_id(), "sentence_type": "probation",
+            "term_start": "2026-01-01", "term_end": "2027-06-30", "office_id": w.target("jurisdiction", office)})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    w.objects["loginless"] = tuple(made)
     made = []
     for who, bureau in (("admin", "in"), ("adminx", "out")):
         r = client.post("/users", headers=w.headers(who), json={

@@ -12,5 +12,6 @@ def lines() -> list[str]:
     labels = {"matrix_table_cells": "authorization matrix cells in the table",
               "matrix_cells": "authorization matrix cells run", "matrix_pairs": "out-of-scope/nonexistent pairs "
               "compared byte for byte", "fuzz_cases": "Schemathesis cases sent", "fuzz_roles": "roles fuzzed",
-              "parser_cases": "Hypothesis cases on decoders, GPX and GeoJSON"}
+              "parser_cases": "Hypothesis cases on decoders, GPX and GeoJSON",
+              "matrix_list_checks": "list answers checked for what they show and hide"}
     return [f"security suites: {labels.get(k, k)}: {v:,}" for k, v in sorted(COUNTS.items())]

@@ -18,6 +18,8 @@ The objects are one in scope (supervisee a's, office A, bureau 1), one out of sc
 * ``403``, ``401``… the same status for all three objects
 
 A route with no object (a list, a login, ingest) has one answer per principal: ``ok`` or a code.
+A list names the kind of its items with ``lists=``: each ``ok`` answer must then hold the
+objects the caller may see (by "id") and none of those it may not.
 Every answer given as 404 must be byte-identical to the nonexistent one: a caller cannot tell
 "someone else's" from "nobody's".
 
@@ -65,6 +67,8 @@ class Row:
     device_auth: str  # how the "dev" principal authenticates: bearer, osmand, owntracks
     case: str  # which request of several to the same route ("" for the only one)
     fixed: dict[str, str]  # path parameters that name no object (a page's file), by name
+    lists: str | None  # a list route: the object kind its items are (their "id"s are checked)
+    sees_none: tuple[str, ...]  # principals whose list shows neither object (it answers, empty)
 
     @property
     def route(self) -> str:
@@ -88,7 +92,7 @@ def _parse(cell: str, has_object: bool) -> tuple[str, ...]:
 
 def row(route: str, expect: str, *, obj: str | None = None, ref: str | None = None, body: Maker | None = None,
         query: Maker | None = None, content: Maker | None = None, device_auth: str = "bearer", case: str = "",
-        fixed: dict[str, str] | None = None) -> Row:
+        fixed: dict[str, str] | None = None, lists: str | None = None, sees_none: tuple[str, ...] = ()) -> Row:
     method, path = route.split(" ", 1)
     params = [p for p in re.findall(r"\{(\w+)(?::\w+)?\}", path) if p not in (fixed or {})]
     if params and obj is None:
@@ -96,7 +100,7 @@ def row(route: str, expect: str, *, obj: str | None = None, ref: str | None = No
     cells = expect.split()
     assert len(cells) == len(PRINCIPALS), f"{route}: {len(cells)} cells for {len(PRINCIPALS)} principals"
     return Row(method, path, {p: _parse(c, obj is not None) for p, c in zip(PRINCIPALS, cells)}, obj, ref, body,
-               query, content, device_auth, case, fixed or {})
+               query, content, device_auth, case, fixed or {}, lists, sees_none)
 
 
 # --- request bodies --------------------------------------------------------------------
@@ -196,7 +200,8 @@ ROWS: list[Row] = [
     # --- jurisdictions, accounts, supervisees, devices
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("GET /jurisdictions",
-        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
+        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401", lists="jurisdiction",
+        sees_none=("sup", "sup2")),  # a supervisee reads no jurisdiction (GET /jurisdictions/{id} is 404)
     row("GET /jurisdictions/{jurisdiction_id}",
         "ok          404         404/ok/404  ok          ok          ok          404         404         401         401         401         401         401"),
     row("POST /jurisdictions",
@@ -207,7 +212,7 @@ ROWS: list[Row] = [
         "403         403         403         403         403         ok          403         403         401         401         401         401         401",
         body=lambda w, _: {"name": "改名所"}),
     row("GET /users",
-        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
+        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401", lists="user"),
     row("GET /users/{user_id}",
         "ok          404         404/ok/404  ok          ok          ok          ok          404         401         401         401         401         401"),
     # Separation of duties (supervision/account_requests.py RULES): the admin makes officers directly
@@ -241,7 +246,7 @@ ROWS: list[Row] = [
         body=lambda w, _: {"password": "a password of my own"}, case="password"),
     # The queue of the admin's requests: the admin sees what it asked, a manager decides.
     row("GET /account-requests",
-        "403         403         403         ok          403         ok          403         403         401         401         401         401         401"),
+        "403         403         403         ok          403         ok          403         403         401         401         401         401         401", lists="account_request"),
     row("POST /account-requests/{request_id}/approve",
         "403         403         403         ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: _REASON),
@@ -249,7 +254,7 @@ ROWS: list[Row] = [
         "403         403         403         ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: _REASON),
     row("GET /supervisees",
-        "ok          ok          ok          ok          ok          403         ok          ok          401         401         401         401         401"),
+        "ok          ok          ok          ok          ok          403         ok          ok          401         401         401         401         401", lists="supervisee"),
     row("GET /supervisees/{supervisee_id}",
         "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
     row("POST /supervisees",
@@ -258,7 +263,7 @@ ROWS: list[Row] = [
         body=_supervisee),
     # Registrations held for the bureau (a national ID on record, or the sample): its managers decide.
     row("GET /registrations",
-        "403         403         403         ok          403         403         403         403         401         401         401         401         401"),
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401", lists="registration"),
     row("POST /registrations/{registration_id}/accept",
         "403         403         403         ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: _REASON),
@@ -269,7 +274,7 @@ ROWS: list[Row] = [
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"tier": "strict"}),
     row("GET /devices",
-        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401"),
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401", lists="device"),
     row("GET /devices/{device_id}",
         "ok          404         404/ok/404  ok          ok          ok          403         403         401         401         401         401         401"),
     row("POST /devices",
@@ -349,7 +354,7 @@ ROWS: list[Row] = [
         obj="supervisee", ref="body.supervisee_id",
         body=lambda w, which: {"supervisee_id": w.target("supervisee", which), "requires_face": False}),
     row("GET /checkins/ledger",
-        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401", lists="ledger_entry"),
     row("POST /checkins/ledger/{entry_id}/decide",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"decision": "overturned", "reason": "当时在医院，有证明"}),
@@ -370,7 +375,7 @@ ROWS: list[Row] = [
         "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
         obj="alert"),
     row("GET /alerts",
-        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401", lists="alert"),
     row("GET /alerts/{alert_id}",
         "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
     row("POST /alerts/{alert_id}/acknowledge",
@@ -389,7 +394,7 @@ ROWS: list[Row] = [
         obj="bureau", ref="body.bureau_id",
         body=lambda w, which: {"url": "http://127.0.0.1:9/hook", "bureau_id": w.target("bureau", which)}),
     row("GET /webhooks",
-        "403         403         403         ok          ok          ok          403         403         401         401         401         401         401"),
+        "403         403         403         ok          ok          ok          403         403         401         401         401         401         401", lists="webhook"),
     row("PATCH /webhooks/{webhook_id}",
         "403         403         403         ok          403         ok          403         403         401         401         401         401         401",
         body=lambda w, _: {"description": "值班群"}),
@@ -401,7 +406,7 @@ ROWS: list[Row] = [
         "ok          404         404/ok/404  ok          403         403         ok          404         401         401         401         401         401",
         obj="supervisee", ref="body.supervisee_id", body=_leave),
     row("GET /leave",
-        "ok          ok          ok          ok          ok          403         ok          ok          401         401         401         401         401"),
+        "ok          ok          ok          ok          ok          403         ok          ok          401         401         401         401         401", lists="leave"),
     row("GET /leave/{leave_id}",
         "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
     row("POST /leave/{leave_id}/approve",

@@ -83,6 +83,21 @@ def show(row: Row, got: dict[str, tuple[str, ...]]) -> str:
     return f'row("{row.key}", "{" ".join(cells)}")'
 
 
+def listing_problems(row: Row, w: MatrixWorld, who: str, body: dict) -> list[str]:
+    """A list shows the caller's own object and never one outside its jurisdiction."""
+    ids = {item["id"] for item in body["items"]}
+    foreign = ("in", "out") if who in row.sees_none else FOREIGN.get(who, ("out",))
+    problems = []
+    for which in ("in", "out"):
+        figures.add("matrix_list_checks")
+        shown = w.target(row.lists, which) in ids
+        if which in foreign and shown:
+            problems.append(f"{who}: the list shows the {which}-of-scope {row.lists}")
+        elif which not in foreign and not shown:
+            problems.append(f"{who}: the list does not show the {which}-scope {row.lists} it may see")
+    return problems
+
+
 HTTP_ROWS = [r for r in ROWS if r.method != "WS"]
 
 
@@ -108,6 +123,8 @@ def test_row(row: Row, client, db, mworld):
                         (r.status_code, r.content) != (missing.status_code, missing.content):
                     problems.append(f"{who}/{which}: differs from the nonexistent answer: {r.content!r} "
                                     f"vs {missing.content!r}")
+        if row.lists and got[who] == ("ok",):
+            problems += listing_problems(row, mworld, who, answers["in"].json())
         if got[who] != row.expect[who]:
             texts = [f"{which}: {r.text[:160]}" for which, r in answers.items()]
             problems.append(f"{who}: expected {'/'.join(row.expect[who])}, got {'/'.join(got[who])} ({texts})")

@@ -95,6 +95,9 @@ class Jt808Settings(BaseSettings):
     jt808_idle_timeout_seconds: float = Field(300.0, gt=0, description="An authenticated connection silent for this long (no heartbeat, no report) is closed.")
     jt808_max_frame_bytes: int = Field(4096, ge=64, le=65536, description="Largest frame read (escaped, between the 0x7e flags); a larger one closes the connection. A 1023-byte body escapes to at most ~2 KiB.")
     jt808_max_connections: int = Field(10000, ge=1, description="Open terminal connections per process; more are closed at once.")
+    jt808_max_connections_per_address: int = Field(100, ge=1, description="Open terminal connections per peer address and process (trackers behind one carrier NAT share an address); more are closed at once.")
+    jt808_attempts_per_minute: float = Field(60.0, gt=0, description="Registration/authentication attempts (0x0100/0x0102) per peer address and process, a minute; beyond it (after bursts of `jt808_attempt_burst`) the connection is closed before any database work.")
+    jt808_attempt_burst: int = Field(30, ge=1, description="Registration/authentication attempts a peer address may make at once before `jt808_attempts_per_minute` applies.")
     jt808_reregister_minutes: int = Field(10, ge=0, description="After a terminal registered (0x0100), it may register again within this many minutes (a lost 0x8100 answer); later only after the device's secret is rotated.")
 
 

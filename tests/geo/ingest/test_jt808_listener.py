@@ -7,6 +7,7 @@ moment the answer arrives; a commit that fails answers 1 and stores nothing).
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import threading
 import time
@@ -276,7 +277,8 @@ def test_undecodable_report_is_a_message_error(terminal):
 def strict(jt808):
     """A second listener on the same database with tight per-address limits."""
     url, settings, engine, _, _ = jt808
-    tight = settings.model_copy(deep=True)
+    tight = copy.copy(settings)
+    tight.jt808 = settings.jt808.model_copy()
     tight.jt808.jt808_max_connections_per_address = 3
     tight.jt808.jt808_attempts_per_minute = 0.6  # one a 100 s: no refill during the test
     tight.jt808.jt808_attempt_burst = 4

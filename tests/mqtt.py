@@ -51,6 +51,7 @@ class PrivateBroker:
             # As root the broker runs as `mosquitto` (broker_run_as), which cannot
             # enter pytest's private /tmp/pytest-of-root: use a directory it can.
             directory = Path(tempfile.mkdtemp(prefix="zj-mqtt-", dir="/var/tmp"))
+        self.own_dir = directory if os.geteuid() == 0 else None
         self.dir, self.database_url = directory, database_url
         self.port = free_port()
         self.pid_file = directory / "mosquitto.pid"
@@ -83,6 +84,8 @@ class PrivateBroker:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+        if self.own_dir is not None:
+            shutil.rmtree(self.own_dir, ignore_errors=True)
 
 
 def _accepts(port: int) -> bool:

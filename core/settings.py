@@ -197,7 +197,7 @@ class MqttSettings(BaseSettings):
     mqtt_url: str = Field("", description="Broker the MQTT ingest worker subscribes to, `mqtt://host:port` (empty: no MQTT ingest). ./dev sets it to its private Mosquitto.")
     mqtt_username: str = Field("zhijiao-ingest", description="The ingest worker's own broker account (allowed to subscribe to `owntracks/#`, to publish nothing).")
     mqtt_password: str = Field("", description="Its password (./dev generates one). Written to the broker's password file only as a hash.")
-    mqtt_client_id: str = Field("zhijiao-ingest", description="Client id of the worker's persistent session: messages not yet acknowledged are redelivered to the next worker with this id.")
+    mqtt_client_id: str = Field("zhijiao-ingest", description="Client id of the worker's persistent session: messages not yet acknowledged are redelivered to the next worker with this id. The private broker (`use_username_as_clientid`) replaces every client's id with its login name, so there the session is `ZHIJIAO_MQTT_USERNAME`'s, and no device can take it.")
     mqtt_topic: str = Field("owntracks/+/+", description="Subscription of the worker (OwnTracks publishes locations to `owntracks/<user>/<device>`).")
     mqtt_batch_max: int = Field(500, ge=1, le=10_000, description="Most messages judged and committed together in one transaction.")
     mqtt_batch_window_ms: float = Field(5.0, ge=0, le=1000, description="After the first message of a batch, wait at most this long for more before committing.")

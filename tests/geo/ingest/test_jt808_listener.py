@@ -7,6 +7,7 @@ moment the answer arrives; a commit that fails answers 1 and stores nothing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import threading
@@ -45,23 +46,32 @@ def jt808(server_url):
         settings.jt808.jt808_attempts_per_minute = 6000.0  # every test connects from 127.0.0.1
         settings.jt808.jt808_attempt_burst = 1000
         engine = make_engine(url, pool_size=4)
-        clock = SystemClock()
-        listener = Jt808Listener(settings=settings, session_factory=make_session_factory(engine), clock=clock,
-                                 audit=AuditLog(settings.audit.audit_key.encode(), clock), fences=FenceCache())
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        asyncio.run_coroutine_threadsafe(listener.start(), loop).result(10)
         try:
-            with Session(engine, expire_on_commit=False) as db:
-                world = build_world(db, settings, clock)
-                db.commit()
-            yield url, settings, engine, listener.port, world
+            with running_listener(settings, engine) as port:
+                with Session(engine, expire_on_commit=False) as db:
+                    world = build_world(db, settings, SystemClock())
+                    db.commit()
+                yield url, settings, engine, port, world
         finally:
-            asyncio.run_coroutine_threadsafe(listener.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
             engine.dispose()
+
+
+@contextlib.contextmanager
+def running_listener(settings: Settings, engine):
+    """A listener on a free port, on an event loop (thread) of its own; its port."""
+    clock = SystemClock()
+    listener = Jt808Listener(settings=settings, session_factory=make_session_factory(engine), clock=clock,
+                             audit=AuditLog(settings.audit.audit_key.encode(), clock), fences=FenceCache())
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(listener.start(), loop).result(10)
+    try:
+        yield listener.port
+    finally:
+        asyncio.run_coroutine_threadsafe(listener.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
 
 
 @pytest.fixture
@@ -282,19 +292,8 @@ def strict(jt808):
     tight.jt808.jt808_max_connections_per_address = 3
     tight.jt808.jt808_attempts_per_minute = 0.6  # one a 100 s: no refill during the test
     tight.jt808.jt808_attempt_burst = 4
-    clock = SystemClock()
-    listener = Jt808Listener(settings=tight, session_factory=make_session_factory(engine), clock=clock,
-                             audit=AuditLog(settings.audit.audit_key.encode(), clock), fences=FenceCache())
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(listener.start(), loop).result(10)
-    try:
-        yield listener.port
-    finally:
-        asyncio.run_coroutine_threadsafe(listener.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+    with running_listener(tight, engine) as port:
+        yield port
 
 
 def _audit_rows(url: str) -> int:

@@ -95,6 +95,9 @@ class Jt808Settings(BaseSettings):
     jt808_idle_timeout_seconds: float = Field(300.0, gt=0, description="An authenticated connection silent for this long (no heartbeat, no report) is closed.")
     jt808_max_frame_bytes: int = Field(4096, ge=64, le=65536, description="Largest frame read (escaped, between the 0x7e flags); a larger one closes the connection. A 1023-byte body escapes to at most ~2 KiB.")
     jt808_max_connections: int = Field(10000, ge=1, description="Open terminal connections per process; more are closed at once.")
+    jt808_max_connections_per_address: int = Field(100, ge=1, description="Open terminal connections per peer address and process (trackers behind one carrier NAT share an address); more are closed at once.")
+    jt808_attempts_per_minute: float = Field(60.0, gt=0, description="Registration/authentication attempts (0x0100/0x0102) per peer address and process, a minute; beyond it (after bursts of `jt808_attempt_burst`) the connection is closed before any database work.")
+    jt808_attempt_burst: int = Field(30, ge=1, description="Registration/authentication attempts a peer address may make at once before `jt808_attempts_per_minute` applies.")
     jt808_reregister_minutes: int = Field(10, ge=0, description="After a terminal registered (0x0100), it may register again within this many minutes (a lost 0x8100 answer); later only after the device's secret is rotated.")
 
 
@@ -194,7 +197,7 @@ class MqttSettings(BaseSettings):
     mqtt_url: str = Field("", description="Broker the MQTT ingest worker subscribes to, `mqtt://host:port` (empty: no MQTT ingest). ./dev sets it to its private Mosquitto.")
     mqtt_username: str = Field("zhijiao-ingest", description="The ingest worker's own broker account (allowed to subscribe to `owntracks/#`, to publish nothing).")
     mqtt_password: str = Field("", description="Its password (./dev generates one). Written to the broker's password file only as a hash.")
-    mqtt_client_id: str = Field("zhijiao-ingest", description="Client id of the worker's persistent session: messages not yet acknowledged are redelivered to the next worker with this id.")
+    mqtt_client_id: str = Field("zhijiao-ingest", description="Client id of the worker's persistent session: messages not yet acknowledged are redelivered to the next worker with this id. The private broker (`use_username_as_clientid`) replaces every client's id with its login name, so there the session is `ZHIJIAO_MQTT_USERNAME`'s, and no device can take it.")
     mqtt_topic: str = Field("owntracks/+/+", description="Subscription of the worker (OwnTracks publishes locations to `owntracks/<user>/<device>`).")
     mqtt_batch_max: int = Field(500, ge=1, le=10_000, description="Most messages judged and committed together in one transaction.")
     mqtt_batch_window_ms: float = Field(5.0, ge=0, le=1000, description="After the first message of a batch, wait at most this long for more before committing.")

@@ -64,7 +64,7 @@ class ApiSettings(BaseSettings):
         description="Host header values served (JSON list; `*.example.org` wildcards; `*` for any). Anything else is refused with 400, so a DNS-rebinding page cannot reach the API through a browser.")
     jobs_enabled: bool = Field(True, description="Run the periodic jobs (escalation, silence, overdue returns, audit checkpoints) in this process; each job runs in one process at a time.")
     server_processes: int = Field(1, ge=1, description="Server processes sharing the load (`zhijiao serve --workers N` sets it; behind a load balancer, the total). Rate limits are kept per process, so their rates are divided by this.")
-    heavy_route_rate_per_minute: float = Field(30.0, gt=0, description="Per user: GPX uploads, report exports and websocket tickets allowed a minute (more: 429 with Retry-After).")
+    heavy_route_rate_per_minute: float = Field(30.0, gt=0, description="Per user: GPX uploads, report exports, websocket tickets, photo check-ins and face enrolments allowed a minute (more: 429 with Retry-After).")
     heavy_route_burst: int = Field(10, ge=1, description="... of which this many at once.")
 
 
@@ -232,6 +232,8 @@ class CheckinSettings(BaseSettings):
         60, ge=5, le=24 * 60, description="A spot check must be answered within this (Shenyang rule: 1 hour).")
     checkin_horizon_days: int = Field(7, ge=1, le=31, description="Occurrences are materialised this far ahead.")
     checkin_max_accuracy_m: float = Field(100.0, gt=0, le=5000, description="A check-in location less accurate than this is refused (resubmit with a better fix).")
+    checkin_max_refused_submissions: int = Field(
+        10, ge=1, le=1000, description="After this many refused submissions of one check-in (late, replayed nonce, accuracy, photo refused, ...) it takes no more and is judged missed when it closes, for an officer to review.")
     checkin_separation_m: float = Field(
         1000.0, gt=0, description="人机分离: a check-in this far (beyond both accuracy radii) from the phone's own trusted fix near that time raises an integrity alert.")
     checkin_separation_minutes: int = Field(15, ge=1, le=240, description="… the phone's fixes within this many minutes of the check-in are compared.")
@@ -261,7 +263,7 @@ class FaceSettings(BaseSettings):
     model_config = SettingsConfigDict(**_COMMON)
     photo_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest photo upload accepted (bytes).")
     photo_max_pixels: int = Field(
-        40_000_000, ge=10_000, description="Largest photo accepted (width × height, read from the header before decoding).")
+        16_000_000, ge=10_000, description="Largest photo accepted (width × height, read from the header before decoding).")
     photo_store_max_side: int = Field(
         1280, ge=320, description="Photos are re-encoded as JPEG with the long side at most this (pixels).")
     face_min_score: float = Field(0.8, gt=0, lt=1, description="YuNet confidence below which a detection is not a face.")

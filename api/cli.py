@@ -296,15 +296,15 @@ def mqtt_broker_files(reload: bool = typer.Option(False, help="SIGHUP the broker
 def mqtt_broker_config(port: int = typer.Option(..., help="loopback port of the broker"),
                        out: Path = typer.Option(..., help="mosquitto.conf to write")) -> None:
     """Write a private Mosquitto configuration using ZHIJIAO_MQTT_BROKER_DIR / _PID_FILE."""
-    import getpass
-
-    from geo.ingest.mqtt.broker_files import broker_config
+    from geo.ingest.mqtt.broker_files import broker_config, broker_run_as, prepare_broker_dir
 
     cfg = get_settings().mqtt
     if cfg.mqtt_broker_dir is None or cfg.mqtt_broker_pid_file is None:
         raise typer.BadParameter("ZHIJIAO_MQTT_BROKER_DIR and ZHIJIAO_MQTT_BROKER_PID_FILE must be set")
+    run_as = broker_run_as()
     out.write_text(broker_config(Path(cfg.mqtt_broker_dir), port=port, pid_file=Path(cfg.mqtt_broker_pid_file),
-                                 run_as=getpass.getuser()))
+                                 run_as=run_as))
+    prepare_broker_dir(Path(cfg.mqtt_broker_dir), run_as)
     typer.echo(f"wrote {out}")
 
 

@@ -12,8 +12,10 @@ the configured rate. Which routes are limited, and why:
   answered 429 cheaply and cannot take the server from other devices, however
   it batches;
 - per user: GPX upload (32 MiB parsed and judged), the leave report export
-  (CSV/PDF built from a whole jurisdiction's period) and websocket tickets
-  (each a database write; a console needs one per reconnect).
+  (CSV/PDF built from a whole jurisdiction's period), websocket tickets
+  (each a database write; a console needs one per reconnect), photo check-ins
+  and face enrolments (multipart bodies of up to 16 / 48 MiB, photos decoded
+  and analysed by the face models); checked before the body is read.
 
 Login has its own throttle, shared by all processes (api/routes/auth.py),
 because a password guess must be counted wherever it lands.
@@ -38,7 +40,7 @@ class Limits:
     heavy: dict[str, RateLimiter]
 
 
-HEAVY_ROUTES = ("gpx upload", "report export", "websocket ticket")
+HEAVY_ROUTES = ("gpx upload", "report export", "websocket ticket", "photo check-in", "face enrolment")
 
 
 def make_limits(settings: Settings) -> Limits:

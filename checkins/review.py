@@ -14,13 +14,16 @@ from checkins.models import (
     CheckinLedgerEntry, CheckinOccurrence, CheckinSubmission, Decision, LedgerKind, OccurrenceState,
 )
 from core.context import Ctx
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Invalid, NotFound
 from core.localtime import LOCAL_TZ_NAME
 from core.schemas import Page
 from supervision.models import Role
 from supervision.scope import office_scope, require_role
 
 STAFF = {Role.officer, Role.manager, Role.auditor}
+# Months a compliance report may span: check-ins did not exist before, and the
+# upper bound keeps "the first day of the month after month_to" a real date.
+FIRST_MONTH, LAST_MONTH = date(2000, 1, 1), date(2999, 12, 31)
 
 
 def entry_out(e: CheckinLedgerEntry) -> dict:
@@ -71,6 +74,11 @@ def decide(*, ctx: Ctx, entry_id: int, decision: Decision, reason: str) -> dict:
 def compliance(*, ctx: Ctx, month_from: date, month_to: date) -> list[dict]:
     """Per office and local month: on time / in review / missed / missed (outage) / failed (confirmed)."""
     require_role(ctx.principal, {Role.manager, Role.auditor}, "read compliance reports")
+    for name, value in (("month_from", month_from), ("month_to", month_to)):
+        if not FIRST_MONTH <= value <= LAST_MONTH:
+            raise Invalid(f"{name} must be between {FIRST_MONTH:%Y-%m} and {LAST_MONTH:%Y-%m}", field=name)
+    if month_from.replace(day=1) > month_to:
+        raise Invalid("month_from is after month_to", field="month_from")
     o, s, l = CheckinOccurrence, CheckinSubmission, CheckinLedgerEntry
     local = func.timezone(LOCAL_TZ_NAME, o.closes_at)
     month = func.to_char(local, "YYYY-MM").label("month")

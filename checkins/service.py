@@ -16,8 +16,7 @@ from checkins import challenge as challenges
 from checkins.models import CheckinOccurrence, CheckinPlan, CheckinSubmission, OccurrenceState
 from checkins.plans import SlotKind
 from checkins.policy import effective_policy
-from checkins.face_check import Photos
-from checkins.submit import LocationIn, submit
+from checkins.submit import LocationIn, PhotoSource, submit
 from core.context import Ctx
 from core.errors import Conflict, Forbidden, NotFound
 from core.schemas import Page
@@ -74,7 +73,7 @@ def fetch_challenge(*, ctx: Ctx, occurrence_id: int) -> dict:
 
 
 def submit_checkin(*, ctx: Ctx, occurrence_id: int, nonce: str, location: LocationIn, fences: FenceCache,
-                   photos: Photos | None) -> dict:
+                   photos: PhotoSource | None) -> dict:
     sup = _me(ctx)
     occ = challenges.own_occurrence(ctx, sup.id, occurrence_id, "checkin.submit")
     return submission_out(submit(ctx, sup=sup, occ=occ, nonce=nonce, location=location, fences=fences,
@@ -103,9 +102,12 @@ def device_submit(*, ctx: Ctx, device: DeviceIdentity, occurrence_id: int, nonce
 
 def submission_out(s: CheckinSubmission, *, staff: bool = False) -> dict:
     out = {"id": s.id, "occurrence_id": s.occurrence_id, "submitted_at": s.submitted_at, "via": s.via,
-           "outcome": s.outcome, "challenge": s.challenge}
-    if staff:  # the supervisee is not told how the face or the fences judged them
-        out.update(location=s.location, face=s.face, face_distance=s.face_distance, liveness=s.liveness,
+           "status": "received", "challenge": s.challenge}
+    if staff:
+        # The supervisee is told only that the check-in was received, never the judgement (not even
+        # passed / review): one bit per check-in would let them probe where the exclusion zones are.
+        out.update(outcome=s.outcome, location=s.location, face=s.face, face_distance=s.face_distance,
+                   liveness=s.liveness,
                    separation_m=s.separation_m, lon=s.lon, lat=s.lat, accuracy_m=s.accuracy_m, datum=s.datum,
                    fix_id=s.fix_id, photos=[m for m in (s.neutral_media_id, s.challenge_media_id) if m],
                    review=(s.detail or {}).get("review", []))

@@ -1,5 +1,14 @@
 """Submitting a check-in: nonce, window, location (judged and stored by ingest), photos, outcome.
 
+The cheap checks come first: window, refused attempts, nonce, accuracy; only
+then are the photos read, decoded and stored (they are handed in unread, as a
+``PhotoSource``), so a late, replayed or inaccurate submission costs no
+decoding. Refused submissions are counted per occurrence from the audit trail
+(a refusal keeps its audit row): after ``checkin_max_refused_submissions`` the
+occurrence takes no more submissions and is judged missed when it closes, so
+an officer reviews it (the nonce a refusal rolls back cannot be replayed
+without end).
+
 All of it runs in the caller's one unit of work: a refusal (replayed nonce,
 late, accuracy worse than the limit, a photo refused) rolls everything back,
 the fix and the photos included, and keeps only the refusal's audit row.
@@ -15,18 +24,20 @@ the officers' review queue.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from alerts.facts import Evidence, PhoneApart, Subject
 from alerts.intake import apply_facts
 from checkins.challenge import redeem_nonce, require_open
 from checkins.face_check import FaceResult, Photos, evaluate
 from checkins.models import CheckinLedgerEntry, CheckinOccurrence, CheckinSubmission, LedgerKind, OccurrenceState
+from core.audit import AuditEntry
 from core.context import Ctx
-from core.errors import Invalid
+from core.errors import Conflict, Invalid
 from geo.datum import DatumName
 from geo.engine.persistence import Compliance
 from geo.fences.cache import FenceCache
@@ -37,6 +48,8 @@ from geo.ingest.pipeline import IngestContext, ingest
 from supervision.models import Supervisee
 
 PROTOCOL = "check-in"
+SUBMIT_ACTIONS = ("checkin.submit", "checkin.submit_photos", "checkin.device_submit")  # the submit routes' names
+PhotoSource = Callable[[], Photos]  # reads the uploaded photos, only once the cheap checks have passed
 
 
 @dataclass(frozen=True)
@@ -50,10 +63,6 @@ class LocationIn:
 def store_location(ctx: Ctx, sup: Supervisee, occ: CheckinOccurrence, loc: LocationIn, now: datetime,
                    fences: FenceCache) -> tuple[int, str, list[int]]:
     """Run the location through ingest; (fix id, compliance summary, alert ids ingest raised)."""
-    limit = ctx.settings.checkins.checkin_max_accuracy_m
-    if loc.accuracy_m > limit:
-        raise Invalid(f"location accuracy {loc.accuracy_m:g} m is worse than the limit of {limit:g} m:"
-                      " wait for a better fix and submit again", field="accuracy_m")
     key = f"checkin:{occ.id}"
     fix = DecodedFix(client_fix_id=key, time=now, lat=loc.lat, lon=loc.lon, datum=loc.datum,
                      accuracy_m=loc.accuracy_m, raw={"lon": loc.lon, "lat": loc.lat, "accuracy_m": loc.accuracy_m,
@@ -65,6 +74,24 @@ def store_location(ctx: Ctx, sup: Supervisee, occ: CheckinOccurrence, loc: Locat
         "SELECT id, flags, decisions FROM fixes WHERE supervisee_id = :s AND device_id IS NULL AND dedup_key = :k"),
         {"s": sup.id, "k": key}).one()
     return fix_id, _summary(flags, decisions), result.alerts
+
+
+def require_accuracy(ctx: Ctx, loc: LocationIn) -> None:
+    limit = ctx.settings.checkins.checkin_max_accuracy_m
+    if loc.accuracy_m > limit:
+        raise Invalid(f"location accuracy {loc.accuracy_m:g} m is worse than the limit of {limit:g} m:"
+                      " wait for a better fix and submit again", field="accuracy_m")
+
+
+def require_attempts_left(ctx: Ctx, occ: CheckinOccurrence) -> None:
+    """Refuse once this occurrence has had too many refused submissions (counted in the audit trail)."""
+    limit = ctx.settings.checkins.checkin_max_refused_submissions
+    refused = ctx.db.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.object_type == "occurrence", AuditEntry.object_id == str(occ.id),
+        AuditEntry.action.in_(SUBMIT_ACTIONS), AuditEntry.outcome == "refused")) or 0
+    if refused >= limit:
+        raise Conflict(f"{refused} refused attempts: this check-in takes no more submissions and goes to"
+                       " your officer for review")
 
 
 def _summary(flags: list[str], decisions: list[list[int]]) -> str:
@@ -99,17 +126,19 @@ def phone_apart(ctx: Ctx, sup: Supervisee, fix_id: int, now: datetime) -> tuple[
 
 
 def submit(ctx: Ctx, *, sup: Supervisee, occ: CheckinOccurrence, nonce: str, location: LocationIn,
-           fences: FenceCache, via: str, photos: Photos | None = None) -> CheckinSubmission:
+           fences: FenceCache, via: str, photos: PhotoSource | None = None) -> CheckinSubmission:
     """Accept one check-in for an open occurrence (its row is locked by the caller)."""
     now = ctx.clock.now()
     require_open(occ, now)
+    require_attempts_left(ctx, occ)
     challenge = redeem_nonce(ctx, occ, nonce)
+    require_accuracy(ctx, location)
     face = None
     if occ.requires_face:
         if photos is None:
             raise Invalid("this check-in needs the two photos (neutral and challenge): submit them as multipart",
                           field="neutral")
-        face = evaluate(ctx, sup=sup, occ=occ, challenge=challenge.challenge, photos=photos)
+        face = evaluate(ctx, sup=sup, occ=occ, challenge=challenge.challenge, photos=photos())
     fix_id, summary, ingest_alerts = store_location(ctx, sup, occ, location, now, fences)
     apart = phone_apart(ctx, sup, fix_id, now)
     row = CheckinSubmission(

@@ -64,7 +64,7 @@ class ApiSettings(BaseSettings):
         description="Host header values served (JSON list; `*.example.org` wildcards; `*` for any). Anything else is refused with 400, so a DNS-rebinding page cannot reach the API through a browser.")
     jobs_enabled: bool = Field(True, description="Run the periodic jobs (escalation, silence, overdue returns, audit checkpoints) in this process; each job runs in one process at a time.")
     server_processes: int = Field(1, ge=1, description="Server processes sharing the load (`zhijiao serve --workers N` sets it; behind a load balancer, the total). Rate limits are kept per process, so their rates are divided by this.")
-    heavy_route_rate_per_minute: float = Field(30.0, gt=0, description="Per user: GPX uploads, report exports and websocket tickets allowed a minute (more: 429 with Retry-After).")
+    heavy_route_rate_per_minute: float = Field(30.0, gt=0, description="Per user: GPX uploads, report exports, websocket tickets, photo check-ins and face enrolments allowed a minute (more: 429 with Retry-After).")
     heavy_route_burst: int = Field(10, ge=1, description="... of which this many at once.")
 
 
@@ -95,6 +95,9 @@ class Jt808Settings(BaseSettings):
     jt808_idle_timeout_seconds: float = Field(300.0, gt=0, description="An authenticated connection silent for this long (no heartbeat, no report) is closed.")
     jt808_max_frame_bytes: int = Field(4096, ge=64, le=65536, description="Largest frame read (escaped, between the 0x7e flags); a larger one closes the connection. A 1023-byte body escapes to at most ~2 KiB.")
     jt808_max_connections: int = Field(10000, ge=1, description="Open terminal connections per process; more are closed at once.")
+    jt808_max_connections_per_address: int = Field(100, ge=1, description="Open terminal connections per peer address and process (trackers behind one carrier NAT share an address); more are closed at once.")
+    jt808_attempts_per_minute: float = Field(60.0, gt=0, description="Registration/authentication attempts (0x0100/0x0102) per peer address and process, a minute; beyond it (after bursts of `jt808_attempt_burst`) the connection is closed before any database work.")
+    jt808_attempt_burst: int = Field(30, ge=1, description="Registration/authentication attempts a peer address may make at once before `jt808_attempts_per_minute` applies.")
     jt808_reregister_minutes: int = Field(10, ge=0, description="After a terminal registered (0x0100), it may register again within this many minutes (a lost 0x8100 answer); later only after the device's secret is rotated.")
 
 
@@ -194,7 +197,7 @@ class MqttSettings(BaseSettings):
     mqtt_url: str = Field("", description="Broker the MQTT ingest worker subscribes to, `mqtt://host:port` (empty: no MQTT ingest). ./dev sets it to its private Mosquitto.")
     mqtt_username: str = Field("zhijiao-ingest", description="The ingest worker's own broker account (allowed to subscribe to `owntracks/#`, to publish nothing).")
     mqtt_password: str = Field("", description="Its password (./dev generates one). Written to the broker's password file only as a hash.")
-    mqtt_client_id: str = Field("zhijiao-ingest", description="Client id of the worker's persistent session: messages not yet acknowledged are redelivered to the next worker with this id.")
+    mqtt_client_id: str = Field("zhijiao-ingest", description="Client id of the worker's persistent session: messages not yet acknowledged are redelivered to the next worker with this id. The private broker (`use_username_as_clientid`) replaces every client's id with its login name, so there the session is `ZHIJIAO_MQTT_USERNAME`'s, and no device can take it.")
     mqtt_topic: str = Field("owntracks/+/+", description="Subscription of the worker (OwnTracks publishes locations to `owntracks/<user>/<device>`).")
     mqtt_batch_max: int = Field(500, ge=1, le=10_000, description="Most messages judged and committed together in one transaction.")
     mqtt_batch_window_ms: float = Field(5.0, ge=0, le=1000, description="After the first message of a batch, wait at most this long for more before committing.")
@@ -229,6 +232,8 @@ class CheckinSettings(BaseSettings):
         60, ge=5, le=24 * 60, description="A spot check must be answered within this (Shenyang rule: 1 hour).")
     checkin_horizon_days: int = Field(7, ge=1, le=31, description="Occurrences are materialised this far ahead.")
     checkin_max_accuracy_m: float = Field(100.0, gt=0, le=5000, description="A check-in location less accurate than this is refused (resubmit with a better fix).")
+    checkin_max_refused_submissions: int = Field(
+        10, ge=1, le=1000, description="After this many refused submissions of one check-in (late, replayed nonce, accuracy, photo refused, ...) it takes no more and is judged missed when it closes, for an officer to review.")
     checkin_separation_m: float = Field(
         1000.0, gt=0, description="人机分离: a check-in this far (beyond both accuracy radii) from the phone's own trusted fix near that time raises an integrity alert.")
     checkin_separation_minutes: int = Field(15, ge=1, le=240, description="… the phone's fixes within this many minutes of the check-in are compared.")
@@ -258,7 +263,7 @@ class FaceSettings(BaseSettings):
     model_config = SettingsConfigDict(**_COMMON)
     photo_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest photo upload accepted (bytes).")
     photo_max_pixels: int = Field(
-        40_000_000, ge=10_000, description="Largest photo accepted (width × height, read from the header before decoding).")
+        16_000_000, ge=10_000, description="Largest photo accepted (width × height, read from the header before decoding).")
     photo_store_max_side: int = Field(
         1280, ge=320, description="Photos are re-encoded as JPEG with the long side at most this (pixels).")
     face_min_score: float = Field(0.8, gt=0, lt=1, description="YuNet confidence below which a detection is not a face.")

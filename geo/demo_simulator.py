@@ -32,8 +32,8 @@ from core.localtime import LOCAL_TZ
 from core.security import keyed_hash, new_device_secret
 from geo.admin_areas import admin_union
 from geo.models import Fence
-from supervision.demo import PERMITTED_CODES
-from supervision.models import Device, Supervisee
+from supervision.demo import BUREAU_CODE, PERMITTED_CODES
+from supervision.models import Device, Jurisdiction, Supervisee
 
 DEVICE_NAME = "demo sim phone"
 STEP_KM = 1.5  # per minute while driving: ~90 km/h, well under the suspicious-speed limit
@@ -90,7 +90,14 @@ def provision_phones(db: Session, *, device_key: str, count: int = 40) -> list[P
     """A simulated phone (fresh secret) for ``count`` demo supervisees spread over the offices. Caller commits."""
     area = admin_union(db, PERMITTED_CODES).geometry
     curfewed = set(db.scalars(select(Fence.supervisee_id).where(Fence.kind == "curfew", Fence.retired_at.is_(None))))
-    people = db.scalars(select(Supervisee).where(Supervisee.status == "active").order_by(Supervisee.id)).all()
+    # Only the demo district's people: run against a real database by mistake, the
+    # simulator must not give real supervisees devices and fake fixes.
+    bureau = db.scalar(select(Jurisdiction).where(Jurisdiction.code == BUREAU_CODE))
+    if bureau is None:
+        raise RuntimeError("no demo district in this database (run `zhijiao seed demo` first)")
+    offices = select(Jurisdiction.id).where(Jurisdiction.path.startswith(bureau.path))
+    people = db.scalars(select(Supervisee).where(Supervisee.status == "active", Supervisee.office_id.in_(offices))
+                        .order_by(Supervisee.id)).all()
     chosen = people[:: max(1, len(people) // count)][:count]
     phones = []
     for person in chosen:

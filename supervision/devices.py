@@ -63,7 +63,7 @@ def create_device(*, ctx: Ctx, data: DeviceIn) -> DeviceCreated:
     secret = new_device_secret()
     row = Device(supervisee_id=data.supervisee_id, name=data.name, kind=data.kind, protocol=data.protocol,
                  owntracks_user=data.owntracks_user, owntracks_device=data.owntracks_device,
-                 jt808_phone=data.jt808_phone)
+                 jt808_phone=data.jt808_phone, jt808_terminal_id=data.jt808_terminal_id)
     _set_secret(ctx, row, secret)
     ctx.db.add(row)
     ctx.db.flush()

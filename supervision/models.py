@@ -162,6 +162,7 @@ class Device(Base):
         _check("protocol", DeviceProtocol),
         Index("devices_owntracks_login", "owntracks_user", "owntracks_device", unique=True),
         Index("devices_jt808_phone", "jt808_phone", unique=True),
+        CheckConstraint("protocol <> 'jt808' OR jt808_terminal_id IS NOT NULL", name="jt808_terminal_id_required"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -182,8 +183,11 @@ class Device(Base):
     # JT/T 808: the terminal phone number (BCD padding zeros stripped) is the
     # device's identifier; its auth code is derived from credential_hash
     # (geo/ingest/jt808/terminals.py). Registration (0x0100) hands the code out
-    # once: registered_at closes it until the secret is rotated.
+    # once: registered_at closes it until the secret is rotated. The terminal
+    # id (0x0100's 7- or 30-byte field, from the device's label) is what the
+    # officer recorded; a registration naming another is refused.
     jt808_phone: Mapped[str | None] = mapped_column(String(20))
+    jt808_terminal_id: Mapped[str | None] = mapped_column(String(30))
     jt808_registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

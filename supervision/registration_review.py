@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.context import Ctx
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.schemas import Page
 from supervision import decisions
 from supervision.models import Registration, Role, Supervisee
@@ -37,19 +37,22 @@ def list_registrations(*, ctx: Ctx, limit: int, offset: int, status: str | None 
     return Page(items=[_out(ctx, r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-def _pending(ctx: Ctx, registration_id: int) -> Registration:
+def _pending(ctx: Ctx, registration_id: int, action: str) -> Registration:
     require_role(ctx.principal, REVIEWERS, "review registrations")
     row = ctx.db.scalar(select(Registration).where(
         Registration.id == registration_id, Registration.office_id.in_(subtree_ids(ctx.principal))).with_for_update())
     if row is None:
         raise NotFound()
+    if row.requested_by == ctx.principal.user_id:  # separation of duties: a second person decides
+        ctx.record(action, "registration", row.id, outcome="refused", detail={"reason": "own registration"})
+        raise Forbidden("nobody decides a registration they made themselves")
     decisions.require_pending(row, "registration")
     return row
 
 
 def accept(*, ctx: Ctx, registration_id: int, reason: str) -> RegistrationOut:
     """Write the held registration as a supervisee record (the caller syncs its permitted area)."""
-    row = _pending(ctx, registration_id)
+    row = _pending(ctx, registration_id, "registration.accept")
     if ctx.db.scalar(select(Supervisee.id).where(Supervisee.id_hash == row.id_hash)) is not None:
         raise Conflict("a record with this national ID is on file; end or transfer it, or reject this registration")
     check_placement(ctx, row.data["office_id"], row.data.get("officer_id"))
@@ -62,7 +65,7 @@ def accept(*, ctx: Ctx, registration_id: int, reason: str) -> RegistrationOut:
 
 
 def reject(*, ctx: Ctx, registration_id: int, reason: str) -> RegistrationOut:
-    row = _pending(ctx, registration_id)
+    row = _pending(ctx, registration_id, "registration.reject")
     decisions.stamp(ctx, row, "rejected", reason)
     ctx.db.flush()
     ctx.record("registration.reject", "registration", row.id, detail={"office_id": row.office_id})

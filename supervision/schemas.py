@@ -228,6 +228,9 @@ class DeviceIn(Input):
     owntracks_device: str | None = Field(default=None, min_length=1, max_length=64)
     jt808_phone: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$", description=(
         "JT/T 808 terminal phone number (the header's BCD digits; leading zeros are ignored)"))
+    jt808_terminal_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,30}$", description=(
+        "JT/T 808 terminal ID as on the device's label (0x0100's field: at most 7 characters for a 2013 "
+        "terminal, 30 for 2019; letters are compared in upper case). A registration naming another is refused."))
 
     @model_validator(mode="after")
     def _owntracks(self) -> "DeviceIn":
@@ -235,6 +238,10 @@ class DeviceIn(Input):
             raise ValueError("owntracks_user and owntracks_device are required for protocol owntracks")
         if (self.protocol == DeviceProtocol.jt808) != (self.jt808_phone is not None):
             raise ValueError("jt808_phone is required for protocol jt808, and only for it")
+        if (self.protocol == DeviceProtocol.jt808) != (self.jt808_terminal_id is not None):
+            raise ValueError("jt808_terminal_id is required for protocol jt808, and only for it")
+        if self.jt808_terminal_id is not None:
+            self.jt808_terminal_id = self.jt808_terminal_id.upper()
         if self.jt808_phone is not None:
             self.jt808_phone = self.jt808_phone.lstrip("0") or "0"
         return self
@@ -256,6 +263,7 @@ class DeviceOut(Output):
     owntracks_user: str | None
     owntracks_device: str | None
     jt808_phone: str | None = None
+    jt808_terminal_id: str | None = None
     active: bool
     last_seen_at: datetime | None
 

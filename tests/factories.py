@@ -111,7 +111,7 @@ def add_fence(db: Session, supervisee: Supervisee, kind: str, geometry, *, radiu
 
 def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "native", *,
                owntracks_user: str | None = None, owntracks_device: str | None = None,
-               jt808_phone: str | None = None):
+               jt808_phone: str | None = None, jt808_terminal_id: str | None = "T000001"):
     """A device and its secret."""
     from core.security import broker_password_hash, new_device_secret
     from supervision.models import Device
@@ -120,6 +120,7 @@ def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "n
     device = Device(supervisee_id=supervisee.id, name=f"{protocol}-phone", kind="phone", protocol=protocol,
                     credential_hash=keyed_hash(settings.auth.device_key, secret), owntracks_user=owntracks_user,
                     owntracks_device=owntracks_device, jt808_phone=jt808_phone,
+                    jt808_terminal_id=jt808_terminal_id if protocol == "jt808" else None,
                     mqtt_password_hash=broker_password_hash(secret) if protocol == "owntracks" else None)
     db.add(device)
     db.flush()

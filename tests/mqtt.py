@@ -7,6 +7,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -17,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session
 
 from core.settings import MqttSettings
-from geo.ingest.mqtt.broker_files import broker_config, sync_broker_files
+from geo.ingest.mqtt.broker_files import broker_config, broker_run_as, prepare_broker_dir, sync_broker_files
 from tests.servers import ROOT, free_port
 
 # Bounded waits, not timings: generous, because the 2-core machine may be
@@ -46,6 +47,11 @@ class PrivateBroker:
     """Mosquitto with the project's configuration and files generated from the database."""
 
     def __init__(self, directory: Path, database_url: str) -> None:
+        if os.geteuid() == 0:
+            # As root the broker runs as `mosquitto` (broker_run_as), which cannot
+            # enter pytest's private /tmp/pytest-of-root: use a directory it can.
+            directory = Path(tempfile.mkdtemp(prefix="zj-mqtt-", dir="/var/tmp"))
+        self.own_dir = directory if os.geteuid() == 0 else None
         self.dir, self.database_url = directory, database_url
         self.port = free_port()
         self.pid_file = directory / "mosquitto.pid"
@@ -67,8 +73,9 @@ class PrivateBroker:
     def start(self, db: Session) -> None:
         sync_broker_files(db, self.settings(), reload=False)
         conf = self.dir / "mosquitto.conf"
-        conf.write_text(broker_config(self.dir, port=self.port, pid_file=self.pid_file,
-                                      run_as=_user()))
+        run_as = broker_run_as()
+        conf.write_text(broker_config(self.dir, port=self.port, pid_file=self.pid_file, run_as=run_as))
+        prepare_broker_dir(self.dir, run_as)
         self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=self.log.open("ab"),
                                      stderr=subprocess.STDOUT)
         wait_for(lambda: self.pid_file.exists() and _accepts(self.port), what="mosquitto to listen")
@@ -77,12 +84,8 @@ class PrivateBroker:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
-
-
-def _user() -> str:
-    import getpass
-
-    return getpass.getuser()
+        if self.own_dir is not None:
+            shutil.rmtree(self.own_dir, ignore_errors=True)
 
 
 def _accepts(port: int) -> bool:
@@ -133,8 +136,11 @@ class WorkerProcess:
 class DeviceClient:
     """An OwnTracks phone in MQTT mode (protocol 3.1.1 unless told), over a real socket."""
 
-    def __init__(self, port: int, user: str, password: str, *, protocol: int = mqtt.MQTTv311) -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{user}-{secrets.token_hex(4)}",
+    def __init__(self, port: int, user: str, password: str, *, protocol: int = mqtt.MQTTv311,
+                 client_id: str | None = None) -> None:
+        # MQTT 3.1.1 with clean session (paho's default): a client id that is
+        # taken would discard that client's persistent session.
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"{user}-{secrets.token_hex(4)}",
                                   protocol=protocol)
         self.client.username_pw_set(user, password)
         self.connack = None

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.deps import CtxDep, PagingDep, UowDep, anonymous_ctx
+from api.limits import heavy_route
 from checkins import enrol, policy, review, service
 from checkins.face_check import Photos
 from checkins.schemas import DecideIn, LocationCheckinIn, PolicyIn, SpotCheckIn
@@ -30,6 +31,8 @@ _404 = {404: {"description": "Not found, or outside your jurisdiction (indisting
 MAX_PHOTO = 8 * 1024 * 1024  # per photo
 MAX_BODY = 2 * MAX_PHOTO + 64 * 1024  # two photos plus the form fields
 MAX_ENROL_BODY = 6 * MAX_PHOTO + 64 * 1024
+PhotoCtx = heavy_route("photo check-in")  # per user: each request is up to 16 MiB of photos to decode
+EnrolCtx = heavy_route("face enrolment")
 
 
 def _location(data: LocationCheckinIn) -> LocationIn:
@@ -64,9 +67,10 @@ def submit_location(occurrence_id: Id, data: LocationCheckinIn, request: Request
 @router.post("/checkins/{occurrence_id}/submit", responses=_404, name="checkin.submit_photos",
              summary="Submit a check-in: location + neutral selfie + challenge photo (multipart/form-data: "
                      "nonce, lon, lat, accuracy_m, datum; files neutral, challenge)")
-async def submit_photos(occurrence_id: Id, request: Request, ctx: CtxDep):
-    # The form is read here, not by FastAPI: the caller is checked before the
-    # photos are read, and a malformed form is a refusal with a reason (and an audit row).
+async def submit_photos(occurrence_id: Id, request: Request, ctx: PhotoCtx):
+    # The form is read here, not by FastAPI: the caller is checked (and rate-limited) before the
+    # body is read, and a malformed form is a refusal with a reason (and an audit row). The photos
+    # are handed to the service unread: it reads them only once window, nonce and accuracy pass.
     require_role(ctx.principal, {Role.supervisee}, "check in")
     form = await _form(request, max_files=2)
     fields = {k: form.get(k) for k in ("nonce", "lon", "lat", "accuracy_m", "datum") if form.get(k) is not None}
@@ -76,27 +80,31 @@ async def submit_photos(occurrence_id: Id, request: Request, ctx: CtxDep):
         data = LocationCheckinIn(**fields)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from None
-    photos = []
+    uploads = {}
     for name in ("neutral", "challenge"):
         upload = form.get(name)
         if not isinstance(upload, UploadFile):
             raise Invalid(f"the {name} photo is missing (a file part named {name!r})", field=name)
-        photos.append(await _read_photo(upload, name))
+        uploads[name] = upload
+
+    def photos() -> Photos:  # runs in the thread pool, inside the service
+        return Photos(neutral=_read_photo(uploads["neutral"], "neutral"),
+                      challenge=_read_photo(uploads["challenge"], "challenge"))
+
     return await run_in_threadpool(
         service.submit_checkin, ctx=ctx, occurrence_id=occurrence_id, nonce=data.nonce, location=_location(data),
-        fences=request.app.state.fence_cache, photos=Photos(neutral=photos[0], challenge=photos[1]))
+        fences=request.app.state.fence_cache, photos=photos)
 
 
 @router.post("/supervisees/{supervisee_id}/face-enrolment", status_code=201, responses=_404, name="face.enrol",
              summary="Enrol (or re-enrol) a supervisee's face: 2-6 reference photos, multipart files 'photos'")
-async def enrol_face(supervisee_id: Id, request: Request, ctx: CtxDep):
+async def enrol_face(supervisee_id: Id, request: Request, ctx: EnrolCtx):
     require_role(ctx.principal, {Role.officer, Role.manager}, "enrol faces")
     form = await _form(request, max_files=enrol.MAX_PHOTOS)
-    photos = []
-    for upload in form.getlist("photos"):
-        if not isinstance(upload, UploadFile):
-            raise Invalid("photos are file parts named 'photos'", field="photos")
-        photos.append(await _read_photo(upload, "photos"))
+    uploads = form.getlist("photos")
+    if any(not isinstance(upload, UploadFile) for upload in uploads):
+        raise Invalid("photos are file parts named 'photos'", field="photos")
+    photos = await run_in_threadpool(lambda: [_read_photo(upload, "photos") for upload in uploads])
     return await run_in_threadpool(enrol.enrol, ctx=ctx, supervisee_id=supervisee_id, photos=photos)
 
 
@@ -107,8 +115,10 @@ async def _form(request: Request, *, max_files: int):
         raise Invalid(f"unreadable multipart form: {exc}"[:200], field="body") from None
 
 
-async def _read_photo(upload: UploadFile, name: str) -> bytes:
-    body = await upload.read(MAX_PHOTO + 1)
+def _read_photo(upload: UploadFile, name: str) -> bytes:
+    """The part's bytes (blocking: the parsed form spooled it to a temporary file)."""
+    upload.file.seek(0)
+    body = upload.file.read(MAX_PHOTO + 1)
     if len(body) > MAX_PHOTO:
         raise Invalid(f"{name} photo is larger than {MAX_PHOTO // (1024 * 1024)} MiB", field=name)
     return body

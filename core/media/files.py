@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-_NAME = re.compile(r"^[0-9a-f]{32}$")
+_NAME = re.compile(r"[0-9a-f]{32}")
 TMP_SUFFIX = ".tmp"
 
 
@@ -17,7 +17,7 @@ def new_name() -> str:
 
 
 def path_of(root: Path, name: str) -> Path:
-    if not _NAME.match(name):  # names only ever come from new_name(); never a path from outside
+    if not _NAME.fullmatch(name):  # names only ever come from new_name(); never a path from outside
         raise ValueError("not a media file name")
     return root / name[:2] / name
 
@@ -25,6 +25,9 @@ def path_of(root: Path, name: str) -> Path:
 def write(root: Path, name: str, data: bytes) -> None:
     """Write durably and atomically: a reader sees the whole file or none."""
     path = path_of(root, name)
+    # makedirs applies its mode to the leaf only (the rest get the umask): make the
+    # root 0700 first, so no other account can even list the media folder.
+    os.makedirs(root, mode=0o700, exist_ok=True)
     os.makedirs(path.parent, mode=0o700, exist_ok=True)
     tmp = path.with_name(name + TMP_SUFFIX)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -66,5 +69,5 @@ def listing(root: Path) -> Iterator[tuple[str, Path]]:
             continue
         for path in sub.iterdir():
             name = path.name.removesuffix(TMP_SUFFIX)
-            if _NAME.match(name) and path.is_file():
+            if _NAME.fullmatch(name) and path.is_file():
                 yield name, path

@@ -181,3 +181,22 @@ def test_sweep_deletes_rolled_back_and_purged_files_only(db, msettings, job, wor
     assert fresh_orphan.exists()  # its transaction might still be open
     assert _file(db, msettings, kept).exists()
     assert _audit(db, "media.sweep")[-1].detail == {"deleted": 2}
+
+
+def test_media_folder_and_names_admit_no_one_else(tmp_path) -> None:
+    """The media root is 0700 whatever the umask (makedirs gives its mode to the leaf only),
+    and a name with a trailing newline (which ``$`` admits) is not a media file name."""
+    import os
+    import stat
+
+    from core.media import files
+
+    old = os.umask(0o022)
+    try:
+        root = tmp_path / "media-root"
+        files.write(root, files.new_name(), b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    with pytest.raises(ValueError):
+        files.path_of(root, "0" * 32 + "\n")

@@ -90,3 +90,18 @@ def test_a_manager_of_another_bureau_does_not_see_the_queue(client, db, world, s
     assert client.get("/registrations", headers=headers).json()["items"] == []
     r = client.post(f"/registrations/{pending.json()['id']}/reject", headers=headers, json={"reason": "x"})
     assert r.status_code == 404
+
+
+def test_a_manager_cannot_decide_a_registration_they_made(client, db, world, settings):
+    settings.supervision.registration_review_share = 1.0
+    held = client.post("/supervisees", headers=world.auth("manager"), json=_person(world, world.office_a, national_id()))
+    settings.supervision.registration_review_share = 0.0
+    assert held.status_code == 202, held.text
+    for action in ("accept", "reject"):
+        r = client.post(f"/registrations/{held.json()['id']}/{action}", headers=world.auth("manager"),
+                        json={"reason": "自己核实"})
+        assert r.status_code == 403, r.text
+    refused = db.execute(select(AuditEntry.action, AuditEntry.detail).where(
+        AuditEntry.object_type == "registration", AuditEntry.outcome == "refused")).all()
+    assert sorted(a for a, _ in refused) == ["registration.accept", "registration.reject"]
+    assert all(d["reason"] == "own registration" for _, d in refused)

@@ -173,3 +173,32 @@ def test_map_and_supervisee_page(world_db, server: AppServer, browser: Browser) 
     page.wait_for_selector("#supervisee-record h2")
     page.wait_for_selector("#supervisee-map path.leaflet-interactive")  # fences and the track
     screenshot(page, "supervisee-desktop")
+
+
+HOSTILE_LABEL = '请假目的地 <img id="pwned" src="data:,x"><meta http-equiv="refresh" content="0;url=/nowhere">'
+
+
+def test_fence_labels_are_text_not_markup(server: AppServer, browser: Browser) -> None:
+    """A leave destination's label carries the supervisee's own words (its address): a tooltip
+    must show them as text. Leaflet puts a string tooltip into innerHTML, where a <meta refresh>
+    would carry the officer's console off to a page of the supervisee's choosing."""
+    page = browser.context().new_page()
+    page.goto(server.base + "/console/")
+    page.wait_for_selector("form#login")
+    shown = page.evaluate("""async (label) => {
+        const { fenceLayer } = await import('/console/static/js/maplib.js');
+        const el = document.createElement('div');
+        el.style.width = '400px'; el.style.height = '300px';
+        document.body.appendChild(el);
+        const map = L.map(el).setView([28.95, 118.95], 12);
+        const fence = { kind: 'leave', label,
+                        current: { geometry: { type: 'Point', coordinates: [118.95, 28.95] }, radius_m: 500 } };
+        const layer = fenceLayer(fence).addTo(map);
+        layer.openTooltip([28.95, 118.95]);
+        const tip = document.querySelector('.leaflet-tooltip');
+        return { text: tip ? tip.textContent : null, injected: document.querySelectorAll('#pwned, .leaflet-tooltip meta').length };
+    }""", HOSTILE_LABEL)
+    assert shown["injected"] == 0
+    assert shown["text"] is not None and HOSTILE_LABEL in shown["text"]
+    page.wait_for_timeout(300)
+    assert page.url.startswith(server.base + "/console/")  # no refresh took the page away

@@ -17,6 +17,12 @@ What the standard says to answer, and what we answer:
   handle: result 3 ("not supported");
 * anything but registration and authentication before authentication: result 1.
 
+Strangers cost little: a connection gets one registration (0x0100) and one
+authentication (0x0102) attempt, and is closed after a refusal or a second
+attempt; each peer address has at most ``jt808_max_connections_per_address``
+connections and ``jt808_attempts_per_minute`` attempts (token buckets, checked
+before any transaction or audit row: a flood is dropped, not recorded).
+
 Bounds: a frame longer than ``jt808_max_frame_bytes`` closes the connection
 (the stream reader's buffer never holds more); so do ``jt808_auth_timeout_seconds``
 without authenticating and ``jt808_idle_timeout_seconds`` without a frame, and
@@ -28,6 +34,7 @@ import asyncio
 import itertools
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -36,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.audit import AuditLog
 from core.clock import Clock
+from core.ratelimit import RateLimiter
 from core.errors import ServiceError
 from core.settings import Settings
 from geo.fences.cache import FenceCache
@@ -58,6 +66,14 @@ class Jt808Listener:
         self.cfg = settings.jt808
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task] = set()
+        self._per_address: Counter[str | None] = Counter()
+        self.attempts = RateLimiter(rate=self.cfg.jt808_attempts_per_minute / 60, burst=self.cfg.jt808_attempt_burst,
+                                    what="address", unit="registration attempts")
+        # device id -> {connection id: peer address} of authenticated connections (this process)
+        self.live: dict[int, dict[str, str | None]] = {}
+
+    def live_elsewhere(self, device_id: int, address: str | None) -> bool:
+        return any(a != address for a in dict(self.live.get(device_id, {})).values())
 
     @property
     def port(self) -> int:
@@ -80,16 +96,25 @@ class Jt808Listener:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        if len(self._connections) >= self.cfg.jt808_max_connections:
+        peer = writer.get_extra_info("peername")
+        address = peer[0] if peer else None
+        if (len(self._connections) >= self.cfg.jt808_max_connections
+                or self._per_address[address] >= self.cfg.jt808_max_connections_per_address):
             writer.close()
             return
         self._connections.add(task)
+        self._per_address[address] += 1
+        connection = Connection(self, reader, writer)
         try:
-            await Connection(self, reader, writer).run()
+            await connection.run()
         except asyncio.CancelledError:
             pass  # stop(): the connection is closed by run()'s finally; the task just ends
         finally:
             self._connections.discard(task)
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
+            connection.forget()
 
     def in_transaction(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in its own session and commit it (called in a worker thread)."""
@@ -116,6 +141,7 @@ class Connection:
         self.terminal: str | None = None
         self._serial = itertools.count()
         self._closing = False
+        self._attempted: set[int] = set()  # 0x0100 / 0x0102: one of each per connection
         # One deadline for the whole unauthenticated phase: heartbeats or
         # registrations repeated forever must not keep a stranger's socket open.
         self._auth_deadline = asyncio.get_running_loop().time() + listener.cfg.jt808_auth_timeout_seconds
@@ -133,6 +159,22 @@ class Connection:
             log.warning("jt808 %s: connection closed (%s)", self.peer.connection_id, type(exc).__name__)
         finally:
             self.writer.close()
+
+    def forget(self) -> None:
+        """No longer a live connection of its device."""
+        if self.device_id is not None:
+            live = self.l.live.get(self.device_id, {})
+            live.pop(self.peer.connection_id, None)
+            if not live:
+                self.l.live.pop(self.device_id, None)
+
+    def _may_attempt(self, msg_id: int) -> bool:
+        """One attempt of each kind per connection, and the address's rate; else close, silently."""
+        if msg_id in self._attempted or self.l.attempts.take(self.l.attempts.key(self.peer.address or "")):
+            self._closing = True
+            return False
+        self._attempted.add(msg_id)
+        return True
 
     async def _read_frame(self) -> bytes:
         """The bytes between the next two 0x7e flags (junk before the first flag is skipped)."""
@@ -171,6 +213,8 @@ class Connection:
             await self._answer(h, m.NOT_SUPPORTED)
         elif self.terminal is not None and h.terminal != self.terminal:
             await self._answer(h, m.FAILURE)  # one connection speaks for one terminal
+        elif h.msg_id in (m.REGISTER, m.AUTHENTICATE) and not self._may_attempt(h.msg_id):
+            return
         elif h.msg_id == m.REGISTER:
             await self._register(frame)
         elif h.msg_id == m.AUTHENTICATE:
@@ -194,8 +238,11 @@ class Connection:
         l = self.l
         result, code = await self._tx(lambda db: terminals.register(
             db, device_key=l.settings.auth.device_key, audit=l.audit, peer=self.peer, phone=h.terminal, info=info,
-            now=l.clock.now(), reregister=timedelta(minutes=l.cfg.jt808_reregister_minutes)))
+            now=l.clock.now(), reregister=timedelta(minutes=l.cfg.jt808_reregister_minutes),
+            live_elsewhere=lambda device_id: l.live_elsewhere(device_id, self.peer.address)))
         await self._send(h, m.REGISTER_RESPONSE, m.registration_response(h.serial, result, code))
+        if result != m.REG_OK:
+            self._closing = True  # a refused registration gets no second try on this connection
 
     async def _authenticate(self, frame: codec.Frame) -> None:
         h = frame.header
@@ -212,6 +259,7 @@ class Connection:
             self._closing = True  # a wrong auth code gets no second try on this connection
             return
         self.device_id, self.terminal = ident.device_id, h.terminal
+        l.live.setdefault(ident.device_id, {})[self.peer.connection_id] = self.peer.address
         await self._answer(h, m.OK)
 
     async def _ingest(self, frame: codec.Frame) -> int:

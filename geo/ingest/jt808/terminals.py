@@ -10,11 +10,24 @@ here); and registration carries no secret at all. So:
   terminal phone number: it changes when the secret is rotated, and a leaked
   auth code tells nothing about the secret.
 * Registration (0x0100) is open only for a device an officer registered in
-  zhijiao with that phone number, once: the first registration stamps
+  zhijiao with that phone number **and terminal id** (the 0x0100 field, read
+  from the device's label): knowing the SIM number alone gets nothing. A
+  registration naming another terminal id is answered 4 ("no such terminal"),
+  exactly like an unknown phone number, so neither can be told apart (no
+  enumeration); both are audited with the reason. The terminal id is no
+  secret in the cryptographic sense: it is printed on the device and travels
+  in clear, like the auth code; whoever sniffs the line can replay both, and
+  the standard offers nothing against that (use a private APN or VPN). Once
+  registered, the device registers only once: the first registration stamps
   ``jt808_registered_at``; a repeat within ``jt808_reregister_minutes`` (the
   terminal lost our answer) gets the same code; later ones are answered 3
   ("terminal already registered") until the secret is rotated. An unknown,
   disabled or ended device is answered 4 ("no such terminal"), alike.
+* A registration while the device has a live authenticated connection from
+  another address (in this process) is refused with 3 and audited: a second
+  box with the same SIM number and label must not take the code while the
+  real one reports. (Per process: with several server processes a live
+  connection in another one is not seen.)
 * Authentication compares in constant time and finds the device by phone number.
 
 Each function runs in the caller's transaction; the listener commits.
@@ -22,6 +35,7 @@ Each function runs in the caller's transaction; the listener commits.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from hashlib import sha256
@@ -67,16 +81,31 @@ def _audit(db: Session, audit: AuditLog, peer: Peer, action: str, device_id: int
                  action=action, object_type="device", object_id=device_id, outcome=outcome, detail=detail)
 
 
+def _same_terminal(recorded: str | None, presented: str) -> bool:
+    return recorded is not None and hmac.compare_digest(recorded.encode(), presented.strip().upper().encode("utf-8"))
+
+
 def register(db: Session, *, device_key: str, audit: AuditLog, peer: Peer, phone: str, info: Registration,
-             now: datetime, reregister: timedelta) -> tuple[int, str | None]:
-    """0x0100 → (0x8100 result, auth code on success)."""
+             now: datetime, reregister: timedelta,
+             live_elsewhere: Callable[[int], bool] = lambda _device_id: False) -> tuple[int, str | None]:
+    """0x0100 → (0x8100 result, auth code on success). ``live_elsewhere(device_id)``:
+    whether the device has an authenticated connection from another address."""
     row = _row(db, phone, lock=True)
     detail = {"terminal": phone, "terminal_id": info.terminal_id[:30], "model": info.model[:30],
               "manufacturer": info.manufacturer[:11]}
     if not _usable(row):
-        _audit(db, audit, peer, "jt808.register", None, "refused", {**detail, "result": REG_NO_TERMINAL})
+        _audit(db, audit, peer, "jt808.register", None, "refused",
+               {**detail, "result": REG_NO_TERMINAL, "reason": "no such device"})
         return REG_NO_TERMINAL, None
     device = row.Device
+    if not _same_terminal(device.jt808_terminal_id, info.terminal_id):
+        _audit(db, audit, peer, "jt808.register", device.id, "refused",
+               {**detail, "result": REG_NO_TERMINAL, "reason": "terminal id does not match the device's"})
+        return REG_NO_TERMINAL, None
+    if live_elsewhere(device.id):
+        _audit(db, audit, peer, "jt808.register", device.id, "refused",
+               {**detail, "result": REG_TERMINAL_TAKEN, "reason": "live connection from another address"})
+        return REG_TERMINAL_TAKEN, None
     first = device.jt808_registered_at
     if first is not None and now - first > reregister:
         _audit(db, audit, peer, "jt808.register", device.id, "refused", {**detail, "result": REG_TERMINAL_TAKEN})

@@ -43,9 +43,9 @@ def bcd_time(t: datetime) -> bytes:
     return bytes.fromhex(t.astimezone(GMT8).strftime("%y%m%d%H%M%S"))
 
 
-def registration(*, v2019: bool = False) -> bytes:
+def registration(*, v2019: bool = False, terminal_id: str = "T000001") -> bytes:
     sizes = (11, 30, 30) if v2019 else (5, 20, 7)
-    fields = [b"ZJ", b"WB-1", b"T000001"]
+    fields = [b"ZJ", b"WB-1", terminal_id.encode()]
     return struct.pack(">HH", 33, 803) + b"".join(f.ljust(n, b"\x00") for f, n in zip(fields, sizes)) + b"\x00"
 
 

@@ -19,8 +19,9 @@ class Terminal:
         self.buffer = b""
         self.serial = itertools.count(1)
 
-    def connect(self) -> "Terminal":
-        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+    def connect(self, source: str = "127.0.0.1") -> "Terminal":
+        """Connect (to the listener on 127.0.0.1) from ``source``, another loopback address if need be."""
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=20, source_address=(source, 0))
         self.buffer = b""
         return self
 
@@ -49,8 +50,8 @@ class Terminal:
         assert msg_id == 0x8001
         return int.from_bytes(body[0:2], "big"), int.from_bytes(body[2:4], "big"), body[4]
 
-    def register(self, **kw) -> tuple[int, str]:
-        serial = self.send(0x0100, jf.registration(**kw), **kw)
+    def register(self, terminal_id: str = "T000001", **kw) -> tuple[int, str]:
+        serial = self.send(0x0100, jf.registration(terminal_id=terminal_id, **kw), **kw)
         msg_id, body = self.answer()
         assert msg_id == 0x8100 and int.from_bytes(body[0:2], "big") == serial
         return body[2], body[3:].decode()

@@ -7,6 +7,8 @@ moment the answer arrives; a commit that fails answers 1 and stores nothing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import itertools
 import threading
 import time
@@ -41,24 +43,35 @@ def jt808(server_url):
         settings.jt808.jt808_port = 0
         settings.jt808.jt808_auth_timeout_seconds = 3.0
         settings.jt808.jt808_max_frame_bytes = 4096
+        settings.jt808.jt808_attempts_per_minute = 6000.0  # every test connects from 127.0.0.1
+        settings.jt808.jt808_attempt_burst = 1000
         engine = make_engine(url, pool_size=4)
-        clock = SystemClock()
-        listener = Jt808Listener(settings=settings, session_factory=make_session_factory(engine), clock=clock,
-                                 audit=AuditLog(settings.audit.audit_key.encode(), clock), fences=FenceCache())
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        asyncio.run_coroutine_threadsafe(listener.start(), loop).result(10)
         try:
-            with Session(engine, expire_on_commit=False) as db:
-                world = build_world(db, settings, clock)
-                db.commit()
-            yield url, settings, engine, listener.port, world
+            with running_listener(settings, engine) as port:
+                with Session(engine, expire_on_commit=False) as db:
+                    world = build_world(db, settings, SystemClock())
+                    db.commit()
+                yield url, settings, engine, port, world
         finally:
-            asyncio.run_coroutine_threadsafe(listener.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
             engine.dispose()
+
+
+@contextlib.contextmanager
+def running_listener(settings: Settings, engine):
+    """A listener on a free port, on an event loop (thread) of its own; its port."""
+    clock = SystemClock()
+    listener = Jt808Listener(settings=settings, session_factory=make_session_factory(engine), clock=clock,
+                             audit=AuditLog(settings.audit.audit_key.encode(), clock), fences=FenceCache())
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(listener.start(), loop).result(10)
+    try:
+        yield listener.port
+    finally:
+        asyncio.run_coroutine_threadsafe(listener.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
 
 
 @pytest.fixture
@@ -146,16 +159,54 @@ def test_wrong_auth_code_is_refused_and_closed(terminal):
 
 def test_registration_is_once_and_unknown_terminals_are_refused(terminal, jt808):
     url, settings, engine, port, _ = jt808
-    t = terminal.connect()
-    first = t.register()
+    first = terminal.connect().register()
     assert first[0] == 0
-    assert t.register() == first  # within the window: the same code (a lost answer)
-    with psycopg.connect(t.url) as conn:
+    assert terminal.connect().register() == first  # within the window: the same code (a lost answer)
+    with psycopg.connect(terminal.url) as conn:
         conn.execute("UPDATE devices SET jt808_registered_at = now() - interval '1 hour' WHERE id = %s",
-                     (t.device_id,))
-    assert t.register() == (3, "")  # terminal already registered
+                     (terminal.device_id,))
+    assert terminal.connect().register() == (3, "")  # terminal already registered
     stranger = Terminal(port, "13000000000", 0, url).connect()
     assert stranger.register() == (4, "")  # no such terminal
+    assert stranger.closed()  # refused: no second attempt on this connection
+
+
+def test_knowing_the_sim_number_is_not_enough_to_register(terminal):
+    """Review finding: the auth code went to whoever sent a 0x0100 with the phone
+    number. The terminal id the officer recorded must match, and a wrong one is
+    answered exactly like an unknown phone number (no enumeration)."""
+    t = terminal.connect()
+    assert t.register(terminal_id="T999999") == (4, "")
+    assert t.closed()
+    with psycopg.connect(t.url) as conn:
+        rows = conn.execute("SELECT outcome, object_id, detail->>'reason' FROM audit_log WHERE action = 'jt808.register'"
+                            " AND detail->>'terminal' = %s", (t.phone,)).fetchall()
+        assert rows == [("refused", str(t.device_id), "terminal id does not match the device's")]
+        assert conn.execute("SELECT jt808_registered_at FROM devices WHERE id = %s", (t.device_id,)).fetchone() == (None,)
+    # The recorded id (letters in either case) still registers.
+    assert terminal.connect().register(terminal_id="t000001")[0] == 0
+
+
+def test_one_registration_attempt_per_connection(terminal):
+    t = terminal.connect()
+    assert t.register()[0] == 0
+    t.send(0x0100, jf.registration())  # a second attempt on the same connection: closed, unanswered
+    assert t.closed()
+
+
+def test_registration_from_elsewhere_while_the_device_is_connected_is_refused(terminal):
+    live = terminal.connect()
+    live.login()
+    other = Terminal(live.port, live.phone, live.device_id, live.url).connect(source="127.0.0.2")
+    assert other.register() == (3, "")
+    with psycopg.connect(live.url) as conn:
+        assert conn.execute("SELECT outcome FROM audit_log WHERE action = 'jt808.register' AND detail->>'reason'"
+                            " = 'live connection from another address' AND detail->>'terminal' = %s",
+                            (live.phone,)).fetchall() == [("refused",)]
+    # The same address (the terminal itself reconnecting) may.
+    assert Terminal(live.port, live.phone, live.device_id, live.url).connect().register()[0] == 0
+    serial = live.send(0x0002)
+    assert live.general() == (serial, 0x0002, 0)  # the live connection is undisturbed
 
 
 def test_failed_commit_answers_failure_and_stores_nothing(terminal):
@@ -230,3 +281,45 @@ def test_undecodable_report_is_a_message_error(terminal):
     serial = t.send(0x8888)
     assert t.general() == (serial, 0x8888, 3)  # not supported
     assert t.fixes() == 0
+
+
+@pytest.fixture
+def strict(jt808):
+    """A second listener on the same database with tight per-address limits."""
+    url, settings, engine, _, _ = jt808
+    tight = copy.copy(settings)
+    tight.jt808 = settings.jt808.model_copy()
+    tight.jt808.jt808_max_connections_per_address = 3
+    tight.jt808.jt808_attempts_per_minute = 0.6  # one a 100 s: no refill during the test
+    tight.jt808.jt808_attempt_burst = 4
+    with running_listener(tight, engine) as port:
+        yield port
+
+
+def _audit_rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM audit_log WHERE action LIKE 'jt808.%'").fetchone()[0]
+
+
+def test_a_stranger_flood_is_capped_per_address_before_any_database_work(strict, jt808):
+    url = jt808[0]
+    held = [Terminal(strict, "13011110000", 0, url).connect() for _ in range(3)]
+    fourth = Terminal(strict, "13011110000", 0, url).connect()
+    assert fourth.closed()  # beyond the per-address connection cap
+    other = Terminal(strict, "13011110000", 0, url).connect(source="127.0.0.3")  # another address is not capped
+    for t in held:
+        t.sock.close()
+    before = _audit_rows(url)
+    answered = 0
+    for i in range(8):
+        t = Terminal(strict, f"1301111{i:04d}", 0, url).connect(source="127.0.0.4")
+        try:
+            assert t.register() == (4, "")
+            answered += 1
+        except AssertionError:
+            pass  # over the address's attempt rate: closed unanswered
+        assert t.closed()  # either way (so the listener has counted the connection out)
+        t.sock.close()
+    assert answered == 4  # the burst; the rest cost no transaction and no audit row
+    assert _audit_rows(url) - before == 4
+    assert other.register() == (4, "")  # 127.0.0.3 has its own bucket

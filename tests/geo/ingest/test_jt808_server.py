@@ -30,10 +30,11 @@ def test_officer_registers_a_wristband_and_it_reports_until_the_secret_is_rotate
     officer = world.auth("officer_a")
     r = httpx.post(base + "/devices", headers=officer, json={
         "supervisee_id": world.supervisees["a"].id, "name": "腕带", "kind": "tracker", "protocol": "jt808",
-        "jt808_phone": "013912340000"})
+        "jt808_phone": "013912340000", "jt808_terminal_id": "t000001"})
     assert r.status_code == 201, r.text
     device = r.json()
     assert device["jt808_phone"] == "13912340000"  # the BCD padding zero is not part of the identifier
+    assert device["jt808_terminal_id"] == "T000001"
     t = Terminal(port, "13912340000", device["id"], url).connect()
     old_code = t.login()
     assert old_code != device["secret"]  # the secret never goes on the wire
@@ -51,9 +52,12 @@ def test_officer_registers_a_wristband_and_it_reports_until_the_secret_is_rotate
 def test_jt808_phone_is_required_for_jt808_and_unique(served):
     url, base, port, world = served
     officer = world.auth("officer_a")
-    body = {"supervisee_id": world.supervisees["a"].id, "name": "腕带", "kind": "tracker", "protocol": "jt808"}
+    body = {"supervisee_id": world.supervisees["a"].id, "name": "腕带", "kind": "tracker", "protocol": "jt808",
+            "jt808_terminal_id": "WB20001"}
     assert httpx.post(base + "/devices", headers=officer, json=body).status_code == 422
+    no_id = {k: v for k, v in body.items() if k != "jt808_terminal_id"}
+    assert httpx.post(base + "/devices", headers=officer, json={**no_id, "jt808_phone": "13912347777"}).status_code == 422
     assert httpx.post(base + "/devices", headers=officer, json={**body, "jt808_phone": "13912349999"}).status_code == 201
     assert httpx.post(base + "/devices", headers=officer, json={**body, "jt808_phone": "13912349999"}).status_code == 409
-    native = {**body, "protocol": "native", "jt808_phone": "13912348888"}
+    native = {**no_id, "protocol": "native", "jt808_phone": "13912348888"}
     assert httpx.post(base + "/devices", headers=officer, json=native).status_code == 422

@@ -285,3 +285,40 @@ def test_nothing_is_acknowledged_while_the_database_is_away(mqtt_world):
         device.close()
         cut_off.stop()
     assert [f.t for f in fixes_of(engine, li)].count(t) == 1
+
+
+def test_a_device_presenting_the_workers_client_id_cannot_take_its_session(mqtt_world):
+    """Review finding: a phone logging in with its own password and client id
+    ``zhijiao-ingest`` (clean session) kicked the worker off and discarded its
+    persistent session. The broker now takes every client id from the login name."""
+    broker, worker, phones, engine = mqtt_world
+    jane, wang = phones["jane"], phones["wang"]
+    start = len(worker.output())
+    impostor = DeviceClient(broker.port, jane.user, jane.secret, client_id="zhijiao-ingest")
+    phone = DeviceClient(broker.port, wang.user, wang.secret)
+    try:
+        assert impostor.connack == 0  # its own login is good; it simply is not the worker
+        t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+        before = len(fixes_of(engine, wang))
+        phone.publish(wang.topic, location(t, *HOME))
+        wait_for(lambda: len(fixes_of(engine, wang)) == before + 1, what="the fix stored")
+    finally:
+        impostor.close()
+        phone.close()
+    # The fix needed the worker connected; it never lost its connection on the way.
+    assert "mqtt: disconnected" not in worker.output()[start:]
+    assert "already connected, closing old connection" not in broker.log.read_text()
+
+
+def test_the_broker_never_runs_as_root(mqtt_world, tmp_path):
+    from geo.ingest.mqtt.broker_files import broker_config, broker_run_as
+
+    assert broker_run_as(euid=0) == "mosquitto"
+    conf = broker_config(tmp_path, port=1, pid_file=tmp_path / "p", run_as=broker_run_as(euid=0))
+    assert "user mosquitto" in conf.splitlines() and "use_username_as_clientid true" in conf.splitlines()
+    with pytest.raises(ValueError):
+        broker_config(tmp_path, port=1, pid_file=tmp_path / "p", run_as="root")
+    broker = mqtt_world[0]
+    # The running private broker: its process is not root's (when the tests run as root, it is mosquitto's).
+    uid = next(int(line.split()[1]) for line in open(f"/proc/{broker.proc.pid}/status") if line.startswith("Uid:"))
+    assert uid != 0

@@ -4,7 +4,7 @@
 import { api, all } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h, superviseeNames } from "./names.js";
-import { fenceLayer, makeMap } from "./maplib.js";
+import { fenceLayer, makeMap, textTip } from "./maplib.js";
 
 const KINDS = ["left_permitted_area", "entered_exclusion_zone", "curfew_breach", "outside_leave_destination",
   "overdue_return", "signal_lost", "device", "integrity", "missed_checkin"];
@@ -145,7 +145,7 @@ async function drawEvidence(el, alert) {
     if (e.lat === null || e.lon === null) continue;
     L.circle([e.lat, e.lon], { radius: e.accuracy_m || 1, color: "#c62828", weight: 1, fillOpacity: 0.1 }).addTo(group);
     L.circleMarker([e.lat, e.lon], { radius: 4, color: "#c62828", fillOpacity: 1 })
-      .bindTooltip(`${fmtTime(e.t)} ±${Math.round(e.accuracy_m || 0)} m${e.distance_m ? ` · ${Math.round(e.distance_m)} m` : ""}`)
+      .bindTooltip(textTip(`${fmtTime(e.t)} ±${Math.round(e.accuracy_m || 0)} m${e.distance_m ? ` · ${Math.round(e.distance_m)} m` : ""}`))
       .addTo(group);
   }
   if (alert.fence_id) {

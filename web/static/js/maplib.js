@@ -24,7 +24,15 @@ export function fenceLayer(fence) {
   const layer = g.type === "Point" && fence.current.radius_m
     ? L.circle([g.coordinates[1], g.coordinates[0]], { radius: fence.current.radius_m, ...style })
     : L.geoJSON(g, { style });
-  return layer.bindTooltip(`${t(fence.kind)} · ${fence.label}`);
+  return layer.bindTooltip(textTip(`${t(fence.kind)} · ${fence.label}`));
+}
+
+// Leaflet puts a string tooltip into innerHTML; labels carry user text (a leave
+// address is the supervisee's own words), so tooltips are always text nodes.
+export function textTip(text) {
+  const span = document.createElement("span");
+  span.textContent = text;
+  return span;
 }
 
 // The fences of one supervisee, drawn on ``group``. The API never gives a

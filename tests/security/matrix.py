@@ -270,6 +270,13 @@ ROWS: list[Row] = [
     row("POST /registrations/{registration_id}/reject",
         "403         403         403         ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: _REASON),
+    # Separation of duties: nobody decides a registration they entered themselves.
+    row("POST /registrations/{registration_id}/accept",
+        "403         403         403         403/404/404 403         403         403         403         401         401         401         401         401",
+        obj="own_registration", body=lambda w, _: _REASON, case="entered by the manager"),
+    row("POST /registrations/{registration_id}/reject",
+        "403         403         403         403/404/404 403         403         403         403         401         401         401         401         401",
+        obj="own_registration", body=lambda w, _: _REASON, case="entered by the manager"),
     row("PATCH /supervisees/{supervisee_id}",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"tier": "strict"}),

@@ -214,14 +214,15 @@ def _seed_accounts(client, w: MatrixWorld) -> None:
 
 
 def _seed_registrations(client, w: MatrixWorld, settings) -> None:
-    """A registration of office A and one of office X held for bureau review (drawn by the sample)."""
+    """A registration of office A and one of office X held for bureau review (drawn by the sample),
+    and one of office A entered by the manager (who may not decide it)."""
     from tests.factories import national_id
 
     share = settings.supervision.registration_review_share
     settings.supervision.registration_review_share = 1.0
     made = []
     try:
-        for who, office in (("same", "in"), ("xbur", "out")):
+        for who, office in (("same", "in"), ("xbur", "out"), ("mgr", "in")):
             r = client.post("/supervisees", headers=w.headers(who), json={
                 "name": "待审", "national_id": national_id(), "sentence_type": "probation",
                 "term_start": "2026-01-01", "term_end": "2027-06-30", "office_id": w.target("jurisdiction", office)})
@@ -229,7 +230,8 @@ def _seed_registrations(client, w: MatrixWorld, settings) -> None:
             made.append(r.json()["id"])
     finally:
         settings.supervision.registration_review_share = share
-    w.objects["registration"] = tuple(made)
+    w.objects["registration"] = (made[0], made[1])
+    w.objects["own_registration"] = (made[2], made[1])  # held, made by the manager of bureau 1
 
 
 def _seed_leave(client, w: MatrixWorld, now: datetime) -> None:

@@ -44,6 +44,15 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
   return raw ? r : r.json();
 }
 
+// A multipart form (photos): the browser sets the content type and its boundary.
+export async function postForm(path, form) {
+  if (token === null) throw new ApiError(401, "not logged in");
+  const r = await fetch(path, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
+  if (r.status === 401) { expire(); throw new ApiError(401, "session expired"); }
+  if (!r.ok) throw new ApiError(r.status, (await r.json().catch(() => ({}))).detail || r.statusText);
+  return r.json();
+}
+
 // Every page of a list route (limit 200 is the server's cap).
 export async function all(path, cap = 5000) {
   const items = [];

@@ -31,17 +31,6 @@ def server(world_db) -> Iterator[AppServer]:
         yield s
 
 
-@pytest.fixture
-def browser(server: AppServer) -> Iterator[Browser]:
-    b = Browser(server.base)
-    try:
-        yield b
-    finally:
-        b.close()
-    assert b.foreign == [], f"requests to other hosts: {b.foreign}"
-    assert b.errors == [], f"errors in the pages: {b.errors}"
-
-
 def officer_api(base: str, world: World) -> httpx.Client:
     token = httpx.post(base + "/auth/login", json={"username": world.users["officer_a"].username,
                                                    "password": PASSWORD}).json()["access_token"]
@@ -93,6 +82,7 @@ def test_supervisee_checks_in_on_the_phone_and_the_officer_reviews_the_photos(wo
     # The history on the supervisee's page shows the submission and its photos.
     desk.evaluate("id => { location.hash = '#/supervisee/' + id }", sid)
     desk.wait_for_selector("#checkin-history li[data-occurrence-id] img.checkin-photo")
+    desk.locator("#checkin-history").scroll_into_view_if_needed()
     screenshot(desk, "checkin-history-desktop")
 
 

@@ -6,7 +6,8 @@ import { api, ApiError, postForm } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h } from "./names.js";
 
-function position() {
+// The browser's position (WGS-84) with its accuracy; the caller shows or sends it.
+export function position() {
   return new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(resolve, reject,
     { enableHighAccuracy: true, timeout: 15000 }));
 }

@@ -24,7 +24,8 @@ export function submissionLine(s, urls) {
   return h("span", { class: "submission" },
     `${fmtTime(s.submitted_at)} · ${t(`outcome_${s.outcome}`)} · ${t("location")} ${s.location}`,
     s.face ? ` · ${t("face")} ${s.face}${s.face_distance != null ? ` (${s.face_distance.toFixed(2)})` : ""}` : "",
-    s.liveness ? ` · ${t("liveness")} ${s.liveness}` : "",
+    // A failed liveness check is already among the review reasons.
+    s.liveness && !(s.review || []).some((r) => r.includes(s.liveness)) ? ` · ${t("liveness")} ${s.liveness}` : "",
     s.review?.length ? h("span", { class: "error" }, ` · ${s.review.join("; ")}`) : null,
     h("span", { class: "photos" }, (s.photos || []).map((m) => photoImg(m, urls))));
 }

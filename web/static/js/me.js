@@ -4,7 +4,7 @@
 import { api } from "./api.js";
 import { fmtTime, isoToShanghaiInput, shanghaiInputToIso, t } from "./i18n.js";
 import { h } from "./names.js";
-import { checkinCard } from "./checkin.js";
+import { checkinCard, position } from "./checkin.js";
 
 // Destinations offered as a 10 km circle around the city centre (WGS-84).
 const DESTINATIONS = [
@@ -13,11 +13,6 @@ const DESTINATIONS = [
 ];
 
 const AREAS = { 330803: "衢江区", 330802: "柯城区" };
-
-function position() {
-  return new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(resolve, reject,
-    { enableHighAccuracy: true, timeout: 15000 }));
-}
 
 export function mePage(view, { session, toast }) {
   const sid = session.user.supervisee_id;

@@ -38,7 +38,7 @@ export function superviseePage(view, { arg, toast, session }) {
         h("dt", {}, t("term")), h("dd", {}, `${s.term_start} — ${s.term_end}`),
         h("dt", {}, t("residence")), h("dd", {}, s.residence_address || "—"),
         h("dt", {}, t("permitted")), h("dd", {}, s.permitted_area_codes.join(" ∪ "))),
-      s.warnings.map((w) => h("p", { class: "error" }, w)));
+      ...s.warnings.map((w) => h("p", { class: "error" }, w)));
       const [devices, leave, alerts] = await Promise.all([api(`/devices?supervisee_id=${id}`),
         api(`/leave?supervisee_id=${id}`), api(`/alerts?supervisee_id=${id}&limit=20`)]);
       lists.append(

@@ -63,8 +63,10 @@ def test_supervisee_checks_in_on_the_phone_and_the_officer_reviews_the_photos(wo
     phone.set_input_files("#checkin input[name=challenge]", photo)
     screenshot(phone, "checkin-phone")
     phone.click("#checkin .checkin-form button.primary")
-    phone.wait_for_selector("#checkin .result[data-outcome]")
-    assert phone.get_attribute("#checkin .result", "data-outcome") == "review"
+    phone.wait_for_selector("#checkin .result[data-status]")
+    # The supervisee is told only that it was received, never the judgement.
+    assert phone.get_attribute("#checkin .result", "data-status") == "received"
+    assert phone.inner_text("#checkin .result") == "已提交，工作人员将核查"
     assert "等待工作人员审核" in phone.inner_text("#checkin .result")
     assert "match" not in phone.inner_text("#checkin")  # the face judgement is the officer's
 

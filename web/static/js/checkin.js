@@ -1,7 +1,8 @@
 // The supervisee's check-in on the phone (报到): today's open check-ins, the
 // challenge and its zh-CN prompt, the browser's position with its accuracy, the
-// two camera photos, submit, the result. The result says only passed / sent to
-// review: the face and fence judgements stay with the officer.
+// two camera photos, submit. The answer says only that the check-in was received:
+// the face and fence judgements stay with the officer (one bit per check-in would
+// let a supervisee probe where the exclusion zones are).
 import { api, ApiError, postForm } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h } from "./names.js";
@@ -61,8 +62,8 @@ export function checkinCard(toast) {
           } else {
             out = await api(`/checkins/${occ.id}/location`, { method: "POST", body });
           }
-          result.textContent = t(out.outcome === "passed" ? "checkin_passed" : "checkin_review");
-          result.dataset.outcome = out.outcome;
+          result.textContent = t("checkin_received");
+          result.dataset.status = out.status;
           form.querySelector("button").remove();
           toast(result.textContent);
         } catch (err) { result.textContent = err instanceof ApiError ? err.message : String(err); }

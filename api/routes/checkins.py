@@ -11,12 +11,13 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.deps import CtxDep, PagingDep, UowDep, anonymous_ctx
 from api.limits import heavy_route
-from checkins import enrol, policy, review, service
+from checkins import enrol, photos, policy, review, service
 from checkins.face_check import Photos
 from checkins.schemas import DecideIn, LocationCheckinIn, PolicyIn, SpotCheckIn
 from checkins.submit import LocationIn
@@ -175,6 +176,14 @@ def ledger(ctx: CtxDep, paging: PagingDep, pending: bool = False, supervisee_id:
              summary="Confirm or overturn a missed / failed check-in, with a reason")
 def decide(entry_id: Id, data: DecideIn, ctx: CtxDep):
     return review.decide(ctx=ctx, entry_id=entry_id, decision=data.decision, reason=data.reason)
+
+
+@router.get("/checkins/photos/{media_id}", responses={**_404, 200: {"content": {"image/jpeg": {}}}},
+            response_class=Response, summary="One check-in or face-enrolment photo (officers, managers; audited)")
+def photo(media_id: Id, ctx: CtxDep):
+    blob = photos.read_photo(ctx=ctx, media_id=media_id)
+    # Personal biometric data: no browser or proxy may keep a copy.
+    return Response(blob.data, media_type=blob.content_type, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/checkins/compliance", summary="Per-office compliance by local month (managers, auditors)")

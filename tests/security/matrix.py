@@ -164,6 +164,8 @@ def _checkin(w: MatrixWorld, which: str) -> dict:
 
 _CIRCLE = {"lon": 118.97, "lat": 28.97, "radius_m": 200}
 _REASON = {"reason": "核实无误"}
+# Check-in and enrolment photos (checkins/photos.py), seeded in world.py.
+PATH_OBJECTS["media_id"] = "media"
 
 # --- the table ---------------------------------------------------------------------------
 ROWS: list[Row] = [
@@ -458,4 +460,8 @@ ROWS: list[Row] = [
         "403         403         403         ok          ok          403         403         403         401         401         401         401         401",
         obj="jurisdiction", ref="query.jurisdiction_id",
         query=lambda w, which: {"jurisdiction_id": w.target("jurisdiction", which)}),
+    # --- check-in photos: the supervisee's officers and managers only (supervisees, admins, auditors never)
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /checkins/photos/{media_id}",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
 ]

@@ -134,7 +134,20 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
         "webhook": (hook_a.id, hook_x.id),
         "officer": (users["same"].id, officer_x.id),  # an officer to assign an alert to
     }
+    w.objects["media"] = (_photo(db, settings, a.id), _photo(db, settings, sup_x.id))
     return w
+
+
+def _photo(db: Session, settings, supervisee_id: int) -> int:
+    """A stored check-in photo of one supervisee (the photo route serves what the store holds)."""
+    from pathlib import Path
+
+    from checkins.face_check import PHOTO_KIND, PURPOSE
+    from core import media
+
+    data = (Path(__file__).resolve().parent.parent / "data" / "faces" / "person-a-1.jpg").read_bytes()
+    return media.store(db, data=data, content_type="image/jpeg", kind=PHOTO_KIND, purpose=PURPOSE,
+                       supervisee_id=supervisee_id, settings=settings)
 
 
 def _webhook(db: Session, bureau_id: int, by: int, now: datetime) -> Webhook:

@@ -37,17 +37,6 @@ def server(world_db) -> Iterator[AppServer]:
         yield s
 
 
-@pytest.fixture
-def browser(server: AppServer) -> Iterator[Browser]:
-    b = Browser(server.base)
-    try:
-        yield b
-    finally:
-        b.close()
-    assert b.foreign == [], f"requests to other hosts: {b.foreign}"
-    assert b.errors == [], f"errors in the pages: {b.errors}"
-
-
 def ingest_violation(base: str, secret: str, minutes_ago: int = 10) -> None:
     t0 = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     fixes = [{"id": f"web-{uuid.uuid4().hex[:8]}-{i}", "time": (t0 + timedelta(seconds=40 * i)).isoformat(),

@@ -35,13 +35,22 @@ function expire() {
 }
 
 export async function api(path, { method = "GET", body, raw = false } = {}) {
+  const headers = body === undefined ? {} : { "content-type": "application/json" };
+  const r = await send(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return raw ? r : r.json();
+}
+
+// A multipart form (photos): the browser sets the content type and its boundary.
+export async function postForm(path, form) {
+  return (await send(path, { method: "POST", headers: {}, body: form })).json();
+}
+
+async function send(path, init) {
   if (token === null) throw new ApiError(401, "not logged in");
-  const headers = { Authorization: `Bearer ${token}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(path, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } });
   if (r.status === 401) { expire(); throw new ApiError(401, "session expired"); }
   if (!r.ok) throw new ApiError(r.status, (await r.json().catch(() => ({}))).detail || r.statusText);
-  return raw ? r : r.json();
+  return r;
 }
 
 // Every page of a list route (limit 200 is the server's cap).

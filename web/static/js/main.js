@@ -7,16 +7,17 @@ import { mapPage } from "./map.js";
 import { superviseePage } from "./supervisee.js";
 import { mePage } from "./me.js";
 import { managerPage } from "./manager.js";
+import { checkinsPage } from "./checkins.js";
 import { AlertStore } from "./store.js";
 
 const STAFF = ["officer", "manager", "auditor"];
-// Pages by route; `roles` decides the nav. Check-ins, risk/sanctions and cameras
+// Pages by route; `roles` decides the nav. Risk/sanctions and cameras
 // get their pages when their APIs exist (`hidden` until then).
 const PAGES = [
   { route: "desk", label: "desk", roles: STAFF, render: desk },
   { route: "map", label: "map", roles: STAFF, render: mapPage },
   { route: "approvals", label: "approvals", roles: ["officer", "manager", "auditor"], render: managerPage },
-  { route: "checkins", label: "checkins", roles: STAFF, hidden: true },
+  { route: "checkins", label: "checkins", roles: STAFF, render: checkinsPage },
   { route: "risk", label: "risk", roles: STAFF, hidden: true },
   { route: "cameras", label: "cameras", roles: STAFF, hidden: true },
   { route: "me", label: "me", roles: ["supervisee"], render: mePage },

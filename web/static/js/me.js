@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { fmtTime, isoToShanghaiInput, shanghaiInputToIso, t } from "./i18n.js";
 import { h } from "./names.js";
+import { checkinCard, position } from "./checkin.js";
 
 // Destinations offered as a 10 km circle around the city centre (WGS-84).
 const DESTINATIONS = [
@@ -12,11 +13,6 @@ const DESTINATIONS = [
 ];
 
 const AREAS = { 330803: "衢江区", 330802: "柯城区" };
-
-function position() {
-  return new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition(resolve, reject,
-    { enableHighAccuracy: true, timeout: 15000 }));
-}
 
 export function mePage(view, { session, toast }) {
   const sid = session.user.supervisee_id;
@@ -30,7 +26,7 @@ export function mePage(view, { session, toast }) {
     h("label", {}, t("return_time"), h("input", { type: "datetime-local", name: "ret", required: true,
       value: isoToShanghaiInput(new Date(tomorrow.getTime() + 2 * 864e5)) })),
     h("button", { class: "primary" }, t("submit")));
-  view.append(obligations, h("section", { class: "card" }, h("h2", {}, t("ask_leave")), form),
+  view.append(obligations, checkinCard(toast), h("section", { class: "card" }, h("h2", {}, t("ask_leave")), form),
     h("section", { class: "card" }, h("h2", {}, t("my_leave")), leaveList));
 
   async function loadLeave() {

@@ -1,13 +1,15 @@
 // The officer's page of one supervisee: record, devices, fences, leave, alerts, track.
-// Every read here is audited by the API. Check-ins, risk and sanctions join when they land.
+// Every read here is audited by the API. Risk and sanctions join when they land.
 /* global L */
 import { api } from "./api.js";
 import { fmtTime, isoToShanghaiInput, shanghaiInputToIso, t } from "./i18n.js";
 import { h } from "./names.js";
 import { drawFences, drawTrack, makeMap } from "./maplib.js";
+import { historyCard } from "./checkins.js";
 
-export function superviseePage(view, { arg, toast }) {
+export function superviseePage(view, { arg, toast, session }) {
   const id = Number(arg);
+  const urls = [];
   const card = h("section", { class: "card", id: "supervisee-record" });
   const mapEl = h("div", { class: "map", id: "supervisee-map" });
   const slider = h("input", { type: "range", id: "replay", disabled: true });
@@ -36,7 +38,7 @@ export function superviseePage(view, { arg, toast }) {
         h("dt", {}, t("term")), h("dd", {}, `${s.term_start} — ${s.term_end}`),
         h("dt", {}, t("residence")), h("dd", {}, s.residence_address || "—"),
         h("dt", {}, t("permitted")), h("dd", {}, s.permitted_area_codes.join(" ∪ "))),
-      s.warnings.map((w) => h("p", { class: "error" }, w)));
+      ...s.warnings.map((w) => h("p", { class: "error" }, w)));
       const [devices, leave, alerts] = await Promise.all([api(`/devices?supervisee_id=${id}`),
         api(`/leave?supervisee_id=${id}`), api(`/alerts?supervisee_id=${id}&limit=20`)]);
       lists.append(
@@ -46,11 +48,20 @@ export function superviseePage(view, { arg, toast }) {
           h("li", {}, `${l.address} · ${fmtTime(l.depart_at)} → ${fmtTime(l.return_at)} · `,
             h("span", { class: `status status-${l.status}` }, t(l.status)))))),
         h("section", { class: "card" }, h("h3", {}, t("alerts")), h("ul", {}, alerts.items.map((a) =>
-          h("li", {}, `${fmtTime(a.occurred_at)} ${a.title} · ${t(a.state)}`)))));
+          h("li", {}, `${fmtTime(a.occurred_at)} ${a.title} · ${t(a.state)}`)))),
+        historyCard(id, urls));
+      if (["officer", "manager"].includes(session.user.role)) {
+        card.append(h("button", { id: "spot-check", onclick: async () => {
+          try {
+            await api("/checkins/spot-checks", { method: "POST", body: { supervisee_id: id, requires_face: true } });
+            toast(t("done"));
+          } catch (e) { toast(e.message); }
+        } }, t("spot_check")));
+      }
       const drawn = await drawFences(fences, id);
       if (drawn.length && fences.getLayers().length) map.fitBounds(fences.getBounds());
       await loadTrack();
     } catch (e) { card.append(h("p", { class: "error" }, e.message)); }
   })();
-  return () => map.remove();
+  return () => { map.remove(); urls.forEach((u) => URL.revokeObjectURL(u)); };
 }

@@ -7,7 +7,7 @@ Here, against real server processes on 127.0.0.1:
   passes; a flooding device leaves another device's latency where it was; GPX
   uploads, report exports and websocket tickets are limited per user;
 - ``test_log_secrets.py``: canary tokens (JWTs, device secrets of each protocol,
-  a websocket ticket, a password) through every authentication path never reach
+  a websocket ticket, a password, an activation code) through every authentication path never reach
   the access or error log;
 - ``test_login_abuse.py``: password guessing over HTTP locks the account (429 +
   Retry-After, even for the right password) and the guessing address.

@@ -57,7 +57,13 @@ def logged(server_url: str, tmp_path_factory) -> Iterator[Logged]:
             proc: subprocess.Popen
             proc, base = start_server(url, log=out, log_level="debug")
         ticket = httpx.post(base + "/ws/tickets", headers=world.auth("officer_a")).json()["ticket"]
+        # An activation code: the admin makes an officer account; the code is the new user's credential.
+        made = httpx.post(base + "/users", headers=world.auth("admin"), json={
+            "username": "canary-officer", "full_name": "新同事", "role": "officer",
+            "jurisdiction_id": world.office_a.id})
+        assert made.status_code == 201, made.text
         canaries = {"jwt": world.tokens["officer_a"], "device": secret, "ticket": ticket, "password": password,
+                    "activation_code": made.json()["activation_code"],
                     "native": devices["native"], "owntracks": devices["owntracks"],
                     "username_b": world.users["officer_b"].username,
                     "unknown_secret": new_device_secret(),
@@ -101,6 +107,12 @@ def _requests(base: str, c: dict[str, str]) -> None:
         http.get(f"/auth/login?username={c['username_b']}&password={c['password']}")
         http.get("/auth/me", auth=(c["username_b"], c["password"]))
         http.post("/ingest/owntracks", auth=(c["username_b"], c["password"]), json={"_type": "location"})
+        # The activation code: a wrong password first (refused), in a query string, then redeemed.
+        http.post("/auth/activate", json={"username": "canary-officer", "code": c["activation_code"], "password": "short"})
+        http.post(f"/auth/activate?code={c['activation_code']}", json={"username": "x", "code": "y" * 20,
+                                                                       "password": "p" * 16})
+        http.post("/auth/activate", json={"username": "canary-officer", "code": c["activation_code"],
+                                          "password": c["password"] + "-officer"})
 
 
 async def _sockets(base: str, c: dict[str, str]) -> None:

@@ -105,9 +105,9 @@ def list_requests(*, ctx: Ctx, limit: int, offset: int, status: str | None = "pe
 def _decidable(ctx: Ctx, request_id: int, action: str) -> AccountRequest:
     require_role(ctx.principal, {Role.manager}, "decide account requests")
     row = _scoped(ctx, request_id, lock=True)
-    if ctx.principal.user_id in (row.user_id, row.requested_by):
-        ctx.record(action, "account_request", row.id, outcome="refused", detail={"reason": "own account"})
-        raise Forbidden("nobody decides a request about their own account")
+    decisions.require_second_person(ctx, row, action=action, kind="account_request",
+                                    involved=(row.user_id, row.requested_by), reason="own account",
+                                    message="nobody decides a request about their own account")
     decisions.require_pending(row, "request")
     return row
 

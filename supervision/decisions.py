@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from core.context import Ctx
-from core.errors import Conflict
+from core.errors import Conflict, Forbidden
+
+
+def require_second_person(ctx: Ctx, row: Any, *, action: str, kind: str, involved: tuple[int | None, ...],
+                          reason: str, message: str) -> None:
+    """Separation of duties: nobody decides a row they are party to (``involved``); the
+    refusal is audited (it survives the rollback through ``ctx.record``)."""
+    if ctx.principal.user_id in involved:
+        ctx.record(action, kind, row.id, outcome="refused", detail={"reason": reason})
+        raise Forbidden(message)
 
 
 def require_pending(row: Any, noun: str) -> None:

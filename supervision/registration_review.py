@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.context import Ctx
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, NotFound
 from core.schemas import Page
 from supervision import decisions
 from supervision.models import Registration, Role, Supervisee
@@ -43,9 +43,9 @@ def _pending(ctx: Ctx, registration_id: int, action: str) -> Registration:
         Registration.id == registration_id, Registration.office_id.in_(subtree_ids(ctx.principal))).with_for_update())
     if row is None:
         raise NotFound()
-    if row.requested_by == ctx.principal.user_id:  # separation of duties: a second person decides
-        ctx.record(action, "registration", row.id, outcome="refused", detail={"reason": "own registration"})
-        raise Forbidden("nobody decides a registration they made themselves")
+    decisions.require_second_person(ctx, row, action=action, kind="registration", involved=(row.requested_by,),
+                                    reason="own registration",
+                                    message="nobody decides a registration they made themselves")
     decisions.require_pending(row, "registration")
     return row
 

@@ -29,6 +29,7 @@ from core.jobs import Job, JobRunner
 from core.logging import install_redaction
 from core.security import HashSlots
 from core.media import scheduled as media_jobs
+from core.retention import Retention
 from core.settings import Settings, get_settings
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
@@ -52,6 +53,12 @@ BODY_LIMITS = BodyLimits((
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
                          *audit_jobs.JOBS, *media_jobs.JOBS)
+
+# Every package's answer to "what is kept and what is deleted at a supervisee's
+# purge" (core.retention). Each package that owns a table referring to a
+# supervisee adds its ``purge.RETENTION`` here; a schema scan test fails on a
+# table nobody declares.
+RETENTIONS: tuple[Retention, ...] = ()
 
 
 def job_runner(app: FastAPI) -> JobRunner:

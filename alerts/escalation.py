@@ -76,8 +76,9 @@ def escalate_due(db: Session, *, now: datetime, settings: Settings) -> list[int]
     # SKIP LOCKED: two processes running the job never escalate the same alert
     # twice, and an officer acknowledging it right now (row locked) wins.
     due = list(db.scalars(
+        # A notice (an order about to lapse) informs the officer; it is not a violation to escalate.
         select(Alert).where(Alert.state == AlertState.open, Alert.escalation_level < cfg.escalate_max_level,
-                            since + period <= now)
+                            Alert.kind != AlertKind.notice, since + period <= now)
         .order_by(Alert.id).limit(BATCH).with_for_update(skip_locked=True)))
     for alert in due:
         first_lost = alert.kind == AlertKind.signal_lost and alert.escalation_level == 0

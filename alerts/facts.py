@@ -172,8 +172,19 @@ class PhoneApart:
     phone: Evidence  # the phone's nearest trusted fix
 
 
+@dataclass(frozen=True)
+class OrderNotice:
+    """An electronic-positioning order is about to lapse ("7d", "1d") or has lapsed ("lapsed")."""
+
+    order_id: int
+    event: str
+    ends_at: datetime
+    officer_id: int | None  # the responsible officer, named in the notice
+
+
 Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | FixesFlagged | BatteryLow
-        | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned | CheckinMissed | PhoneApart)
+        | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned | CheckinMissed | PhoneApart
+        | OrderNotice)
 
 # Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
 # fixes must not write 1,000 rows (the alert keeps counting them all).

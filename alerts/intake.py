@@ -17,7 +17,9 @@ alerts commit with the facts that caused them (the outbox).
   step higher from the second miss in a row; while the supervisee is also out
   of contact (an unresolved lost-contact alert) the miss is evidence on that
   alert and escalates it at once (Law art. 30), and the miss itself is high;
-- a check-in far from the phone (人机分离) → one "integrity" alert per supervisee.
+- a check-in far from the phone (人机分离) → one "integrity" alert per supervisee;
+- an electronic-positioning order about to lapse, or lapsed → one "notice" per
+  order and event (the orders job sends each once).
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from alerts.facts import (
     MAX_EVIDENCE, BatteryLow, CheckinMissed, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
-    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, PhoneApart, SignalLost, Subject,
+    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, OrderNotice, PhoneApart, SignalLost, Subject,
 )
 from alerts.escalation import escalate_alert
 from alerts.models import Alert, AlertKind, Severity
@@ -241,9 +243,29 @@ def _phone_apart(call: _Call, fact: PhoneApart) -> list[int]:
     return [alert.id]
 
 
+ORDER_NOTICE_TITLES = {
+    "7d": "电子定位决定 7 日后到期 · positioning order ends in 7 days ({ends})",
+    "1d": "电子定位决定 1 日后到期 · positioning order ends in 1 day ({ends})",
+    "lapsed": "电子定位决定已到期，定位已停止 · positioning order lapsed, positioning stopped ({ends})",
+}
+
+
+def order_notice_cause(order_id: int, event: str) -> str:
+    return f"order:{order_id}:{event}"
+
+
+def _order_notice(call: _Call, fact: OrderNotice) -> list[int]:
+    ends = fact.ends_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    alert = call.raise_(kind=AlertKind.notice, cause=order_notice_cause(fact.order_id, fact.event),
+                        title=ORDER_NOTICE_TITLES[fact.event].format(ends=ends), occurred_at=call.now,
+                        detail={"order_id": fact.order_id, "event": fact.event, "ends_at": fact.ends_at.isoformat(),
+                                "officer_id": fact.officer_id})
+    return [alert.id]
+
+
 _HANDLERS = {
     EpisodeOpened: _opened, EpisodeContinued: _continued, EpisodeClosed: _closed, EpisodeWithdrawn: _withdrawn,
     FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
     LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned, CheckinMissed: _checkin_missed,
-    PhoneApart: _phone_apart,
+    PhoneApart: _phone_apart, OrderNotice: _order_notice,
 }

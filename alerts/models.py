@@ -28,6 +28,7 @@ class AlertKind(StrEnum):
     device = "device"
     integrity = "integrity"
     missed_checkin = "missed_checkin"
+    notice = "notice"  # a reminder or announcement for the officer (an order about to lapse, lapsed)
 
 
 class AlertState(StrEnum):

@@ -19,6 +19,7 @@ from alerts.models import Alert, AlertEvidence, AlertNote, AlertState
 from alerts.outbox import emit
 from alerts.schemas import AlertDetail, AlertOut, EvidenceOut, NoteOut
 from alerts.scope import alert_clause
+from core.basis import ORDINARY, fix_purposes, record_location_read
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from supervision.models import Jurisdiction, Role, User
@@ -72,10 +73,24 @@ def list_alerts(*, ctx: Ctx, limit: int, offset: int, state: str | None = None, 
     return Page(items=[AlertOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-def _detail(ctx: Ctx, alert: Alert) -> AlertDetail:
-    evidence = ctx.db.scalars(select(AlertEvidence).where(AlertEvidence.alert_id == alert.id)
-                              .order_by(AlertEvidence.t.desc().nulls_last(), AlertEvidence.id.desc())
-                              .limit(MAX_EVIDENCE))
+def _evidence(ctx: Ctx, alert: Alert) -> list[AlertEvidence]:
+    return list(ctx.db.scalars(select(AlertEvidence).where(AlertEvidence.alert_id == alert.id)
+                               .order_by(AlertEvidence.t.desc().nulls_last(), AlertEvidence.id.desc())
+                               .limit(MAX_EVIDENCE)))
+
+
+def evidence_basis(ctx: Ctx, evidence: list[AlertEvidence]) -> list[str]:
+    """The legal bases of an alert's location evidence: its fixes' purposes; a located
+    point without a fix is a check-in's place, taken under the ordinary check."""
+    bases = fix_purposes(ctx.db, [e.fix_id for e in evidence if e.fix_id is not None])
+    if any(e.fix_id is None and e.lon is not None for e in evidence):
+        bases.append(ORDINARY)
+    return bases
+
+
+def _detail(ctx: Ctx, alert: Alert, evidence: list[AlertEvidence] | None = None) -> AlertDetail:
+    if evidence is None:
+        evidence = _evidence(ctx, alert)
     notes = ctx.db.scalars(select(AlertNote).where(AlertNote.alert_id == alert.id)
                            .order_by(AlertNote.created_at, AlertNote.id))
     base = AlertOut.model_validate(alert).model_dump()
@@ -86,8 +101,10 @@ def _detail(ctx: Ctx, alert: Alert) -> AlertDetail:
 def get_alert(*, ctx: Ctx, alert_id: int) -> AlertDetail:
     """One alert with its evidence (location) and notes; the read is audited."""
     alert = _load(ctx, alert_id, "alert.read", lock=False)
-    ctx.record("alert.read", "alert", alert.id, detail={"supervisee_id": alert.supervisee_id})
-    return _detail(ctx, alert)
+    evidence = _evidence(ctx, alert)
+    record_location_read(ctx, "alert.read", "alert", alert.id, purposes=evidence_basis(ctx, evidence),
+                         detail={"supervisee_id": alert.supervisee_id})
+    return _detail(ctx, alert, evidence)
 
 
 def acknowledge(*, ctx: Ctx, alert_id: int) -> AlertOut:

@@ -17,6 +17,7 @@ from checkins.models import CheckinOccurrence, CheckinPlan, CheckinSubmission, O
 from checkins.plans import SlotKind
 from checkins.policy import effective_policy
 from checkins.submit import LocationIn, PhotoSource, submit
+from core.basis import ORDINARY, record_location_read
 from core.context import Ctx
 from core.errors import Conflict, Forbidden, NotFound
 from core.schemas import Page
@@ -134,7 +135,10 @@ def history(*, ctx: Ctx, supervisee_id: int | None, limit: int, offset: int) -> 
                           .where(*where).order_by(CheckinOccurrence.opens_at.desc(), CheckinOccurrence.id.desc())
                           .limit(limit).offset(offset)).all()
     items = [{**occurrence_out(o), "submission": submission_out(s, staff=staff) if s else None} for o, s in rows]
-    ctx.record("checkin.history.read", "supervisee", sup.id, detail={
+    # A check-in's place is taken under the ordinary check (its fix is stored as 信息化核查).
+    located = [s for _, s in rows if s is not None and s.lon is not None]
+    record_location_read(ctx, "checkin.history.read", "supervisee", sup.id,
+                         purposes=[ORDINARY] if staff and located else [], detail={
         "purpose": "supervision", "submissions": [i["submission"]["id"] for i in items if i["submission"]]})
     return Page(items=items, total=total, limit=limit, offset=offset)
 

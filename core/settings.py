@@ -183,6 +183,17 @@ class LeaveSettings(BaseSettings):
         900.0, gt=0, description="How often the standing-permit job makes coming occurrence fences.")
 
 
+class OrderSettings(BaseSettings):
+    """Electronic-positioning orders (orders/, Law art. 29)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    order_check_seconds: float = Field(
+        60.0, gt=0, description="How often the orders job sends expiry reminders (7 days and 1 day before) and "
+                                "marks lapsed orders. Ingest stops storing positioning data at the exact end "
+                                "whatever this is: the job only announces it.")
+
+
 class UnsafeTestSettings(BaseSettings):
     """Switches that exist only so tests can prove a checker fails; `zhijiao serve` refuses them."""
 
@@ -294,6 +305,7 @@ class Settings:
         self.alerts = AlertSettings()
         self.ingest = IngestSettings()
         self.leave = LeaveSettings()
+        self.orders = OrderSettings()
         self.supervision = SupervisionSettings()
         self.testing = UnsafeTestSettings()
         self.mqtt = MqttSettings()

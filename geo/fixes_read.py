@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from core.basis import record_location_read
 from core.context import Ctx
 from core.errors import Forbidden, Invalid, NotFound
 from geo.ingest.models import Fix
@@ -34,6 +35,7 @@ class TrackFixOut(BaseModel):
     accuracy_m: float | None
     flags: list[str]
     excluded: bool
+    purpose: str  # the legal basis it is held under: order:<id> or 信息化核查
 
 
 class TrackOut(BaseModel):
@@ -93,12 +95,13 @@ def read_track(*, ctx: Ctx, supervisee_id: int, since: datetime | None, until: d
                    detail={"since": since, "until": until})
         raise NotFound()
     rows = ctx.db.execute(
-        select(Fix.id, Fix.t, Fix.lon, Fix.lat, Fix.accuracy_m, Fix.flags, Fix.excluded)
+        select(Fix.id, Fix.t, Fix.lon, Fix.lat, Fix.accuracy_m, Fix.flags, Fix.excluded, Fix.purpose)
         .where(Fix.supervisee_id == supervisee_id, Fix.t >= since, Fix.t < until)
         .order_by(Fix.t, Fix.id)
         .limit(limit + 1)
     ).mappings().all()  # mappings: Row.t is SQLAlchemy's own "as tuple" accessor
     more = len(rows) > limit
     fixes = [TrackFixOut(**{**r, "flags": list(r["flags"] or [])}) for r in rows[:limit]]
-    ctx.record("track.read", "supervisee", supervisee_id, detail={"since": since, "until": until, "count": len(fixes)})
+    record_location_read(ctx, "track.read", "supervisee", supervisee_id, purposes=(f.purpose for f in fixes),
+                         detail={"since": since, "until": until, "count": len(fixes)})
     return TrackOut(supervisee_id=supervisee_id, since=since, until=until, count=len(fixes), more=more, fixes=fixes)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy import select, true
 
+from core.basis import record_location_read
 from core.context import Ctx
 from core.errors import Forbidden
 from geo.ingest.models import Fix
@@ -44,11 +45,11 @@ def last_positions(*, ctx: Ctx, office_id: int | None = None) -> PositionsOut:
         ctx.record("positions.read", "jurisdiction", office_id, outcome="forbidden")
         raise Forbidden(f"role {ctx.principal.role} may not read positions")
     # LATERAL + LIMIT 1 walks the (supervisee_id, t) index backwards once per person.
-    newest = (select(Fix.t, Fix.lon, Fix.lat, Fix.accuracy_m)
+    newest = (select(Fix.t, Fix.lon, Fix.lat, Fix.accuracy_m, Fix.purpose)
               .where(Fix.supervisee_id == Supervisee.id, Fix.excluded.is_(False))
               .order_by(Fix.t.desc()).limit(1).lateral("newest"))
     query = (select(Supervisee.id, Supervisee.name, Supervisee.office_id, Supervisee.tier,
-                    newest.c.t, newest.c.lon, newest.c.lat, newest.c.accuracy_m)
+                    newest.c.t, newest.c.lon, newest.c.lat, newest.c.accuracy_m, newest.c.purpose)
              .join(newest, true())
              .where(supervisee_clause(ctx.principal), Supervisee.status == "active")
              .order_by(Supervisee.id).limit(MAX_POSITIONS))
@@ -57,5 +58,6 @@ def last_positions(*, ctx: Ctx, office_id: int | None = None) -> PositionsOut:
     rows = ctx.db.execute(query).all()
     positions = [PositionOut(supervisee_id=r[0], name=r[1], office_id=r[2], tier=str(r[3]), t=r[4], lon=r[5],
                              lat=r[6], accuracy_m=r[7]) for r in rows]
-    ctx.record("positions.read", "jurisdiction", office_id, detail={"count": len(positions)})
+    record_location_read(ctx, "positions.read", "jurisdiction", office_id, purposes=(r[8] for r in rows),
+                         detail={"count": len(positions)})
     return PositionsOut(count=len(positions), positions=positions)

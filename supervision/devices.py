@@ -62,6 +62,7 @@ def create_device(*, ctx: Ctx, data: DeviceIn) -> DeviceCreated:
         raise Conflict("a device with this JT/T 808 terminal phone number is already registered", field="jt808_phone")
     secret = new_device_secret()
     row = Device(supervisee_id=data.supervisee_id, name=data.name, kind=data.kind, protocol=data.protocol,
+                 positioning_grade=data.positioning_grade,
                  owntracks_user=data.owntracks_user, owntracks_device=data.owntracks_device,
                  jt808_phone=data.jt808_phone, jt808_terminal_id=data.jt808_terminal_id)
     _set_secret(ctx, row, secret)

@@ -65,6 +65,12 @@ class SuperviseeStatus(StrEnum):
 class DeviceKind(StrEnum):
     phone = "phone"
     tracker = "tracker"
+    wristband = "wristband"  # 电子腕带 (JT/T 808 or similar)
+
+
+# Kinds that exist only for electronic positioning (Law art. 29): their fixes
+# are lawful only while an order is in force.
+POSITIONING_KINDS = frozenset({DeviceKind.tracker, DeviceKind.wristband})
 
 
 class DeviceProtocol(StrEnum):
@@ -113,6 +119,9 @@ class User(Base):
     # In every access token; a password change increments it, revoking every
     # token (and websocket) issued before (revoke_sessions).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Head of a district bureau (区县司法局局长): the only approver of
+    # electronic-positioning orders (Law art. 29). Set by an administrator.
+    bureau_head: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     jurisdiction: Mapped[Jurisdiction] = relationship(lazy="joined")
@@ -190,6 +199,10 @@ class Device(Base):
     jt808_terminal_id: Mapped[str | None] = mapped_column(String(30))
     jt808_registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # A phone the office uses for electronic positioning (Law art. 29): its
+    # fixes count as positioning data under an order, and as ordinary
+    # 信息化核查 data outside one.
+    positioning_grade: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

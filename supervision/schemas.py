@@ -224,6 +224,9 @@ class DeviceIn(Input):
     name: str = Field(min_length=1, max_length=100)
     kind: DeviceKind
     protocol: DeviceProtocol
+    positioning_grade: bool = Field(default=False, description=(
+        "a phone the office uses for electronic positioning (Law art. 29): positioning data under an order, "
+        "ordinary 信息化核查 data outside one. Trackers and wristbands are positioning devices whatever this says."))
     owntracks_user: str | None = Field(default=None, min_length=1, max_length=64)
     owntracks_device: str | None = Field(default=None, min_length=1, max_length=64)
     jt808_phone: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$", description=(
@@ -260,6 +263,7 @@ class DeviceOut(Output):
     name: str
     kind: str
     protocol: str
+    positioning_grade: bool = False
     owntracks_user: str | None
     owntracks_device: str | None
     jt808_phone: str | None = None

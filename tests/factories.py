@@ -111,13 +111,15 @@ def add_fence(db: Session, supervisee: Supervisee, kind: str, geometry, *, radiu
 
 def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "native", *,
                owntracks_user: str | None = None, owntracks_device: str | None = None,
-               jt808_phone: str | None = None, jt808_terminal_id: str | None = "T000001"):
+               jt808_phone: str | None = None, jt808_terminal_id: str | None = "T000001", kind: str = "phone",
+               positioning_grade: bool = False):
     """A device and its secret."""
     from core.security import broker_password_hash, new_device_secret
     from supervision.models import Device
 
     secret = new_device_secret()
-    device = Device(supervisee_id=supervisee.id, name=f"{protocol}-phone", kind="phone", protocol=protocol,
+    device = Device(supervisee_id=supervisee.id, name=f"{protocol}-{kind}", kind=kind, protocol=protocol,
+                    positioning_grade=positioning_grade,
                     credential_hash=keyed_hash(settings.auth.device_key, secret), owntracks_user=owntracks_user,
                     owntracks_device=owntracks_device, jt808_phone=jt808_phone,
                     jt808_terminal_id=jt808_terminal_id if protocol == "jt808" else None,
@@ -125,6 +127,32 @@ def add_device(db: Session, settings, supervisee: Supervisee, protocol: str = "n
     db.add(device)
     db.flush()
     return device, secret
+
+
+def add_bureau_head(db: Session, bureau: Jurisdiction, username: str) -> User:
+    """The head of a district bureau (局长): a manager who may approve positioning orders."""
+    user = add_user(db, username, Role.manager, bureau)
+    user.bureau_head = True
+    db.flush()
+    return user
+
+
+def add_positioning_order(db: Session, supervisee: Supervisee, *, starts_at, ends_at, proposed_by: User,
+                          approved_by: User, ground: str = "left_area_unapproved"):
+    """An approved electronic-positioning order (Law art. 29) and its window, as orders.service writes them:
+    what a world with a tracker or wristband needs before its fixes are stored."""
+    from geo.ingest.models import PositioningWindow
+    from orders.models import PositioningOrder
+
+    order = PositioningOrder(supervisee_id=supervisee.id, office_id=supervisee.office_id, ground=ground,
+                             facts="测试：未经批准离开所居住的县", proposed_by=proposed_by.id, proposed_at=starts_at,
+                             starts_at=starts_at, ends_at=ends_at, status="approved", approved_by=approved_by.id,
+                             approved_at=starts_at)
+    db.add(order)
+    db.flush()
+    db.add(PositioningWindow(order_id=order.id, supervisee_id=supervisee.id, starts_at=starts_at, ends_at=ends_at))
+    db.flush()
+    return order
 
 
 def seed(url: str, build):

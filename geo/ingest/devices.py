@@ -27,6 +27,10 @@ class DeviceIdentity:
     tier: str
     protocol: str
     supervisee_status: str
+    # Device kind and the office's positioning-grade mark: whether its fixes
+    # need an electronic-positioning order (geo.ingest.purpose).
+    kind: str = "phone"
+    positioning_grade: bool = False
 
 
 def _lookup(db: Session, device_key: str, secret: str, protocol: str) -> DeviceIdentity | None:
@@ -41,7 +45,8 @@ def _lookup(db: Session, device_key: str, secret: str, protocol: str) -> DeviceI
 
 def _identity(db: Session, *where) -> DeviceIdentity | None:
     row = db.execute(
-        select(Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol, Supervisee.status)
+        select(Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol, Supervisee.status,
+               Device.kind, Device.positioning_grade)
         .join(Supervisee, Supervisee.id == Device.supervisee_id)
         .where(*where, Device.active.is_(True))
     ).first()

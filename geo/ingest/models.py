@@ -54,6 +54,28 @@ class Fix(Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # [[fence_id, version, decision, status], ...]: what each fence version said.
     decisions: Mapped[list[list[int]]] = mapped_column(JSONB, default=list, server_default="[]")
+    # The legal basis the fix is held under (Law art. 29, PIPL art. 6): "order:<id>"
+    # (an electronic-positioning order in force at the fix's time) or 信息化核查
+    # (the ordinary phone check). No default: the ingest pipeline sets it per fix
+    # (geo.ingest.purpose), so no writer can store a fix without saying why.
+    purpose: Mapped[str] = mapped_column(String(40))
+
+
+class PositioningWindow(Base):
+    """When electronic positioning of a supervisee is lawful: one row per order.
+
+    Geo owns this table and never imports orders: the orders service writes
+    it (approval, extension, termination), ingest reads it in its prefetch
+    round trip. The window is [starts_at, ends_at): a fix at ends_at is already
+    outside the order.
+    """
+
+    __tablename__ = "positioning_windows"
+
+    order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    supervisee_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("supervisees.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class FenceFold(Base):

@@ -1,7 +1,8 @@
 """Ingest: the whole path of a batch of fixes from one device, in small steps.
 
     decode (per protocol, in the route) → to WGS-84 → lock and prefetch
-    (one round trip) → deduplicate → flag suspicious → judge against fences
+    (one round trip) → deduplicate → legal basis (refuse positioning data
+    outside an order, Law art. 29) → flag suspicious → judge against fences
     → fold episodes → store fixes (COPY) → raise alerts → update last contact
 
 Every step reads and extends one ``Batch``. Everything happens in the
@@ -18,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict
+from core.errors import Conflict, Forbidden
 from core.settings import Settings
 from geo.datum import to_wgs84
 from geo.engine import FenceSet, Judgement, PersistenceRule
@@ -30,6 +31,7 @@ from geo.ingest.checks import implied_speed_mps, suspicion_flags
 from geo.ingest.devices import DeviceIdentity
 from geo.ingest.fix import DecodedFix
 from geo.ingest.folds import FoldResult, fold_fence, load_folds, write_snapshots
+from geo.ingest.purpose import Window, needs_order, purpose_at, refusal_message
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Batch:
     decisions: dict[int, list[list[int]]] = field(default_factory=dict)
     folds: list[FoldResult] = field(default_factory=list)
     alert_ids: set[int] = field(default_factory=set)
+    purposes: dict[int, str] = field(default_factory=dict)  # fix index -> legal basis it is stored under
+    refused: list[int] = field(default_factory=list)  # positioning fixes outside every order: not stored
 
     @property
     def judged(self) -> list[int]:
@@ -79,7 +83,8 @@ def prefetch(batch: Batch, ctx: IngestContext) -> None:
     times = [f.time for f in batch.fixes]
     batch.prefetched = store.prefetch(ctx.db, device_id=dev.device_id, supervisee_id=dev.supervisee_id,
                                       keys=list({f.dedup_key for f in batch.fixes}), first=min(times),
-                                      last=max(times), count=len(batch.fixes))
+                                      last=max(times), count=len(batch.fixes),
+                                      windows=needs_order(dev.kind, dev.positioning_grade))
 
 
 def deduplicate(batch: Batch, ctx: IngestContext) -> None:
@@ -102,6 +107,29 @@ def deduplicate(batch: Batch, ctx: IngestContext) -> None:
             batch.duplicates += 1
         else:
             batch.new.append(i)
+
+
+def assign_purpose(batch: Batch, ctx: IngestContext) -> None:
+    """Each new fix's legal basis at its own time (geo.ingest.purpose); a tracker's fix
+    outside every order is dropped from the batch, never judged nor stored.
+
+    A batch refused whole answers 403 with the reason (JT/T 808: a failure
+    result; MQTT: an audited refusal); a batch straddling the lapse stores the
+    fixes before it and counts the rest as refused in the acknowledgement.
+    """
+    dev = ctx.device
+    windows = [Window(*w) for w in batch.prefetched.windows]
+    kept = []
+    for i in batch.new:
+        purpose = purpose_at(batch.fixes[i].time, windows, kind=dev.kind, positioning_grade=dev.positioning_grade)
+        if purpose is None:
+            batch.refused.append(i)
+        else:
+            batch.purposes[i] = purpose
+            kept.append(i)
+    batch.new = kept
+    if batch.refused and not kept:
+        raise Forbidden(refusal_message(batch.fixes[batch.refused[0]].time, dev.kind), field="fixes")
 
 
 def flag_suspicious(batch: Batch, ctx: IngestContext) -> None:
@@ -208,13 +236,13 @@ def store_fixes(batch: Batch, ctx: IngestContext) -> None:
         rows.append((batch.ids[i], dev.supervisee_id, dev.device_id, f.dedup_key, batch.fingerprints[i], f.time,
                      ctx.now, float(batch.lon[i]), float(batch.lat[i]), f.accuracy_m, f.speed_mps, f.heading_deg,
                      f.altitude_m, f.battery_pct, f.datum, f.protocol, f.raw, store.PgTextArray(flags), bool(flags),
-                     batch.decisions.get(i, [])))
+                     batch.decisions.get(i, []), batch.purposes[i]))
     store.copy_fixes(ctx.db, rows)
 
 
 Step = Callable[[Batch, IngestContext], None]
 STEPS: tuple[Step, ...] = (
-    convert_datum, prefetch, deduplicate, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes,
+    convert_datum, prefetch, deduplicate, assign_purpose, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes,
     raise_batch_alerts, update_signal,
 )
 
@@ -226,12 +254,16 @@ class IngestResult:
     duplicates: int
     flagged: int
     alerts: list[int]
+    refused: int = 0
+    refused_reason: str | None = None
 
     def as_dict(self, *, with_alerts: bool = False) -> dict[str, Any]:
         """The acknowledgement. Devices never get alert ids: a supervisee's phone
         could otherwise probe where exclusion zones are."""
         out = {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
                "flagged": self.flagged}
+        if self.refused:
+            out["refused"], out["refused_reason"] = self.refused, self.refused_reason
         if with_alerts:
             out["alerts"] = self.alerts
         return out
@@ -243,4 +275,6 @@ def ingest(fixes: list[DecodedFix], ctx: IngestContext) -> IngestResult:
     if fixes:
         for step in STEPS:
             step(batch, ctx)
-    return IngestResult(len(fixes), len(batch.new), batch.duplicates, len(batch.flags), sorted(batch.alert_ids))
+    reason = refusal_message(batch.fixes[batch.refused[0]].time, ctx.device.kind) if batch.refused else None
+    return IngestResult(len(fixes), len(batch.new), batch.duplicates, len(batch.flags), sorted(batch.alert_ids),
+                        len(batch.refused), reason)

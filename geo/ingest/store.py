@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 FIX_COLUMNS = (
     "id", "supervisee_id", "device_id", "dedup_key", "fingerprint", "t", "received_at", "lon", "lat", "accuracy_m",
     "speed_mps", "heading_deg", "altitude_m", "battery_pct", "datum", "protocol", "raw", "flags", "excluded",
-    "decisions",
+    "decisions", "purpose",
 )
 _COPY = f"COPY fixes ({', '.join(FIX_COLUMNS)}) FROM STDIN"
 
@@ -68,12 +68,12 @@ def _num(v: float | None) -> str:
 def format_row(r: Sequence[Any]) -> str:
     """A fixes row (FIX_COLUMNS order, types as the pipeline builds them) as one COPY line."""
     (fid, sid, dev, key, fp, t, received, lon, lat, acc, speed, heading, alt, batt, datum, protocol, raw, flags,
-     excluded, decisions) = r
+     excluded, decisions, purpose) = r
     return "\t".join((
         str(fid), str(sid), "\\N" if dev is None else str(dev), key.translate(_ESCAPE), fp, t.isoformat(),
         received.isoformat(), _num(lon), _num(lat), _num(acc), _num(speed), _num(heading), _num(alt), _num(batt),
         datum, protocol, orjson.dumps(raw).decode().translate(_ESCAPE), _cell(flags), "t" if excluded else "f",
-        orjson.dumps(decisions).decode(),
+        orjson.dumps(decisions).decode(), purpose,
     )) + "\n"
 
 
@@ -104,10 +104,13 @@ class Prefetched:
     neighbours: list[tuple[datetime, float, float, float | None]]
     fence_gen: int
     ids: list[int]
+    # (order_id, starts_at, ends_at) of positioning windows overlapping the
+    # batch's time span; read only for devices that need an order.
+    windows: list[tuple[int, datetime, datetime]]
 
 
 def prefetch(db: Session, *, device_id: int | None, supervisee_id: int, keys: Sequence[str], first: datetime,
-             last: datetime, count: int) -> Prefetched:
+             last: datetime, count: int, windows: bool = False) -> Prefetched:
     """Take the supervisee's ingest lock, then read dedup fingerprints, time
     neighbours, the fence generation and fresh fix ids — pipelined, so a small
     batch from a phone costs one round trip here instead of five. The lock is
@@ -130,5 +133,9 @@ def prefetch(db: Session, *, device_id: int | None, supervisee_id: int, keys: Se
         neighbours = conn.execute(neighbour_sql, {"s": supervisee_id, "a": first, "b": last})
         gen = conn.execute("SELECT coalesce(max(gen), 0) FROM fence_versions")
         ids = conn.execute("SELECT nextval('fixes_id_seq') FROM generate_series(1, %s)", (count,))
+        wins = conn.execute(
+            "SELECT order_id, starts_at, ends_at FROM positioning_windows WHERE supervisee_id = %s"
+            " AND starts_at <= %s AND ends_at > %s ORDER BY starts_at, order_id",
+            (supervisee_id, last, first)) if windows else None
     return Prefetched(dict(fps.fetchall()), [tuple(r) for r in neighbours.fetchall()], gen.fetchone()[0],
-                      [r[0] for r in ids.fetchall()])
+                      [r[0] for r in ids.fetchall()], [tuple(r) for r in wins.fetchall()] if wins else [])

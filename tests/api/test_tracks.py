@@ -17,14 +17,16 @@ NOT_FOUND = {"detail": "not found"}
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
 
-def add_fixes(db, supervisee, n: int, *, start: datetime = T0, step: timedelta = timedelta(minutes=5)) -> list[Fix]:
+def add_fixes(db, supervisee, n: int, *, start: datetime = T0, step: timedelta = timedelta(minutes=5),
+              purpose: str = "信息化核查") -> list[Fix]:
     rows = []
     for i in range(n):
         flags = ["accuracy"] if i % 4 == 3 else []
         rows.append(Fix(supervisee_id=supervisee.id, device_id=None, dedup_key=f"test:{supervisee.id}:{i}",
                         fingerprint=f"{i:064d}", t=start + i * step, received_at=start + i * step,
                         lon=118.95 + i * 1e-4, lat=28.95 - i * 1e-4, accuracy_m=600.0 if flags else 12.5,
-                        datum="wgs84", protocol="native", raw={"i": i}, flags=flags, excluded=bool(flags)))
+                        datum="wgs84", protocol="native", raw={"i": i}, flags=flags, excluded=bool(flags),
+                        purpose=purpose))
     db.add_all(rows)
     db.flush()
     return rows
@@ -47,7 +49,8 @@ def test_officer_reads_a_track_and_the_read_is_audited(client, world, db):
     body = r.json()
     assert (body["supervisee_id"], body["count"], body["more"], body["datum"]) == (sup.id, 10, False, "wgs84")
     first, fourth = body["fixes"][0], body["fixes"][3]
-    assert set(first) == {"id", "t", "lon", "lat", "accuracy_m", "flags", "excluded"}
+    assert set(first) == {"id", "t", "lon", "lat", "accuracy_m", "flags", "excluded", "purpose"}
+    assert first["purpose"] == "信息化核查"
     assert datetime.fromisoformat(first["t"]) == T0
     assert (first["lon"], first["lat"], first["accuracy_m"], first["flags"], first["excluded"]) == \
         (118.95, 28.95, 12.5, [], False)
@@ -57,7 +60,8 @@ def test_officer_reads_a_track_and_the_read_is_audited(client, world, db):
     (row,) = audit_rows(db, "track.read", sup.id)
     assert (row.outcome, row.actor_id, row.object_type) == ("ok", world.users["officer_a"].id, "supervisee")
     assert row.detail == {"since": T0.isoformat(timespec="microseconds"),
-                          "until": (T0 + timedelta(days=1)).isoformat(timespec="microseconds"), "count": 10}
+                          "until": (T0 + timedelta(days=1)).isoformat(timespec="microseconds"), "count": 10,
+                          "basis": ["信息化核查"]}
     assert row.request_id == r.headers["x-request-id"]
 
 

@@ -12,7 +12,8 @@ from geo.ingest.models import Fix
 
 def add_fix(db, supervisee, t, lon, lat, excluded=False):
     db.add(Fix(supervisee_id=supervisee.id, dedup_key=uuid.uuid4().hex, fingerprint="x", t=t, received_at=t,
-               lon=lon, lat=lat, accuracy_m=15, datum="wgs84", protocol="native", raw={}, excluded=excluded))
+               lon=lon, lat=lat, accuracy_m=15, datum="wgs84", protocol="native", raw={}, excluded=excluded,
+               purpose="信息化核查"))
     db.flush()
 
 

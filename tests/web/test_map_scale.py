@@ -44,9 +44,9 @@ def big_world(server_url: str) -> Iterator[tuple[str, World]]:
             # Spread over 衢江区 (about 0.5° × 0.4°), one fix each.
             db.execute(text(
                 "INSERT INTO fixes (supervisee_id, dedup_key, fingerprint, t, received_at, lon, lat, accuracy_m, datum,"
-                " protocol, raw)"
+                " protocol, raw, purpose)"
                 " SELECT s.id, 'map:' || s.id, md5(s.id::text), now() - interval '5 minutes', now(),"
-                " 118.7 + random() * 0.5, 28.75 + random() * 0.4, 20, 'wgs84', 'native', '{}'::jsonb"
+                " 118.7 + random() * 0.5, 28.75 + random() * 0.4, 20, 'wgs84', 'native', '{}'::jsonb, '信息化核查'"
                 " FROM supervisees s WHERE s.office_id = :office AND s.name LIKE '对象%'"), params)
             db.commit()
         engine.dispose()

@@ -136,7 +136,7 @@ def identity(db: Session, device_id: int | None) -> DeviceIdentity | None:
         return None
     row = db.execute(
         select(Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol,
-               Supervisee.status)
+               Supervisee.status, Device.kind, Device.positioning_grade)
         .join(Supervisee, Supervisee.id == Device.supervisee_id)
         .where(Device.id == device_id, Device.active.is_(True), Device.protocol == DeviceProtocol.jt808)).first()
     if row is None or row.status != "active":

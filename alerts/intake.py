@@ -250,13 +250,14 @@ ORDER_NOTICE_TITLES = {
 }
 
 
-def order_notice_cause(order_id: int, event: str) -> str:
-    return f"order:{order_id}:{event}"
+def order_notice_cause(order_id: int, event: str, ends_at: datetime) -> str:
+    """One notice per order, event and end: an extended order's new end is announced afresh."""
+    return f"order:{order_id}:{event}:{int(ends_at.timestamp())}"
 
 
 def _order_notice(call: _Call, fact: OrderNotice) -> list[int]:
     ends = fact.ends_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-    alert = call.raise_(kind=AlertKind.notice, cause=order_notice_cause(fact.order_id, fact.event),
+    alert = call.raise_(kind=AlertKind.notice, cause=order_notice_cause(fact.order_id, fact.event, fact.ends_at),
                         title=ORDER_NOTICE_TITLES[fact.event].format(ends=ends), occurred_at=call.now,
                         detail={"order_id": fact.order_id, "event": fact.event, "ends_at": fact.ends_at.isoformat(),
                                 "officer_id": fact.officer_id})

@@ -126,6 +126,10 @@ def _ingest_device(deps: _Deps, outcome: BatchOutcome, ident: DeviceIdentity, na
         return
     outcome.stored += result.stored
     outcome.duplicates += result.duplicates
+    if result.refused:
+        # Positioning fixes outside every order (Law art. 29): not stored, audited like any refusal.
+        _refuse(deps, outcome, group[0].topic, ident.device_id, result.refused_reason or "refused",
+                count=result.refused)
 
 
 def _refuse(deps: _Deps, outcome: BatchOutcome, topic: str, device_id: int | None, why: str, *,

@@ -28,6 +28,7 @@ class AlertKind(StrEnum):
     device = "device"
     integrity = "integrity"
     missed_checkin = "missed_checkin"
+    term_ending = "term_ending"  # a notice: the term ends in N days (Law art. 44), nothing to stop
 
 
 class AlertState(StrEnum):
@@ -49,6 +50,7 @@ class Resolution(StrEnum):
     excused = "excused"
     police_notified = "police_notified"  # Law art. 31
     withdrawn = "withdrawn"  # system: late data disproved every episode
+    term_ended = "term_ended"  # system: the supervision ended (lifecycle/), monitoring stopped
 
 
 class Alert(Base):

@@ -8,7 +8,7 @@ Runs before geo's purge, which deletes the fences these rows point at.
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, null, select, update
 
 from core.context import Ctx
 from core.retention import Retention
@@ -23,7 +23,7 @@ def purge_leave(ctx: Ctx, supervisee_id: int) -> dict[str, int]:
         "standing_permit_occurrences": db.execute(delete(PermitOccurrence).where(
             PermitOccurrence.permit_id.in_(permits))).rowcount,
         "leave_requests.geom": db.execute(update(LeaveRequest).where(LeaveRequest.supervisee_id == supervisee_id)
-                                          .values(geom=None, raw={}, return_position=None, fence_id=None)).rowcount,
+                                          .values(geom=None, raw={}, return_position=null(), fence_id=None)).rowcount,
         "standing_permits.geom": db.execute(update(StandingPermit).where(
             StandingPermit.supervisee_id == supervisee_id).values(geom=None, raw={})).rowcount,
     }

@@ -73,7 +73,7 @@ def end_terms(job: JobContext, *, steps: Sequence[TermEndStep]) -> list[int]:
     today = job.now.astimezone(LOCAL_TZ).date()
     rows = list(job.db.scalars(select(Supervisee).where(
         Supervisee.status == SuperviseeStatus.active, Supervisee.term_end < today)
-        .order_by(Supervisee.id).with_for_update(skip_locked=True)))
+        .order_by(Supervisee.id).with_for_update(of=Supervisee, skip_locked=True)))
     ctx = job_ctx(job)
     ended = []
     for sup in rows:

@@ -189,3 +189,18 @@ Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | Fi
 # Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
 # fixes must not write 1,000 rows (the alert keeps counting them all).
 MAX_EVIDENCE = 20
+
+
+@dataclass(frozen=True)
+class TermEnding:
+    """The supervision's term ends in ``days_before`` days: a notice for the responsible officer (art. 44)."""
+
+    term_end: str  # ISO date, local
+    days_before: int
+
+
+@dataclass(frozen=True)
+class TermEnded:
+    """The supervision ended (term end or early release): every unresolved alert closes as ``term_ended``."""
+
+    at: datetime

@@ -20,6 +20,9 @@ alerts commit with the facts that caused them (the outbox).
 - a check-in far from the phone (人机分离) → one "integrity" alert per supervisee;
 - an electronic-positioning order about to lapse, or lapsed → one "notice" per
   order and event (the orders job sends each once).
+- a term ending in N days → one low "term_ending" notice per term end and N;
+- the supervision ended → every unresolved alert resolved as ``term_ended``
+  (monitoring stopped: nobody is left to act on them; the rows stay).
 """
 from __future__ import annotations
 
@@ -34,9 +37,11 @@ from sqlalchemy.orm import Session
 from alerts.facts import (
     MAX_EVIDENCE, BatteryLow, CheckinMissed, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
     Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, OrderNotice, PhoneApart, SignalLost, Subject,
+    TermEnded, TermEnding,
 )
 from alerts.escalation import escalate_alert
-from alerts.models import Alert, AlertKind, Severity
+from alerts.models import Alert, AlertKind, AlertState, Resolution, Severity
+from alerts.outbox import emit
 from alerts.raising import add_evidence, at_least, clear_alert, default_severity, raise_alert, step_up, withdraw_episode
 from core.localtime import LOCAL_TZ
 from core.settings import AlertSettings
@@ -264,9 +269,30 @@ def _order_notice(call: _Call, fact: OrderNotice) -> list[int]:
     return [alert.id]
 
 
+def _term_ending(call: _Call, fact: TermEnding) -> list[int]:
+    alert = call.raise_(kind=AlertKind.term_ending, cause=f"term:{fact.term_end}:{fact.days_before}d",
+                        title=f"矫正期将满 · term ends {fact.term_end} (in {fact.days_before} days)",
+                        occurred_at=call.now, detail={"term_end": fact.term_end, "days_before": fact.days_before})
+    return [alert.id]
+
+
+def _term_ended(call: _Call, fact: TermEnded) -> list[int]:
+    alerts = call.db.scalars(select(Alert).where(
+        Alert.supervisee_id == call.subject.supervisee_id, Alert.state != AlertState.resolved)
+        .order_by(Alert.id).with_for_update())
+    closed = []
+    for alert in alerts:
+        alert.state, alert.resolution, alert.resolved_at = AlertState.resolved, Resolution.term_ended, call.now
+        alert.resolution_note = "supervision ended: monitoring stopped"
+        emit(call.db, alert, "resolved", call.now, {"reason": Resolution.term_ended})
+        closed.append(alert.id)
+    call.db.flush()
+    return closed
+
+
 _HANDLERS = {
     EpisodeOpened: _opened, EpisodeContinued: _continued, EpisodeClosed: _closed, EpisodeWithdrawn: _withdrawn,
     FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
     LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned, CheckinMissed: _checkin_missed,
-    PhoneApart: _phone_apart, OrderNotice: _order_notice,
+    PhoneApart: _phone_apart, OrderNotice: _order_notice, TermEnding: _term_ending, TermEnded: _term_ended,
 }

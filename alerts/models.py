@@ -29,6 +29,7 @@ class AlertKind(StrEnum):
     integrity = "integrity"
     missed_checkin = "missed_checkin"
     notice = "notice"  # a reminder or announcement for the officer (an order about to lapse, lapsed)
+    term_ending = "term_ending"  # a notice: the term ends in N days (Law art. 44), nothing to stop
 
 
 class AlertState(StrEnum):
@@ -50,6 +51,7 @@ class Resolution(StrEnum):
     excused = "excused"
     police_notified = "police_notified"  # Law art. 31
     withdrawn = "withdrawn"  # system: late data disproved every episode
+    term_ended = "term_ended"  # system: the supervision ended (lifecycle/), monitoring stopped
 
 
 class Alert(Base):

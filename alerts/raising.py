@@ -33,6 +33,7 @@ BASE_SEVERITY = {
     AlertKind.integrity: Severity.medium,
     AlertKind.missed_checkin: Severity.medium,
     AlertKind.notice: Severity.low,
+    AlertKind.term_ending: Severity.low,
 }
 _ORDER = [Severity.low, Severity.medium, Severity.high, Severity.critical]
 

@@ -19,7 +19,11 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import alerts, auth, checkins, fences, health, ingest, leave, orders, positions, supervision, tracks, ws
+from api.routes import (
+    alerts, auth, checkins, fences, health, ingest, leave, lifecycle, orders, positions, supervision, tracks, ws,
+)
+from alerts import purge as alert_purge
+from checkins import purge as checkin_purge
 from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
@@ -28,15 +32,23 @@ from core.db import make_engine, make_session_factory
 from core.jobs import Job, JobRunner
 from core.logging import install_redaction
 from core.security import HashSlots
+from core.media import retention as media_retention
 from core.media import scheduled as media_jobs
 from core.retention import Retention
 from core.settings import Settings, get_settings
+from geo import purge as geo_purge
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
 from geo.ingest.jt808.listener import Jt808Listener
+from leave import purge as leave_purge
 from leave import scheduled as leave_jobs
+from lifecycle import purge as lifecycle_purge
+from lifecycle import scheduled as lifecycle_jobs
+from lifecycle import term as lifecycle_term
 from orders import purge as order_purge
 from orders import scheduled as order_jobs
+from orders import service as order_service
+from supervision import purge as supervision_purge
 from web import routes as web
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -52,15 +64,28 @@ BODY_LIMITS = BodyLimits((
     (r"/supervisees/[^/]+/face-enrolment", checkins.MAX_ENROL_BODY),
 ))
 
-# Every package's periodic jobs; each runs in one process at a time (core.jobs).
-JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
-                         *audit_jobs.JOBS, *media_jobs.JOBS, *order_jobs.JOBS)
-
 # Every package's answer to "what is kept and what is deleted at a supervisee's
 # purge" (core.retention). Each package that owns a table referring to a
 # supervisee adds its ``purge.RETENTION`` here; a schema scan test fails on a
-# table nobody declares.
-RETENTIONS: tuple[Retention, ...] = (order_purge.RETENTION,)
+# table nobody declares. Order matters: rows pointing at another package's
+# rows go first (leave clears its fence links before geo deletes fences; geo
+# deletes fixes before supervision deletes the devices they name).
+RETENTIONS: tuple[Retention, ...] = (
+    leave_purge.RETENTION, checkin_purge.RETENTION, alert_purge.RETENTION, order_purge.RETENTION,
+    geo_purge.RETENTION, supervision_purge.RETENTION, media_retention.RETENTION, lifecycle_purge.RETENTION,
+)
+
+# What stopping monitoring at the end of a supervision does (lifecycle.term): the
+# term-end job and an officer's early release run these, in order.
+TERM_END_STEPS: tuple[lifecycle_term.TermEndStep, ...] = (
+    *lifecycle_term.STEPS,
+    order_service.end_orders_step,
+)
+
+# Every package's periodic jobs; each runs in one process at a time (core.jobs).
+JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
+                         *audit_jobs.JOBS, *media_jobs.JOBS, *order_jobs.JOBS,
+                         *lifecycle_jobs.jobs(steps=TERM_END_STEPS, retentions=RETENTIONS))
 
 
 def job_runner(app: FastAPI) -> JobRunner:
@@ -149,6 +174,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.fence_cache = FenceCache()
     app.state.hash_slots = HashSlots(settings.auth.password_hash_slots)
     app.state.limits = make_limits(settings)
+    app.state.term_end_steps = TERM_END_STEPS
     install_error_handlers(app)
     # Added last is outermost: the request id tags every answer, a 413 included.
     app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
@@ -156,7 +182,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, orders, web):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, orders,
+                   lifecycle, web):
         app.include_router(module.router)
     document_errors(app)
     return app

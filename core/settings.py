@@ -293,6 +293,30 @@ class FaceSettings(BaseSettings):
         20.0, gt=0, description="The neutral photo must face the camera within this yaw and pitch (degrees).")
 
 
+class LifecycleSettings(BaseSettings):
+    """End of term and data minimisation (lifecycle/): Law art. 44, PIPL arts. 19 and 47."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    purge_retention_days: int = Field(
+        365, ge=1, description="After a supervision ends, its operational personal data (fixes, photos, face templates, "
+                               "episode detail, exact leave destinations) is purged after this many days, unless a legal "
+                               "hold is set. The legal file is kept.")
+    term_reminder_days: list[int] = Field(
+        default_factory=lambda: [30, 7],
+        description="The responsible officer gets an alert-feed notice this many days before a term ends (JSON list; "
+                    "each once).")
+    fix_thinning_days: int = Field(
+        180, ge=1, description="While supervision runs, raw fixes older than this are thinned to one per "
+                               "`fix_thinning_keep_minutes` (PIPL data minimisation); fixes that are evidence of an "
+                               "alert, or in an episode's span, are kept.")
+    fix_thinning_keep_minutes: int = Field(
+        60, ge=1, description="The thinned track keeps the first fix of each such interval per supervisee.")
+    lifecycle_check_seconds: float = Field(
+        300.0, gt=0, description="How often the reminder, term-end and purge jobs run.")
+    fix_thinning_check_seconds: float = Field(
+        3600.0, gt=0, description="How often the thinning job runs.")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -313,6 +337,7 @@ class Settings:
         self.checkins = CheckinSettings()
         self.media = MediaSettings()
         self.face = FaceSettings()
+        self.lifecycle = LifecycleSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

@@ -54,7 +54,8 @@ class _Destination:
     """Columns shared by a leave's destination and a permit's area."""
 
     address: Mapped[str] = mapped_column(String(300))
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    # Nullable since 0019: the exact point is scrubbed at the end-of-term purge (lifecycle/), the request stays.
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
     radius_m: Mapped[float | None] = mapped_column(Float)
     datum: Mapped[str] = mapped_column(String(8))
     raw: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

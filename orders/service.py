@@ -244,3 +244,8 @@ def list_orders(*, ctx: Ctx, supervisee_id: int) -> list[OrderOut]:
 def get_order(*, ctx: Ctx, order_id: int) -> OrderOut:
     require_role(ctx.principal, STAFF_READERS, "read positioning orders")
     return order_out(ctx, _get(ctx, order_id))
+
+
+def end_orders_step(ctx: Ctx, *, supervisee_id: int, at: datetime) -> dict[str, int]:
+    """The end-of-term step (lifecycle.term): the orders ended, counted."""
+    return {"positioning_orders_ended": len(end_orders_at_term_end(ctx, supervisee_id=supervisee_id, at=at))}

@@ -49,7 +49,8 @@ from tests.security.world import PRINCIPALS, MatrixWorld, destination
 PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction", "user_id": "user",
                 "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
                 "leave_id": "leave", "permit_id": "permit", "request_id": "account_request",
-                "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry"}
+                "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry",
+                "hold_id": "legal_hold"}
 
 Maker = Callable[[MatrixWorld, str], Any]
 
@@ -464,4 +465,17 @@ ROWS: list[Row] = [
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("GET /checkins/photos/{media_id}",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    # --- end of term (Law art. 44): officers and managers decide, auditors read; a hold is lifted by a manager
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /supervisees/{supervisee_id}/lifecycle",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("POST /supervisees/{supervisee_id}/release",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"reason": "法院裁定撤销缓刑"}),
+    row("POST /supervisees/{supervisee_id}/legal-holds",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"reason": "申诉未结"}),
+    row("POST /legal-holds/{hold_id}/lift",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"reason": "申诉已结案"}),
 ]

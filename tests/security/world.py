@@ -135,6 +135,14 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
         "officer": (users["same"].id, officer_x.id),  # an officer to assign an alert to
     }
     w.objects["media"] = (_photo(db, settings, a.id), _photo(db, settings, sup_x.id))
+    from lifecycle.models import LegalHold
+
+    # Legal holds set by each person's own officer (a manager may lift one he did not set).
+    holds = [LegalHold(supervisee_id=sid, reason="申诉未结", set_by=by, set_at=now)
+             for sid, by in ((a.id, users["same"].id), (sup_x.id, officer_x.id))]
+    db.add_all(holds)
+    db.flush()
+    w.objects["legal_hold"] = (holds[0].id, holds[1].id)
     return w
 
 

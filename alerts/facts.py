@@ -172,8 +172,19 @@ class PhoneApart:
     phone: Evidence  # the phone's nearest trusted fix
 
 
+@dataclass(frozen=True)
+class ObligationShortfall:
+    """At month end, fewer hours of study or public service were entered than the tier requires."""
+
+    month: str  # "YYYY-MM" (local)
+    kind: str  # sanctions.models.ObligationKind: study, service
+    required_hours: float
+    entered_hours: float
+    month_end: datetime
+
+
 Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | FixesFlagged | BatteryLow
-        | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned | CheckinMissed | PhoneApart)
+        | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned | CheckinMissed | PhoneApart | ObligationShortfall)
 
 # Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
 # fixes must not write 1,000 rows (the alert keeps counting them all).

@@ -17,7 +17,8 @@ alerts commit with the facts that caused them (the outbox).
   step higher from the second miss in a row; while the supervisee is also out
   of contact (an unresolved lost-contact alert) the miss is evidence on that
   alert and escalates it at once (Law art. 30), and the miss itself is high;
-- a check-in far from the phone (人机分离) → one "integrity" alert per supervisee.
+- a check-in far from the phone (人机分离) → one "integrity" alert per supervisee;
+- hours of study or public service short at month end → one "obligation_shortfall" alert per month and kind.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from alerts.facts import (
     MAX_EVIDENCE, BatteryLow, CheckinMissed, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
-    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, PhoneApart, SignalLost, Subject,
+    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, ObligationShortfall, PhoneApart, SignalLost, Subject,
 )
 from alerts.escalation import escalate_alert
 from alerts.models import Alert, AlertKind, Severity
@@ -48,6 +49,7 @@ TITLES = {
     AlertKind.device: "设备异常 · device problem",
     AlertKind.signal_lost: "失去联系 · signal lost",
     AlertKind.missed_checkin: "未按时报到 · missed check-in",
+    AlertKind.obligation_shortfall: "学习/公益时数不足 · study or public-service hours short",
 }
 SEPARATION_TITLE = "人机分离 · check-in far from the phone"
 LOW_BATTERY_TITLE = "设备电量低 · low battery"
@@ -241,9 +243,17 @@ def _phone_apart(call: _Call, fact: PhoneApart) -> list[int]:
     return [alert.id]
 
 
+def _obligation_short(call: _Call, fact: ObligationShortfall) -> list[int]:
+    alert = call.raise_(kind=AlertKind.obligation_shortfall, cause=f"obligation:{fact.month}:{fact.kind}",
+                        title=TITLES[AlertKind.obligation_shortfall], occurred_at=fact.month_end,
+                        detail={"month": fact.month, "obligation": fact.kind, "required_hours": fact.required_hours,
+                                "entered_hours": fact.entered_hours})
+    return [alert.id]
+
+
 _HANDLERS = {
     EpisodeOpened: _opened, EpisodeContinued: _continued, EpisodeClosed: _closed, EpisodeWithdrawn: _withdrawn,
     FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
     LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned, CheckinMissed: _checkin_missed,
-    PhoneApart: _phone_apart,
+    PhoneApart: _phone_apart, ObligationShortfall: _obligation_short,
 }

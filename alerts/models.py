@@ -28,6 +28,7 @@ class AlertKind(StrEnum):
     device = "device"
     integrity = "integrity"
     missed_checkin = "missed_checkin"
+    obligation_shortfall = "obligation_shortfall"  # study / public-service hours short at month end
 
 
 class AlertState(StrEnum):

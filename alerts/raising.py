@@ -32,6 +32,7 @@ BASE_SEVERITY = {
     AlertKind.device: Severity.low,
     AlertKind.integrity: Severity.medium,
     AlertKind.missed_checkin: Severity.medium,
+    AlertKind.obligation_shortfall: Severity.low,
 }
 _ORDER = [Severity.low, Severity.medium, Severity.high, Severity.critical]
 

@@ -35,6 +35,10 @@ from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
 from geo.ingest.jt808.listener import Jt808Listener
 from leave import scheduled as leave_jobs
+from risk import purge as risk_purge
+from risk import scheduled as risk_jobs
+from sanctions import purge as sanction_purge
+from sanctions import scheduled as sanction_jobs
 from web import routes as web
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -52,13 +56,13 @@ BODY_LIMITS = BodyLimits((
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
-                         *audit_jobs.JOBS, *media_jobs.JOBS)
+                         *sanction_jobs.JOBS, *risk_jobs.JOBS, *audit_jobs.JOBS, *media_jobs.JOBS)
 
 # Every package's answer to "what is kept and what is deleted at a supervisee's
 # purge" (core.retention). Each package that owns a table referring to a
 # supervisee adds its ``purge.RETENTION`` here; a schema scan test fails on a
 # table nobody declares.
-RETENTIONS: tuple[Retention, ...] = ()
+RETENTIONS: tuple[Retention, ...] = (sanction_purge.RETENTION, risk_purge.RETENTION)
 
 
 def job_runner(app: FastAPI) -> JobRunner:

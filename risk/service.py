@@ -70,7 +70,8 @@ def decide_proposal(*, ctx: Ctx, proposal_id: int, confirm: bool, reason: str) -
         raise NotFound()
     if row.status != "proposed":
         raise Conflict(f"this proposal is already {row.status}")
-    sup = ctx.db.get(Supervisee, row.supervisee_id, with_for_update=True)
+    sup = ctx.db.scalar(select(Supervisee).where(Supervisee.id == row.supervisee_id)
+                        .with_for_update(of=Supervisee))
     if confirm and sup.tier != row.from_tier:
         raise Conflict(f"the tier is {sup.tier} now, not {row.from_tier}: the proposal is stale; reject it")
     required = stricter(row.required_level, policy.level_for(ctx.db, row.office_id, "tier")).value

@@ -9,6 +9,7 @@ data; the counting rules read the sanctions officers imposed.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -25,11 +26,14 @@ NOT_HELD = ("false_alarm", "excused", "withdrawn")  # resolutions that take an a
 
 def _contacts(db, ids: list[int]) -> dict[int, list[OutOfContact]]:
     out: dict[int, list[OutOfContact]] = defaultdict(list)
-    rows = db.execute(select(Alert.supervisee_id, Alert.id, Alert.occurred_at, Alert.cleared_at).where(
+    rows = db.execute(select(Alert.supervisee_id, Alert.id, Alert.occurred_at, Alert.cleared_at, Alert.detail).where(
         Alert.supervisee_id.in_(ids), Alert.kind == AlertKind.signal_lost,
         Alert.resolution.is_(None) | Alert.resolution.notin_(NOT_HELD)))
-    for sid, aid, since, until in rows:
-        out[sid].append(OutOfContact(aid, since, until))
+    for sid, aid, occurred, until, detail in rows:
+        # An alert not yet resolved is re-opened by the next silence (alerts.raising): its detail then
+        # holds the newest period's last fix, and the period is counted from there.
+        last = (detail or {}).get("last_fix_at")
+        out[sid].append(OutOfContact(aid, datetime.fromisoformat(last) if last else occurred, until))
     return out
 
 

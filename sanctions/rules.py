@@ -62,14 +62,15 @@ def _contact(rules: EscalationRules, c: OutOfContact, now: datetime) -> list[Pro
     ended = "ended" if c.until is not None else "still lasting"
     facts = f"失去联系 out of contact {days:.1f} days since {c.since.isoformat()} ({ended}), alert #{c.alert_id}"
     evidence = {"alerts": [c.alert_id]}
+    key = f"contact:{c.alert_id}:{c.since.isoformat()}"  # one alert can hold several periods (re-opened)
     out = []
     if days > rules.admonish_max_days:
-        out.append(Proposal(SanctionKind.warning, f"contact:{c.alert_id}", facts, evidence))
+        out.append(Proposal(SanctionKind.warning, key, facts, evidence))
     elif c.until is not None:
         # Not before contact is back: until then nobody knows it will stay ≤ the limit.
-        out.append(Proposal(SanctionKind.admonition, f"contact:{c.alert_id}", facts, evidence))
+        out.append(Proposal(SanctionKind.admonition, key, facts, evidence))
     if days > rules.revoke_days:
-        out.append(Proposal(SanctionKind.revocation_proposal, f"contact:{c.alert_id}:revocation", facts, evidence))
+        out.append(Proposal(SanctionKind.revocation_proposal, f"{key}:revocation", facts, evidence))
     return out
 
 

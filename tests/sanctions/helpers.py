@@ -23,6 +23,7 @@ def lose_contact(db, settings, sup, *, since: datetime, until: datetime | None) 
     subject = Subject(sup.id, sup.office_id, sup.tier)
     [[alert_id]] = apply_facts(db, subject, [SignalLost(last_fix_at=since, limit_minutes=60, tier=sup.tier)],
                                now=since, cfg=settings.alerts)
+    db.flush()  # two transactions in real use (the session does not autoflush)
     if until is not None:
         apply_facts(db, subject, [ContactRestored(t=until)], now=until, cfg=settings.alerts)
     db.flush()

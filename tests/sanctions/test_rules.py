@@ -19,13 +19,13 @@ def test_out_of_contact_steps():
     assert propose(rules, now=T0 + 5 * D, contacts=[OutOfContact(1, T0, None)], imposed=[]) == []
     # back after exactly 10 days: 训诫
     assert kinds(propose(rules, now=T0 + 20 * D, contacts=[OutOfContact(1, T0, T0 + 10 * D)], imposed=[])) == [
-        ("admonition", "contact:1")]
+        ("admonition", f"contact:1:{T0.isoformat()}")]
     # still silent after 10 days and a minute: 警告 at once, the same step key
     assert kinds(propose(rules, now=T0 + 10 * D + timedelta(minutes=1), contacts=[OutOfContact(1, T0, None)],
-                         imposed=[])) == [("warning", "contact:1")]
+                         imposed=[])) == [("warning", f"contact:1:{T0.isoformat()}")]
     # more than a month: the revocation proposal as well
     assert kinds(propose(rules, now=T0 + 31 * D, contacts=[OutOfContact(1, T0, None)], imposed=[])) == [
-        ("warning", "contact:1"), ("revocation_proposal", "contact:1:revocation")]
+        ("warning", f"contact:1:{T0.isoformat()}"), ("revocation_proposal", f"contact:1:{T0.isoformat()}:revocation")]
 
 
 def test_counting_rules_count_each_group_once():
@@ -40,6 +40,6 @@ def test_counting_rules_count_each_group_once():
 def test_configured_rule_changes_the_thresholds():
     rules = EscalationRules(admonish_max_days=3, revoke_days=60, admonitions_to_warning=3)
     assert kinds(propose(rules, now=T0 + 9 * D, contacts=[OutOfContact(7, T0, T0 + 4 * D)], imposed=[])) == [
-        ("warning", "contact:7")]
+        ("warning", f"contact:7:{T0.isoformat()}")]
     adm = [Imposed(i, "admonition", T0 + i * D) for i in (1, 2)]
     assert propose(rules, now=T0, contacts=[], imposed=adm) == []

@@ -173,6 +173,17 @@ class PhoneApart:
 
 
 @dataclass(frozen=True)
+class ObligationShortfall:
+    """At month end, fewer hours of study or public service were entered than the tier requires."""
+
+    month: str  # "YYYY-MM" (local)
+    kind: str  # sanctions.models.ObligationKind: study, service
+    required_hours: float
+    entered_hours: float
+    month_end: datetime
+
+
+@dataclass(frozen=True)
 class OrderNotice:
     """An electronic-positioning order is about to lapse ("7d", "1d") or has lapsed ("lapsed")."""
 
@@ -184,7 +195,7 @@ class OrderNotice:
 
 Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | FixesFlagged | BatteryLow
         | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned | CheckinMissed | PhoneApart
-        | OrderNotice)
+        | OrderNotice | ObligationShortfall)
 
 # Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
 # fixes must not write 1,000 rows (the alert keeps counting them all).

@@ -23,6 +23,7 @@ alerts commit with the facts that caused them (the outbox).
 - a term ending in N days → one low "term_ending" notice per term end and N;
 - the supervision ended → every unresolved alert resolved as ``term_ended``
   (monitoring stopped: nobody is left to act on them; the rows stay).
+- hours of study or public service short at month end → one "obligation_shortfall" alert per month and kind.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from alerts.facts import (
     MAX_EVIDENCE, BatteryLow, CheckinMissed, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
-    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, OrderNotice, PhoneApart, SignalLost, Subject,
+    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, ObligationShortfall, OrderNotice, PhoneApart, SignalLost, Subject,
     TermEnded, TermEnding,
 )
 from alerts.escalation import escalate_alert
@@ -55,6 +56,7 @@ TITLES = {
     AlertKind.device: "设备异常 · device problem",
     AlertKind.signal_lost: "失去联系 · signal lost",
     AlertKind.missed_checkin: "未按时报到 · missed check-in",
+    AlertKind.obligation_shortfall: "学习/公益时数不足 · study or public-service hours short",
 }
 SEPARATION_TITLE = "人机分离 · check-in far from the phone"
 LOW_BATTERY_TITLE = "设备电量低 · low battery"
@@ -290,9 +292,17 @@ def _term_ended(call: _Call, fact: TermEnded) -> list[int]:
     return closed
 
 
+def _obligation_short(call: _Call, fact: ObligationShortfall) -> list[int]:
+    alert = call.raise_(kind=AlertKind.obligation_shortfall, cause=f"obligation:{fact.month}:{fact.kind}",
+                        title=TITLES[AlertKind.obligation_shortfall], occurred_at=fact.month_end,
+                        detail={"month": fact.month, "obligation": fact.kind, "required_hours": fact.required_hours,
+                                "entered_hours": fact.entered_hours})
+    return [alert.id]
+
+
 _HANDLERS = {
     EpisodeOpened: _opened, EpisodeContinued: _continued, EpisodeClosed: _closed, EpisodeWithdrawn: _withdrawn,
     FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
     LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned, CheckinMissed: _checkin_missed,
-    PhoneApart: _phone_apart, OrderNotice: _order_notice, TermEnding: _term_ending, TermEnded: _term_ended,
+    PhoneApart: _phone_apart, OrderNotice: _order_notice, TermEnding: _term_ending, TermEnded: _term_ended, ObligationShortfall: _obligation_short,
 }

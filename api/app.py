@@ -49,6 +49,10 @@ from orders import purge as order_purge
 from orders import scheduled as order_jobs
 from orders import service as order_service
 from supervision import purge as supervision_purge
+from risk import purge as risk_purge
+from risk import scheduled as risk_jobs
+from sanctions import purge as sanction_purge
+from sanctions import scheduled as sanction_jobs
 from web import routes as web
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -71,6 +75,7 @@ BODY_LIMITS = BodyLimits((
 # rows go first (leave clears its fence links before geo deletes fences; geo
 # deletes fixes before supervision deletes the devices they name).
 RETENTIONS: tuple[Retention, ...] = (
+    sanction_purge.RETENTION, risk_purge.RETENTION,
     leave_purge.RETENTION, checkin_purge.RETENTION, alert_purge.RETENTION, order_purge.RETENTION,
     geo_purge.RETENTION, supervision_purge.RETENTION, media_retention.RETENTION, lifecycle_purge.RETENTION,
 )
@@ -84,6 +89,7 @@ TERM_END_STEPS: tuple[lifecycle_term.TermEndStep, ...] = (
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
+                         *sanction_jobs.JOBS, *risk_jobs.JOBS,
                          *audit_jobs.JOBS, *media_jobs.JOBS, *order_jobs.JOBS,
                          *lifecycle_jobs.jobs(steps=TERM_END_STEPS, retentions=RETENTIONS))
 

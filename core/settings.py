@@ -253,6 +253,57 @@ class CheckinSettings(BaseSettings):
     checkin_check_seconds: float = Field(30.0, gt=0, description="How often the check-in scheduler job runs (materialise, open, judge).")
 
 
+class SanctionSettings(BaseSettings):
+    """Sanctions, monthly assessment and obligations (sanctions/). The escalation rules default to
+    Wenzhou's local rule; an office's own rule is set here for the installation."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    sanction_contact_admonish_max_days: float = Field(
+        10.0, gt=0, description="Out of contact up to this many days → a 训诫 proposal; longer → a 警告 proposal.")
+    sanction_contact_revoke_days: float = Field(
+        30.0, gt=0, description="Out of contact longer than this many days → a revocation (撤销缓刑/假释) proposal.")
+    sanction_admonitions_to_warning: int = Field(2, ge=1, le=10, description="This many imposed 训诫 → a 警告 proposal.")
+    sanction_warnings_to_revocation: int = Field(2, ge=1, le=10, description="This many imposed 警告 → a revocation proposal.")
+    sanction_check_seconds: float = Field(3600.0, gt=0, description="How often the escalation rules and the month-end assessment run.")
+    assessment_good_score: float = Field(90.0, ge=0, le=100, description="A month scoring at least this is 良好 (good).")
+    assessment_pass_score: float = Field(60.0, ge=0, le=100, description="… at least this is 合格 (pass); below is 不合格.")
+    assessment_points_missed_checkin: float = Field(5.0, ge=0, description="Points off the month's 100 per missed or failed check-in that stands.")
+    assessment_points_violation: float = Field(10.0, ge=0, description="Points off per violation alert of the month (not a false alarm, excused or withdrawn).")
+    assessment_points_shortfall: float = Field(15.0, ge=0, description="Points off per obligation (study, public service) short at month end.")
+    assessment_points_praise: float = Field(5.0, ge=0, description="Points added per 表扬 of the month (the score stays ≤ 100).")
+    obligation_study_hours_strict: float = Field(12.0, ge=0, description="Study (教育学习) hours a month, strict tier.")
+    obligation_service_hours_strict: float = Field(12.0, ge=0, description="Public-service (公益活动) hours a month, strict tier.")
+    obligation_study_hours_ordinary: float = Field(8.0, ge=0, description="… study, ordinary tier.")
+    obligation_service_hours_ordinary: float = Field(8.0, ge=0, description="… public service, ordinary tier.")
+    obligation_study_hours_lenient: float = Field(4.0, ge=0, description="… study, lenient tier.")
+    obligation_service_hours_lenient: float = Field(4.0, ge=0, description="… public service, lenient tier.")
+
+
+class RiskSettings(BaseSettings):
+    """Explainable risk and tier proposals (risk/): the score is the sum of weight × value per factor."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    risk_weight_violations_recent: float = Field(5.0, description="Per violation alert in the last 30 days.")
+    risk_weight_violations_older: float = Field(2.0, description="Per violation alert 31–180 days ago.")
+    risk_weight_exclusion_zone: float = Field(5.0, description="Per exclusion-zone entry in the last 180 days (on top of its violation).")
+    risk_weight_missed_checkins: float = Field(3.0, description="Per missed check-in in the last 90 days (not overturned).")
+    risk_weight_failed_checkins: float = Field(3.0, description="Per failed check-in in the last 90 days (not overturned).")
+    risk_weight_signal_loss: float = Field(4.0, description="Per lost-contact alert in the last 90 days.")
+    risk_weight_integrity: float = Field(4.0, description="Per integrity alert (mock location, phone apart…) in the last 90 days.")
+    risk_weight_night_outings: float = Field(3.0, description="Per curfew breach (night-only outing, 昼伏夜出) in the last 90 days.")
+    risk_weight_sanctions: float = Field(8.0, description="Per imposed sanction (训诫, 警告, proposal) in the term.")
+    risk_weight_new_intake: float = Field(2.0, description="Per month short of six since intake (new supervisees are riskier).")
+    risk_high_score: float = Field(30.0, ge=0, description="A score at least this is high risk: a proposal into strict.")
+    risk_check_seconds: float = Field(86400.0, gt=0, description="How often the risk job runs (daily).")
+    tier_intake_months: int = Field(2, ge=0, le=24, description="Strict for the first this many months of the term.")
+    tier_lenient_after_months: int = Field(6, ge=1, le=60, description="Months at ordinary before a proposal to lenient.")
+    tier_strict_min_months: int = Field(2, ge=1, le=60, description="Months at strict before a proposal to ordinary.")
+    tier_lenient_average: float = Field(80.0, ge=0, le=100, description="… with the last quarter's average confirmed assessment score at least this (two months at least).")
+    tier_praises_in_a_row: int = Field(3, ge=1, le=12, description="… or this many 表扬 in a row (no sanction between).")
+
+
 class MediaSettings(BaseSettings):
     """The encrypted media store (core/media): photos, snapshots, sealed templates."""
 
@@ -338,6 +389,8 @@ class Settings:
         self.media = MediaSettings()
         self.face = FaceSettings()
         self.lifecycle = LifecycleSettings()
+        self.sanctions = SanctionSettings()
+        self.risk = RiskSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

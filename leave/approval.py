@@ -12,8 +12,9 @@ from core.errors import Conflict, Forbidden
 from geo.models import Fence
 from leave import names, rules
 from leave.fences import open_fence, reschedule_fence
-from leave.models import AuthorityLevel, LeaveRequest, LeaveStatus
-from leave.policy import RANK, effective_policy, require_authority
+from leave.models import LeaveRequest, LeaveStatus
+from leave.policy import effective_policy
+from supervision.authority import require_authority, stricter
 from leave.schemas import LeaveOut
 from leave.service import fence_window, scoped_leave, sync_travel_corridor, to_out
 from supervision.models import Role
@@ -24,8 +25,7 @@ DECIDERS = {Role.officer, Role.manager}
 
 def _required(ctx: Ctx, leave: LeaveRequest) -> str:
     today = effective_policy(ctx.db, leave.office_id).level_for(leave.total_days)
-    stored = AuthorityLevel(leave.required_level)
-    return max((stored, today), key=lambda lv: RANK[lv]).value
+    return stricter(leave.required_level, today).value
 
 
 def _check_decider(ctx: Ctx, leave: LeaveRequest, action: str) -> str:

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
+from supervision.authority import AuthorityLevel  # noqa: F401  (the generic levels; leave's columns hold them)
 
 
 class LeaveStatus(StrEnum):
@@ -40,11 +41,6 @@ class LeaveStatus(StrEnum):
     approved = "approved"
     rejected = "rejected"
     withdrawn = "withdrawn"
-
-
-class AuthorityLevel(StrEnum):
-    office = "office"  # 司法所
-    bureau = "bureau"  # 区县司法局
 
 
 _STATUS = "status IN ('pending', 'approved', 'rejected', 'withdrawn')"

@@ -23,7 +23,8 @@ from core.localtime import LOCAL_TZ
 from geo.models import Fence
 from leave.fences import end_fence, open_fence, parse_destination
 from leave.models import LeaveStatus, PermitOccurrence, StandingPermit
-from leave.policy import effective_policy, require_authority
+from leave.policy import effective_policy
+from supervision.authority import require_authority
 from leave.rules import check_supervisee
 from leave.schemas import PermitIn, PermitOut
 from leave.service import ACTORS, READERS, supervisee_for

@@ -4,7 +4,8 @@ Policies are inherited down the jurisdiction tree field by field: the nearest
 jurisdiction (the office, then its bureau) that sets a value wins, and the
 national defaults (社区矫正法实施办法: office up to 7 days, bureau beyond,
 30 days per approval; permits 6 months, approved by the bureau) fill the
-rest. Only managers write policies, so an office cannot loosen its own.
+rest (supervision.authority: the same inheritance and levels for every
+decision). Only managers write policies, so an office cannot loosen its own.
 """
 from __future__ import annotations
 
@@ -12,18 +13,15 @@ import math
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.context import Ctx
-from core.errors import Forbidden, Invalid, NotFound
-from core.principal import Principal
-from leave.models import AuthorityLevel, LeavePolicy
-from supervision.jurisdictions import ancestor_chain
-from supervision.models import Jurisdiction, JurisdictionLevel, Role
+from core.errors import Invalid, NotFound
+from leave.models import LeavePolicy
+# The approval-authority rules are generic (sanctions and tier moves use them too).
+from supervision.authority import RANK, AuthorityLevel, inherited
+from supervision.models import Jurisdiction, Role
 from supervision.scope import require_role
-
-RANK = {AuthorityLevel.office: 1, AuthorityLevel.bureau: 2}
 
 
 @dataclass(frozen=True)
@@ -50,45 +48,7 @@ def leave_days(depart_at: datetime, return_at: datetime) -> int:
 
 def effective_policy(db: Session, jurisdiction_id: int) -> EffectivePolicy:
     """The policy in force for a jurisdiction (nearest setting wins, then the default)."""
-    chain = ancestor_chain(db, jurisdiction_id)
-    rows = {p.jurisdiction_id: p for p in db.scalars(select(LeavePolicy).where(LeavePolicy.jurisdiction_id.in_(chain)))}
-    values = {}
-    for name in POLICY_FIELDS:
-        for jid in chain:
-            row = rows.get(jid)
-            if row is not None and getattr(row, name) is not None:
-                values[name] = getattr(row, name)
-                break
-    return EffectivePolicy(**values)
-
-
-def approver_level(db: Session, principal: Principal, office_id: int) -> AuthorityLevel | None:
-    """The authority the caller holds over a supervisee of ``office_id``, if any.
-
-    An officer of that very office holds office authority (a grid officer
-    below it does not); a manager of a bureau above it holds bureau
-    authority, which covers office-level decisions too.
-    """
-    office = db.get(Jurisdiction, office_id)
-    if office is None:
-        return None
-    if principal.role == Role.officer and principal.jurisdiction_id == office_id:
-        return AuthorityLevel.office
-    if principal.role == Role.manager and office.path.startswith(principal.jurisdiction_path):
-        level = db.scalar(select(Jurisdiction.level).where(Jurisdiction.id == principal.jurisdiction_id))
-        if level == JurisdictionLevel.bureau:
-            return AuthorityLevel.bureau
-    return None
-
-
-def require_authority(db: Session, principal: Principal, office_id: int, required: str, what: str) -> AuthorityLevel:
-    """Refuse (403) unless the caller holds at least ``required`` authority."""
-    held = approver_level(db, principal, office_id)
-    if held is None or RANK[held] < RANK[AuthorityLevel(required)]:
-        who = "a manager of the district bureau" if required == AuthorityLevel.bureau else \
-            "an officer of the supervisee's justice office or a manager of its bureau"
-        raise Forbidden(f"{what} needs approval at {required} level: only {who} may decide it")
-    return held
+    return EffectivePolicy(**inherited(db, LeavePolicy, jurisdiction_id, POLICY_FIELDS))
 
 
 # --- reading and writing policies (managers) ----------------------------------------

@@ -27,8 +27,9 @@ from core.audit import AuditEntry
 from core.context import Ctx
 from core.errors import Invalid, NotFound
 from core.localtime import LOCAL_TZ
-from leave.models import AuthorityLevel, LeaveRequest, LeaveStatus
-from leave.policy import RANK, effective_policy
+from leave.models import LeaveRequest, LeaveStatus
+from leave.policy import effective_policy
+from supervision.authority import RANK, AuthorityLevel, stricter
 from supervision.models import Jurisdiction, Role, Supervisee, User
 from supervision.scope import require_role
 
@@ -162,7 +163,7 @@ def build_report(*, ctx: Ctx, jurisdiction_id: int | None, start: date | None, e
     rows = []
     for lv in leaves:
         policy = policies.setdefault(lv.office_id, effective_policy(ctx.db, lv.office_id))
-        required = max((AuthorityLevel(lv.required_level), policy.level_for(lv.total_days)), key=RANK.get).value
+        required = stricter(lv.required_level, policy.level_for(lv.total_days)).value
         window_end = min(lv.returned_at or lv.return_due_at, now)
         violations = sum(1 for s, t in alerts if s == lv.supervisee_id and lv.depart_at <= t < window_end) \
             if lv.status == LeaveStatus.approved and lv.parent_id is None else 0

@@ -7,7 +7,7 @@ import { h, superviseeNames } from "./names.js";
 import { fenceLayer, makeMap, textTip } from "./maplib.js";
 
 const KINDS = ["left_permitted_area", "entered_exclusion_zone", "curfew_breach", "outside_leave_destination",
-  "overdue_return", "signal_lost", "device", "integrity", "missed_checkin", "term_ending"];
+  "overdue_return", "signal_lost", "device", "integrity", "missed_checkin", "term_ending", "notice", "obligation_shortfall"];
 const REASONS = ["confirmed_violation", "false_alarm", "excused", "police_notified"];
 let soundOn = false;
 

@@ -1,0 +1,1 @@
+"""Explainable risk (daily factors) and tier proposals (分类管理)."""

@@ -1,0 +1,92 @@
+"""Sanction records: an officer's proposal, the decision (impose / reject) by someone else with the
+authority, and the list. Nothing is imposed without a person's decision with a reason.
+
+Order of refusals on a decision (each audited): role (403) → scope (404, as
+if absent) → state (409) → the proposer themself (403) → authority (403).
+The level needed is the stricter of the one recorded at proposal time and
+the one today's policy gives, so a policy change cannot be raced.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.context import Ctx
+from core.errors import Conflict, NotFound
+from core.schemas import Page
+from sanctions import policy
+from sanctions.models import Sanction, SanctionKind, SanctionStatus
+from supervision.authority import require_authority, stricter
+from supervision.decisions import require_second_person
+from supervision.models import Role, Supervisee
+from supervision.scope import office_scope, require_role
+from supervision.supervisees import get_scoped as scoped_supervisee
+
+STAFF = {Role.officer, Role.manager, Role.auditor}
+DECIDERS = {Role.officer, Role.manager}
+
+
+def sanction_out(s: Sanction) -> dict:
+    return {"id": s.id, "supervisee_id": s.supervisee_id, "office_id": s.office_id, "kind": s.kind,
+            "status": s.status, "facts": s.facts, "evidence": s.evidence, "rule_key": s.rule_key,
+            "proposed_by": s.proposed_by, "proposed_at": s.proposed_at, "required_level": s.required_level,
+            "decided_by": s.decided_by, "decided_level": s.decided_level, "decided_at": s.decided_at,
+            "decision_reason": s.decision_reason}
+
+
+def add_proposal(ctx_db, *, sup: Supervisee, kind: SanctionKind, facts: str, evidence: dict, now,
+                 proposed_by: int | None, rule_key: str | None = None) -> Sanction:
+    row = Sanction(supervisee_id=sup.id, office_id=sup.office_id, kind=kind, status=SanctionStatus.proposed,
+                   facts=facts, evidence=evidence, rule_key=rule_key, proposed_by=proposed_by, proposed_at=now,
+                   required_level=policy.level_for(ctx_db, sup.office_id, kind))
+    ctx_db.add(row)
+    ctx_db.flush()
+    return row
+
+
+def propose_sanction(*, ctx: Ctx, supervisee_id: int, kind: SanctionKind, facts: str, evidence: dict) -> dict:
+    """An officer's record of a 训诫 / 警告 / proposal / 表扬, pending a decision by someone with the authority."""
+    require_role(ctx.principal, DECIDERS, "propose sanctions")
+    sup = scoped_supervisee(ctx, supervisee_id)
+    row = add_proposal(ctx.db, sup=sup, kind=kind, facts=facts, evidence=evidence, now=ctx.clock.now(),
+                       proposed_by=ctx.principal.user_id)
+    ctx.record("sanction.propose", "sanction", row.id, detail={
+        "supervisee_id": sup.id, "office_id": sup.office_id, "kind": kind, "evidence": evidence,
+        "required_level": row.required_level})
+    return sanction_out(row)
+
+
+def decide_sanction(*, ctx: Ctx, sanction_id: int, impose: bool, reason: str) -> dict:
+    """Impose or reject a proposal, with a reason."""
+    require_role(ctx.principal, DECIDERS, "decide sanctions")
+    row = ctx.db.scalar(select(Sanction).where(Sanction.id == sanction_id,
+                                               office_scope(ctx.principal, Sanction.office_id)).with_for_update())
+    if row is None:
+        ctx.record("sanction.decide", "sanction", sanction_id, outcome="not_found")
+        raise NotFound()
+    if row.status != SanctionStatus.proposed:
+        raise Conflict(f"this sanction is already {row.status}")
+    require_second_person(ctx, row, action="sanction.decide", kind="sanction", involved=(row.proposed_by,),
+                          reason="proposer", message="you proposed this: someone else must decide it")
+    required = stricter(row.required_level, policy.level_for(ctx.db, row.office_id, row.kind)).value
+    held = require_authority(ctx.db, ctx.principal, row.office_id, required, f"a {row.kind}")
+    row.status = SanctionStatus.imposed if impose else SanctionStatus.rejected
+    row.decided_by, row.decided_level, row.decided_at, row.decision_reason = \
+        ctx.principal.user_id, held.value, ctx.clock.now(), reason
+    ctx.db.flush()
+    ctx.record("sanction.impose" if impose else "sanction.reject", "sanction", row.id, detail={
+        "supervisee_id": row.supervisee_id, "office_id": row.office_id, "kind": row.kind, "level": held.value,
+        "required_level": required, "reason": reason})
+    return sanction_out(row)
+
+
+def list_sanctions(*, ctx: Ctx, supervisee_id: int, limit: int, offset: int) -> Page[dict]:
+    """A supervisee's sanctions and praise, proposals included (newest first)."""
+    require_role(ctx.principal, STAFF, "read sanctions")
+    scoped_supervisee(ctx, supervisee_id)
+    where = (Sanction.supervisee_id == supervisee_id,)
+    total = ctx.db.scalar(select(func.count()).select_from(Sanction).where(*where)) or 0
+    rows = ctx.db.scalars(select(Sanction).where(*where).order_by(Sanction.proposed_at.desc(), Sanction.id.desc())
+                          .limit(limit).offset(offset))
+    items = [sanction_out(s) for s in rows]
+    ctx.record("sanction.read", "supervisee", supervisee_id, detail={"rows": len(items)})
+    return Page(items=items, total=total, limit=limit, offset=offset)

@@ -28,12 +28,9 @@ class AlertKind(StrEnum):
     device = "device"
     integrity = "integrity"
     missed_checkin = "missed_checkin"
-<<<<<<< HEAD
     notice = "notice"  # a reminder or announcement for the officer (an order about to lapse, lapsed)
     term_ending = "term_ending"  # a notice: the term ends in N days (Law art. 44), nothing to stop
-=======
     obligation_shortfall = "obligation_shortfall"  # study / public-service hours short at month end
->>>>>>> sanctions
 
 
 class AlertState(StrEnum):

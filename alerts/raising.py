@@ -32,12 +32,9 @@ BASE_SEVERITY = {
     AlertKind.device: Severity.low,
     AlertKind.integrity: Severity.medium,
     AlertKind.missed_checkin: Severity.medium,
-<<<<<<< HEAD
     AlertKind.notice: Severity.low,
     AlertKind.term_ending: Severity.low,
-=======
     AlertKind.obligation_shortfall: Severity.low,
->>>>>>> sanctions
 }
 _ORDER = [Severity.low, Severity.medium, Severity.high, Severity.critical]
 

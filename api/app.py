@@ -19,7 +19,8 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import alerts, auth, checkins, fences, health, ingest, leave, positions, supervision, tracks, ws
+from api.routes import (alerts, auth, checkins, fences, health, ingest, leave, positions, rollcall, supervision,
+                        tracks, ws)
 from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
@@ -35,6 +36,8 @@ from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
 from geo.ingest.jt808.listener import Jt808Listener
 from leave import scheduled as leave_jobs
+from rollcall import purge as rollcall_purge
+from rollcall import scheduled as rollcall_jobs
 from web import routes as web
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -52,13 +55,13 @@ BODY_LIMITS = BodyLimits((
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
-                         *audit_jobs.JOBS, *media_jobs.JOBS)
+                         *audit_jobs.JOBS, *media_jobs.JOBS, *rollcall_jobs.JOBS)
 
 # Every package's answer to "what is kept and what is deleted at a supervisee's
 # purge" (core.retention). Each package that owns a table referring to a
 # supervisee adds its ``purge.RETENTION`` here; a schema scan test fails on a
 # table nobody declares.
-RETENTIONS: tuple[Retention, ...] = ()
+RETENTIONS: tuple[Retention, ...] = (rollcall_purge.RETENTION,)
 
 
 def job_runner(app: FastAPI) -> JobRunner:
@@ -154,7 +157,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, web):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, rollcall, web):
         app.include_router(module.router)
     document_errors(app)
     return app

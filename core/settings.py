@@ -311,6 +311,21 @@ class CameraSettings(BaseSettings):
         return value
 
 
+class RollcallSettings(BaseSettings):
+    """Remote roll-calls (rollcall/): the window, the grabs in it, the frames kept, the cameras suggested."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    rollcall_default_minutes: int = Field(10, ge=1, le=240, description="Minutes a supervisee has to reach the camera when the officer names none.")
+    rollcall_max_minutes: int = Field(60, ge=1, le=240, description="Longest roll-call window an officer may give (minutes).")
+    rollcall_check_seconds: float = Field(20.0, gt=0, description="Seconds between roll-call job rounds: each waiting roll-call's camera is grabbed once per round.")
+    rollcall_batch: int = Field(8, ge=1, le=64, description="Roll-calls grabbed per round at most (the grab pool bounds them further).")
+    rollcall_frames_per_grab: int = Field(3, ge=1, le=10, description="Frames read per grab (the best one is judged and kept).")
+    rollcall_frame_interval_seconds: float = Field(0.5, ge=0, le=5, description="Seconds between the frames of one grab.")
+    rollcall_frames_kept: int = Field(10, ge=1, le=100, description="Frames kept as evidence per roll-call at most (a match is always kept).")
+    rollcall_suggest_radius_m: float = Field(1000.0, gt=0, le=20000, description="Cameras suggested lie within this distance of the phone's last position (metres).")
+    rollcall_suggest_limit: int = Field(5, ge=1, le=50, description="Cameras suggested at most, nearest first.")
+
+
 class Settings:
     """All settings of one process."""
 
@@ -331,6 +346,7 @@ class Settings:
         self.media = MediaSettings()
         self.face = FaceSettings()
         self.cameras = CameraSettings()
+        self.rollcall = RollcallSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

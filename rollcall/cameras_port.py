@@ -40,5 +40,5 @@ def grab_target(db: Session, camera_id: int, settings: Settings) -> tuple[Camera
     camera = db.scalar(select(Camera).where(Camera.id == camera_id, Camera.status == "active"))
     if camera is None:
         raise LookupError("camera removed or disabled")
-    url = check_camera_url(camera.stream_url, networks=list(settings.camera.camera_networks))
+    url = check_camera_url(camera.stream_url, networks=list(settings.cameras.camera_networks))
     return url, credentials_for(db, camera.id, settings)

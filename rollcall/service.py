@@ -156,13 +156,14 @@ def list_rollcalls(*, ctx: Ctx, supervisee_id: int | None, pending: bool, limit:
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-def read_frame(*, ctx: Ctx, rollcall_id: int, frame_id: int) -> media.MediaBlob:
-    """One evidence frame, for staff who can see the roll-call (the read is audited by the media store)."""
-    require_role(ctx.principal, STAFF, "see roll-call frames")
-    row = _scoped(ctx, rollcall_id)
-    frame = ctx.db.scalar(select(RollcallFrame).where(RollcallFrame.id == frame_id,
-                                                      RollcallFrame.rollcall_id == row.id))
+def read_frame(*, ctx: Ctx, frame_id: int) -> media.MediaBlob:
+    """One evidence frame, for the officers and managers who can see its roll-call (like check-in photos:
+    biometric evidence, so not auditors, admins or the supervisee); the media store audits the read."""
+    require_role(ctx.principal, OFFICERS, "see roll-call frames")
+    frame = ctx.db.scalar(select(RollcallFrame).join(Rollcall, Rollcall.id == RollcallFrame.rollcall_id).where(
+        RollcallFrame.id == frame_id, office_scope(ctx.principal, Rollcall.office_id)))
     if frame is None:
+        ctx.record("rollcall.frame.read", "rollcall_frame", frame_id, outcome="not_found")
         raise NotFound()
     return media.read(ctx.db, frame.media_id, purpose=FRAME_PURPOSE, ctx=ctx)
 

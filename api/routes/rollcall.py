@@ -54,10 +54,11 @@ def get_rollcall(rollcall_id: Id, ctx: CtxDep):
     return service.get_rollcall(ctx=ctx, rollcall_id=rollcall_id)
 
 
-@router.get("/rollcalls/{rollcall_id}/frames/{frame_id}", responses={**_404, 200: {"content": {"image/jpeg": {}}}},
-            response_class=Response, name="rollcall.frame", summary="One evidence frame (staff; audited)")
-def frame(rollcall_id: Id, frame_id: Id, ctx: CtxDep):
-    blob = service.read_frame(ctx=ctx, rollcall_id=rollcall_id, frame_id=frame_id)
+@router.get("/rollcall-frames/{frame_id}", responses={**_404, 200: {"content": {"image/jpeg": {}}}},
+            response_class=Response, name="rollcall.frame",
+            summary="One roll-call evidence frame (the supervisee's officers and managers; audited)")
+def frame(frame_id: Id, ctx: CtxDep):
+    blob = service.read_frame(ctx=ctx, frame_id=frame_id)
     # A camera picture of a person: no browser or proxy may keep a copy.
     return Response(blob.data, media_type=blob.content_type, headers={"Cache-Control": "no-store"})
 

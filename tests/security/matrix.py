@@ -166,6 +166,14 @@ _CIRCLE = {"lon": 118.97, "lat": 28.97, "radius_m": 200}
 _REASON = {"reason": "核实无误"}
 # Check-in and enrolment photos (checkins/photos.py), seeded in world.py.
 PATH_OBJECTS["media_id"] = "media"
+# Roll-calls and their evidence frames (tests/security/world_rollcall.py).
+PATH_OBJECTS.update(rollcall_id="rollcall", frame_id="rollcall_frame")
+
+
+def _rollcall(w: MatrixWorld, which: str) -> dict:
+    """A roll-call of the object supervisee at a camera of its office (office A's for a missing one)."""
+    return {"supervisee_id": w.target("supervisee", which),
+            "camera_id": w.target("camera", "in" if which == "missing" else which), "gesture": "wave"}
 
 # --- the table ---------------------------------------------------------------------------
 ROWS: list[Row] = [
@@ -463,5 +471,30 @@ ROWS: list[Row] = [
     # --- check-in photos: the supervisee's officers and managers only (supervisees, admins, auditors never)
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("GET /checkins/photos/{media_id}",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    # --- remote roll-calls (远程点名): officers and managers start and decide; auditors read; the supervisee
+    # sees only their own request (never the outcome or the frames)
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /rollcalls/gestures",
+        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
+    row("GET /supervisees/{supervisee_id}/rollcall-cameras",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("POST /rollcalls",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        obj="supervisee", ref="body.supervisee_id", body=_rollcall),
+    row("GET /rollcalls/mine",
+        "403         403         403         403         403         403         ok          ok          401         401         401         401         401"),
+    row("GET /rollcalls",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401",
+        lists="rollcall"),
+    row("GET /rollcalls/{rollcall_id}",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("POST /rollcalls/{rollcall_id}/decision",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"decision": "confirmed", "reason": "画面中为本人，已按要求挥手"}),
+    row("POST /rollcalls/{rollcall_id}/cancel",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        obj="rollcall_waiting", body=lambda w, _: {"reason": "已电话联系"}),
+    row("GET /rollcall-frames/{frame_id}",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
 ]

@@ -135,6 +135,9 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
         "officer": (users["same"].id, officer_x.id),  # an officer to assign an alert to
     }
     w.objects["media"] = (_photo(db, settings, a.id), _photo(db, settings, sup_x.id))
+    from tests.security.world_rollcall import seed_rollcalls
+
+    seed_rollcalls(db, w, settings, now)
     return w
 
 

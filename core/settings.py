@@ -282,6 +282,35 @@ class FaceSettings(BaseSettings):
         20.0, gt=0, description="The neutral photo must face the camera within this yaw and pitch (degrees).")
 
 
+class CameraSettings(BaseSettings):
+    """Cameras: URL safety (video/camera_url.py), frame grabs (video/capture.py) and health (cameras/health.py)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    camera_networks: list[str] = Field(
+        default_factory=list, description="Networks camera stream URLs may point to (JSON list of CIDRs); empty: no camera is reachable. "
+                                          "Loopback, link-local and metadata addresses need a network naming them (`127.0.0.0/8`).")
+    camera_grab_deadline_seconds: float = Field(
+        10.0, gt=0, le=120, description="Hard deadline of one grab (open, keyframe, frames); a later worker process is killed.")
+    camera_grab_workers: int = Field(4, ge=1, le=64, description="Grab worker processes at most (a bounded pool: an alert storm cannot fork-bomb the host).")
+    camera_grab_queue: int = Field(64, ge=1, description="Grabs waiting for a worker at most; more are answered `busy` at once.")
+    camera_snapshot_max_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest still image (snapshot URL answer) read from a camera (bytes).")
+    camera_snapshots_per_alert: int = Field(3, ge=0, description="Covering cameras grabbed from when a violation alert is created.")
+    camera_probe_minutes: float = Field(10.0, gt=0, description="Every camera is probed once per this period, the probes spread over it.")
+    camera_probe_concurrency: int = Field(2, ge=1, description="Health probes running at once (they share the grab pool).")
+    camera_degraded_after: int = Field(1, ge=1, description="Consecutive failed probes after which an online camera is degraded.")
+    camera_offline_after: int = Field(3, ge=1, description="Consecutive failed probes after which a camera is offline.")
+    camera_offline_alert_share: float = Field(
+        0.3, gt=0, le=1, description="Admins are alerted when at least this share of an office's cameras is offline.")
+
+    @field_validator("camera_networks")
+    @classmethod
+    def _camera_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
+        return value
+
+
 class Settings:
     """All settings of one process."""
 
@@ -301,6 +330,7 @@ class Settings:
         self.checkins = CheckinSettings()
         self.media = MediaSettings()
         self.face = FaceSettings()
+        self.cameras = CameraSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

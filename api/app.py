@@ -19,8 +19,12 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import (alerts, auth, checkins, fences, health, ingest, leave, positions, rollcall, supervision,
-                        tracks, ws)
+from api.routes import (alerts, auth, cameras, checkins, fences, health, ingest, leave, positions, rollcall,
+                        supervision, tracks, ws)
+from alerts.hooks import on_alert_created
+from cameras import purge as camera_purge
+from cameras import scheduled as camera_jobs
+from cameras.evidence import AttachCameras
 from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
@@ -51,17 +55,18 @@ BODY_LIMITS = BodyLimits((
     # Two photos of a check-in (each at most checkins' MAX_PHOTO) plus the form fields.
     (r"/checkins/[^/]+/submit", checkins.MAX_BODY),
     (r"/supervisees/[^/]+/face-enrolment", checkins.MAX_ENROL_BODY),
+    (r"/cameras/import", cameras.MAX_IMPORT),
 ))
 
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
-                         *audit_jobs.JOBS, *media_jobs.JOBS, *rollcall_jobs.JOBS)
+                         *audit_jobs.JOBS, *media_jobs.JOBS, *camera_jobs.JOBS, *rollcall_jobs.JOBS)
 
 # Every package's answer to "what is kept and what is deleted at a supervisee's
 # purge" (core.retention). Each package that owns a table referring to a
 # supervisee adds its ``purge.RETENTION`` here; a schema scan test fails on a
 # table nobody declares.
-RETENTIONS: tuple[Retention, ...] = (rollcall_purge.RETENTION,)
+RETENTIONS: tuple[Retention, ...] = (camera_purge.RETENTION, rollcall_purge.RETENTION)
 
 
 def job_runner(app: FastAPI) -> JobRunner:
@@ -151,13 +156,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.hash_slots = HashSlots(settings.auth.password_hash_slots)
     app.state.limits = make_limits(settings)
     install_error_handlers(app)
+    # Violation alerts get the cameras that can see them, in the alert's transaction (cameras/evidence.py).
+    on_alert_created("cameras", AttachCameras(settings.cameras.camera_snapshots_per_alert))
     # Added last is outermost: the request id tags every answer, a 413 included.
     app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, rollcall, web):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, cameras,
+                   rollcall, web):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -29,7 +29,7 @@ from video.camera_url import CameraUrl, CameraUrlRefused, check_camera_url, reda
 
 
 def camera_networks(settings: Settings) -> list[str]:
-    return list(settings.camera.camera_networks)
+    return list(settings.cameras.camera_networks)
 
 
 def check_url(url: str, settings: Settings, *, field: str = "url") -> CameraUrl:

@@ -302,6 +302,8 @@ class CameraSettings(BaseSettings):
     camera_offline_after: int = Field(3, ge=1, description="Consecutive failed probes after which a camera is offline.")
     camera_offline_alert_share: float = Field(
         0.3, gt=0, le=1, description="Admins are alerted when at least this share of an office's cameras is offline.")
+    camera_snapshot_seconds: float = Field(
+        5.0, gt=0, description="How often the snapshot job takes pending frame requests (alert evidence, on demand).")
 
     @field_validator("camera_networks")
     @classmethod

@@ -30,7 +30,7 @@ from core.context import Ctx
 from core.errors import Invalid, NotFound
 from core.jobs import JobContext
 from core.settings import Settings
-from supervision.scope import office_scope
+from supervision.scope import STAFF_READERS, office_scope, require_role
 
 if TYPE_CHECKING:
     from video.capture import GrabPool
@@ -117,6 +117,7 @@ def visible_snapshot(ctx: Ctx, snapshot_id: int) -> CameraSnapshot:
 
 def read_frame(*, ctx: Ctx, snapshot_id: int, index: int):
     """One frame (a MediaBlob) of a visible snapshot; the read is audited by the media store."""
+    require_role(ctx.principal, STAFF_READERS, "read camera frames")
     snap = visible_snapshot(ctx, snapshot_id)
     if not 0 <= index < len(snap.media_ids):
         raise NotFound()

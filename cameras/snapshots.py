@@ -47,9 +47,7 @@ def shared_pool(settings: Settings) -> GrabPool:
         if _pool is None:
             from video.capture import GrabPool
 
-            cfg = settings.cameras
-            _pool = GrabPool(workers=cfg.camera_grab_workers, deadline_s=cfg.camera_grab_deadline_seconds,
-                             max_queue=cfg.camera_grab_queue)
+            _pool = GrabPool.from_settings(settings.cameras)
         return _pool
 
 

@@ -33,7 +33,7 @@ def test_admin_registers_and_officers_read_in_scope(client, world, db):
     other = client.get(f"/cameras/{cam['id']}", headers=world.auth("officer_b"))
     missing = client.get("/cameras/999999999", headers=world.auth("officer_b"))
     assert other.status_code == missing.status_code == 404 and other.content == missing.content
-    assert client.get(f"/cameras/{cam['id']}", headers=world.auth("supervisee_a")).status_code == 404
+    assert client.get(f"/cameras/{cam['id']}", headers=world.auth("supervisee_a")).status_code == 403
     listed = client.get("/cameras", headers=world.auth("officer_b")).json()
     assert cam["id"] not in [c["id"] for c in listed["items"]]
     # Sealed apart, opened only for a grab; never in the audit trail.

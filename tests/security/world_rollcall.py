@@ -1,5 +1,5 @@
 """The matrix world's roll-call objects, in scope (supervisee a, office A) and out (x, office X):
-a camera each, a face enrolment each, a finished roll-call with one evidence frame each (for
+a camera each (the cameras' world objects when they are there), a face enrolment each, a finished roll-call with one evidence frame each (for
 reads and decisions) and a waiting one each (for cancels). Written directly: the roll-call
 routes are what the matrix tests."""
 from __future__ import annotations
@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
+
+from cameras.models import Camera
 
 from checkins.face_check import template_aad
 from checkins.models import FaceEnrolment
@@ -22,9 +24,10 @@ def seed_rollcalls(db: Session, w, settings, now: datetime) -> None:
     officer = {"a": w.base.users["officer_a"].id, "x": None}
     templates = descriptors_bytes([analyse(photo(n)).descriptor for n in ("a-2", "a-3")])
     kinds: dict[str, list[int]] = {"camera": [], "rollcall": [], "rollcall_waiting": [], "rollcall_frame": []}
-    for key in ("a", "x"):
+    cameras = w.objects.get("camera")
+    for i, key in enumerate(("a", "x")):
         sup = w.base.supervisees[key]
-        camera = add_camera(db, sup.office_id, name=f"{key}村口")
+        camera = db.get(Camera, cameras[i]) if cameras else add_camera(db, sup.office_id, name=f"{key}村口")
         db.add(FaceEnrolment(supervisee_id=sup.id, version=1, active=True, media_ids=[], enrolled_by=officer["a"] or 0,
                              templates=media.seal(templates, aad=template_aad(sup.id), settings=settings),
                              enrolled_at=now))

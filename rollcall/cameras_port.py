@@ -3,12 +3,13 @@ point, and where and how to grab from one. Kept in one place so the registry's i
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cameras.coverage import CameraHit, cameras_within
 from cameras.models import Camera
 from cameras.scope import camera_clause
-from cameras.service import credentials_for
+from cameras.service import camera_networks, credentials_for
 from core.context import Ctx
 from core.errors import NotFound
 from core.settings import Settings
@@ -24,14 +25,10 @@ def scoped_camera(ctx: Ctx, camera_id: int) -> Camera:
     return camera
 
 
-def cameras_near(ctx: Ctx, *, lon: float, lat: float, radius_m: float, limit: int) -> list[tuple[Camera, float]]:
+def cameras_near(ctx: Ctx, *, lon: float, lat: float, radius_m: float, limit: int) -> list[CameraHit]:
     """Active cameras in the caller's scope within ``radius_m`` of a WGS-84 point, nearest first."""
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326).cast(Camera.geog.type)
-    dist = func.ST_Distance(Camera.geog, point).label("distance_m")
-    rows = ctx.db.execute(select(Camera, dist).where(
-        func.ST_DWithin(Camera.geog, point, radius_m), Camera.status == "active", camera_clause(ctx.principal))
-        .order_by(dist, Camera.id).limit(limit)).all()
-    return [(camera, float(d)) for camera, d in rows]
+    return cameras_within(ctx.db, lon=lon, lat=lat, radius_m=radius_m, clause=camera_clause(ctx.principal),
+                          limit=limit)
 
 
 def grab_target(db: Session, camera_id: int, settings: Settings) -> tuple[CameraUrl, tuple[str, str] | None]:
@@ -40,5 +37,5 @@ def grab_target(db: Session, camera_id: int, settings: Settings) -> tuple[Camera
     camera = db.scalar(select(Camera).where(Camera.id == camera_id, Camera.status == "active"))
     if camera is None:
         raise LookupError("camera removed or disabled")
-    url = check_camera_url(camera.stream_url, networks=list(settings.cameras.camera_networks))
+    url = check_camera_url(camera.stream_url, networks=camera_networks(settings))
     return url, credentials_for(db, camera.id, settings)

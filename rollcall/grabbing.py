@@ -1,8 +1,9 @@
 """The roll-call job: grab frames from each waiting roll-call's camera, judge them, keep the evidence.
 
 One round takes up to ``rollcall_batch`` waiting roll-calls (those attempted
-longest ago first), submits one grab per roll-call to the shared, bounded
-GrabPool (video.capture: a worker process with a hard deadline, killed when
+longest ago first), submits one grab per roll-call to the bounded GrabPool
+the cameras' snapshots use (one bound on grab processes for the whole server;
+video.capture: a worker process with a hard deadline, killed when
 late), so a hung camera costs one worker for at most the deadline and never
 blocks the others; then judges each grab (rollcall.judge) and records the
 attempt. The round holds no row lock while it grabs: the rows are re-read
@@ -18,18 +19,16 @@ long window cannot fill the disk.
 """
 from __future__ import annotations
 
-import atexit
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from cameras.snapshots import shared_pool
 from checkins.face_check import enrolled_descriptors
 from core import media
 from core.jobs import JobContext
-from core.settings import Settings
 from rollcall import cameras_port
 from rollcall.judge import Judgement, better, judge_frames
 from rollcall.models import Rollcall, RollcallFrame
@@ -42,9 +41,6 @@ JOB_NAME = "rollcalls"
 FRAME_KIND = "rollcall_frame"
 FRAME_PURPOSE = "remote roll-call"
 
-_pool: "GrabPool | None" = None
-_pool_lock = threading.Lock()
-
 
 @dataclass(frozen=True)
 class NoGrab:
@@ -55,29 +51,17 @@ class NoGrab:
     elapsed_ms: float = 0.0
 
 
-def grab_pool(settings: Settings) -> "GrabPool":
-    """The process's roll-call grab pool (created on first use, closed at exit)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            # Imported here: the worker-process machinery is loaded by the first grab, not by every
-            # process that merely lists the jobs (the CLI, migrations).
-            from video.capture import GrabPool
-            cfg = settings.cameras
-            _pool = GrabPool(workers=cfg.camera_grab_workers, deadline_s=cfg.camera_grab_deadline_seconds,
-                             max_queue=cfg.camera_grab_queue)
-            atexit.register(_pool.close)
-        return _pool
+def run_rollcalls(job: JobContext, *, pool: "GrabPool | None" = None) -> dict:
+    """One round: close the roll-calls past their deadline, then attempt the waiting ones.
 
-
-def run_rollcalls(job: JobContext) -> dict:
-    """One round: close the roll-calls past their deadline, then attempt the waiting ones."""
+    ``pool``: the process's shared grab pool unless given (tests give one with a short deadline)."""
     closed = _close_expired(job)
     cfg = job.settings.rollcall
     due = list(job.db.scalars(select(Rollcall).where(
         Rollcall.state == "waiting", Rollcall.deadline_at > job.now, Rollcall.requested_at <= job.now)
         .order_by(Rollcall.last_attempt_at.asc().nulls_first(), Rollcall.id).limit(cfg.rollcall_batch)))
-    pending = [(row.id, row.supervisee_id, _submit(job, row)) for row in due]
+    pool = pool or (shared_pool(job.settings) if due else None)
+    pending = [(row.id, row.supervisee_id, _submit(job, row, pool)) for row in due]
     outcomes = {}
     for rollcall_id, supervisee_id, grab in pending:
         result = grab.result() if isinstance(grab, Future) else grab
@@ -85,7 +69,7 @@ def run_rollcalls(job: JobContext) -> dict:
     return {"closed": closed, "attempted": outcomes}
 
 
-def _submit(job: JobContext, row: Rollcall) -> "Future[GrabResult] | NoGrab":
+def _submit(job: JobContext, row: Rollcall, pool: "GrabPool") -> "Future[GrabResult] | NoGrab":
     """The grab for one roll-call, submitted to the pool (or a failed result at once, with its reason)."""
     cfg = job.settings.rollcall
     try:
@@ -94,7 +78,7 @@ def _submit(job: JobContext, row: Rollcall) -> "Future[GrabResult] | NoGrab":
         return NoGrab(error=str(exc))
     except CameraUrlRefused as exc:
         return NoGrab(error=f"refused: {exc}"[:120])
-    return grab_pool(job.settings).submit(url, credentials=credentials, frames=cfg.rollcall_frames_per_grab,
+    return pool.submit(url, credentials=credentials, frames=cfg.rollcall_frames_per_grab,
                                           interval_s=cfg.rollcall_frame_interval_seconds)
 
 

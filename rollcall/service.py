@@ -65,12 +65,12 @@ def suggest_cameras(*, ctx: Ctx, supervisee_id: int, radius_m: float | None) -> 
     cameras = [] if fix is None else cameras_port.cameras_near(ctx, lon=fix.lon, lat=fix.lat, radius_m=radius,
                                                                 limit=cfg.rollcall_suggest_limit)
     ctx.record("rollcall.suggest", "supervisee", sup.id, detail={
-        "purpose": "remote roll-call", "fix_id": None if fix is None else fix.id, "cameras": [c.id for c, _ in cameras]})
+        "purpose": "remote roll-call", "fix_id": None if fix is None else fix.id, "cameras": [c.id for c in cameras]})
     return {"position": None if fix is None else {"t": fix.t, "lon": fix.lon, "lat": fix.lat,
                                                   "accuracy_m": fix.accuracy_m},
             "radius_m": radius,
             "cameras": [{"id": c.id, "code": c.code, "name": c.name, "lon": c.lon, "lat": c.lat,
-                         "distance_m": round(d, 1)} for c, d in cameras]}
+                         "distance_m": round(c.distance_m, 1)} for c in cameras]}
 
 
 def start_rollcall(*, ctx: Ctx, supervisee_id: int, camera_id: int, minutes: int | None,

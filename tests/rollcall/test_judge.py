@@ -24,8 +24,9 @@ def test_the_enrolled_person_matches_and_another_does_not(references):
 
 
 def test_the_best_frame_of_a_burst_counts(references):
-    burst = judge_frames([no_face(), photo("b-1"), photo("a-1")], references)
+    burst = judge_frames([no_face(), photo("b-1"), photo("a-1"), photo("b-1")], references)
     assert burst.outcome == "match" and burst.best_frame == 2
+    # judged in order until the match: the frame after it is not described at all
     assert [f.outcome for f in burst.frames] == ["no_face", "no_match", "match"]
     assert burst.evidence()["frames"][0] == {"faces": 0, "distance": None, "outcome": "no_face"}
 

@@ -25,7 +25,7 @@ from cameras.models import MAX_RANGE_M, Camera
 from cameras.scope import require_admin
 from cameras.service import camera_networks
 from core.context import Ctx
-from core.errors import Invalid
+from core.errors import Invalid, NotFound
 from geo.datum import DATUM_NAMES, to_wgs84
 from supervision.models import Jurisdiction
 from supervision.scope import jurisdiction_clause
@@ -112,7 +112,7 @@ def import_cameras(*, ctx: Ctx, data: bytes, jurisdiction_id: int) -> Report:
     home = ctx.db.scalar(select(Jurisdiction).where(Jurisdiction.id == jurisdiction_id,
                                                     jurisdiction_clause(ctx.principal)))
     if home is None:
-        raise Invalid("no such jurisdiction in your scope", field="query.jurisdiction_id")
+        raise NotFound()  # the jurisdiction is the object of the import: another one looks nonexistent
     return run_import(ctx=ctx, data=data, home=home, started=started)
 
 

@@ -15,15 +15,12 @@ from cameras.coverage import CameraHit, cameras_within, covering_cameras
 from cameras.evidence import evidence_position, request_snapshots
 from cameras.models import Camera, CameraSnapshot
 from cameras.scope import camera_clause
+from cameras.service import CAMERA_READERS
 from cameras.snapshots import alert_snapshots
 from core.context import Ctx
 from core.errors import Invalid, NotFound
 from geo.datum import to_wgs84
-from supervision.models import Role
 from supervision.scope import SUPERVISEE_WRITERS, STAFF_READERS, office_scope, require_role
-
-CAMERA_READERS = STAFF_READERS | {Role.admin}
-
 
 def _wgs84(lon: float, lat: float, datum: str) -> tuple[float, float]:
     return to_wgs84(lon, lat, datum) if datum != "wgs84" else (lon, lat)
@@ -51,6 +48,7 @@ def _visible_alert(ctx: Ctx, alert_id: int) -> Alert:
 
 
 def list_alert_snapshots(*, ctx: Ctx, alert_id: int) -> list[CameraSnapshot]:
+    require_role(ctx.principal, STAFF_READERS, "read alert evidence")
     _visible_alert(ctx, alert_id)
     return alert_snapshots(ctx.db, alert_id)
 

@@ -24,8 +24,13 @@ from core.media import seal, unseal
 from core.settings import Settings
 from geo.datum import to_wgs84
 from supervision.models import Jurisdiction
-from supervision.scope import jurisdiction_clause
+from supervision.models import Role
+from supervision.scope import STAFF_READERS, jurisdiction_clause, require_role
 from video.camera_url import CameraUrl, CameraUrlRefused, check_camera_url, redact_url
+
+
+# Camera rows are not personal: admins (who register them) read them too; supervisees do not.
+CAMERA_READERS = STAFF_READERS | {Role.admin}
 
 
 def camera_networks(settings: Settings) -> list[str]:
@@ -71,18 +76,21 @@ def _place(camera: Camera, lon: float, lat: float, datum: str) -> None:
     camera.geog = from_shape(Point(camera.lon, camera.lat), srid=4326)
 
 
-def _jurisdiction(ctx: Ctx, jurisdiction_id: int) -> Jurisdiction:
-    """A jurisdiction in the admin's subtree (422 otherwise: it names a body field, not the path object)."""
+def _jurisdiction(ctx: Ctx, jurisdiction_id: int, *, is_object: bool) -> Jurisdiction:
+    """A jurisdiction in the admin's subtree. Where it is the object of the call (registering a camera
+    into it) another one is 404 like a nonexistent one; in a PATCH (the camera is the object) a 422."""
     row = ctx.db.scalar(select(Jurisdiction).where(Jurisdiction.id == jurisdiction_id,
                                                    jurisdiction_clause(ctx.principal)))
     if row is None:
+        if is_object:
+            raise NotFound()
         raise Invalid("no such jurisdiction in your scope", field="body.jurisdiction_id")
     return row
 
 
 def create_camera(*, ctx: Ctx, data: CameraIn) -> Camera:
     require_admin(ctx.principal, "register cameras")
-    _jurisdiction(ctx, data.jurisdiction_id)
+    _jurisdiction(ctx, data.jurisdiction_id, is_object=True)
     check_url(data.url, ctx.settings, field="body.url")
     if ctx.db.scalar(select(Camera.id).where(Camera.code == data.code)) is not None:
         raise Conflict(f"camera code {data.code!r} is already registered", field="body.code")
@@ -106,7 +114,7 @@ def update_camera(*, ctx: Ctx, camera_id: int, data: CameraPatch) -> Camera:
     camera = _scoped(ctx, camera_id, for_update=True)
     fields = data.model_fields_set
     if "jurisdiction_id" in fields:
-        _jurisdiction(ctx, data.jurisdiction_id)
+        _jurisdiction(ctx, data.jurisdiction_id, is_object=False)
         camera.jurisdiction_id = data.jurisdiction_id
     if "url" in fields:
         check_url(data.url, ctx.settings, field="body.url")
@@ -135,12 +143,18 @@ def _scoped(ctx: Ctx, camera_id: int, *, for_update: bool = False) -> Camera:
     return camera
 
 
+def require_reader(ctx: Ctx) -> None:
+    require_role(ctx.principal, CAMERA_READERS, "read cameras")
+
+
 def get_camera(*, ctx: Ctx, camera_id: int) -> Camera:
+    require_reader(ctx)
     return _scoped(ctx, camera_id)
 
 
 def list_cameras(*, ctx: Ctx, limit: int, offset: int, jurisdiction_id: int | None = None,
                  status: str | None = None) -> tuple[list[Camera], int]:
+    require_reader(ctx)
     query = select(Camera).where(camera_clause(ctx.principal))
     if jurisdiction_id is not None:
         query = query.where(Camera.jurisdiction_id == jurisdiction_id)

@@ -30,7 +30,7 @@ from core.context import Ctx
 from core.errors import Invalid, NotFound
 from core.jobs import JobContext
 from core.settings import Settings
-from supervision.scope import office_scope
+from supervision.scope import STAFF_READERS, office_scope, require_role
 
 if TYPE_CHECKING:
     from video.capture import GrabPool
@@ -47,9 +47,7 @@ def shared_pool(settings: Settings) -> GrabPool:
         if _pool is None:
             from video.capture import GrabPool
 
-            cfg = settings.cameras
-            _pool = GrabPool(workers=cfg.camera_grab_workers, deadline_s=cfg.camera_grab_deadline_seconds,
-                             max_queue=cfg.camera_grab_queue)
+            _pool = GrabPool.from_settings(settings.cameras)
         return _pool
 
 
@@ -117,6 +115,7 @@ def visible_snapshot(ctx: Ctx, snapshot_id: int) -> CameraSnapshot:
 
 def read_frame(*, ctx: Ctx, snapshot_id: int, index: int):
     """One frame (a MediaBlob) of a visible snapshot; the read is audited by the media store."""
+    require_role(ctx.principal, STAFF_READERS, "read camera frames")
     snap = visible_snapshot(ctx, snapshot_id)
     if not 0 <= index < len(snap.media_ids):
         raise NotFound()

@@ -49,7 +49,8 @@ from tests.security.world import PRINCIPALS, MatrixWorld, destination
 PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction", "user_id": "user",
                 "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
                 "leave_id": "leave", "permit_id": "permit", "request_id": "account_request",
-                "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry"}
+                "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry",
+                "camera_id": "camera", "snapshot_id": "camera_snapshot"}
 
 Maker = Callable[[MatrixWorld, str], Any]
 
@@ -115,6 +116,16 @@ def _later(days: float) -> str:
 def _leave(w: MatrixWorld, which: str) -> dict:
     return {"supervisee_id": w.target("supervisee", which), "destination": destination(), "reason": "探亲",
             "depart_at": _later(10), "return_at": _later(12)}  # not overlapping the seeded request
+
+
+def _camera(w: MatrixWorld, which: str) -> dict:
+    return {"code": f"MX-{next(_n)}", "name": "新摄像头", "lon": 118.9, "lat": 28.9, "heading": 90, "fov": 90,
+            "range_m": 80, "url": "rtsp://10.0.0.2/live", "jurisdiction_id": w.target("jurisdiction", which)}
+
+
+def _camera_csv(w: MatrixWorld, which: str) -> bytes:
+    return (f"code,name,lon,lat,datum,heading,fov,range,url\nMI-{next(_n)},导入,118.9,28.9,wgs84,0,90,80,"
+            f"rtsp://10.0.0.3/live\n").encode()
 
 
 def _permit(w: MatrixWorld, which: str) -> dict:
@@ -375,6 +386,37 @@ ROWS: list[Row] = [
     row("PUT /checkin-policies/{jurisdiction_id}",
         "403         403         403         ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"spot_per_week": 2}),
+    # --- cameras: admins register, staff read in scope; frames follow the alert's scope
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("POST /cameras",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        obj="jurisdiction", ref="body.jurisdiction_id", body=_camera),
+    row("GET /cameras",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401", lists="camera"),
+    row("POST /cameras/import",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        obj="jurisdiction", ref="query.jurisdiction_id", query=lambda w, which: {"jurisdiction_id": w.target("jurisdiction", which)},
+        content=_camera_csv),
+    row("GET /cameras/coverage",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401",
+        query=lambda w, _: {"lon": 118.9, "lat": 28.9, "accuracy": 10}),
+    row("GET /cameras/nearby",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401",
+        query=lambda w, _: {"lon": 118.9, "lat": 28.9, "radius": 300}),
+    row("GET /cameras/{camera_id}",
+        "ok          404         404/ok/404  ok          ok          ok          403         403         401         401         401         401         401"),
+    row("PATCH /cameras/{camera_id}",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        body=lambda w, _: {"name": "改名", "heading": 45}),
+    row("POST /cameras/{camera_id}/snapshots",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("GET /alerts/{alert_id}/snapshots",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("POST /alerts/{alert_id}/snapshots",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("GET /camera-snapshots/{snapshot_id}/frames/{index}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
+        fixed={"index": "0"}),
     # --- alerts and the live stream
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("POST /ws/tickets",

@@ -28,7 +28,7 @@ from sqlalchemy import case, func, select
 from cameras.health_models import HEALTH_STATES, CameraHealth, CameraOutage
 from cameras.models import Camera
 from cameras.scope import camera_clause
-from cameras.service import check_url, credentials_for
+from cameras.service import check_url, credentials_for, require_reader
 from core.context import Ctx
 from core.errors import Invalid, NotFound
 from core.jobs import JobContext
@@ -190,6 +190,7 @@ def evaluate_office(job: JobContext, office_id: int) -> CameraOutage | None:
 
 def health_summary(*, ctx: Ctx, jurisdiction_id: int | None = None) -> list[dict]:
     """Per jurisdiction (the cameras' office) in the caller's scope: cameras by state, offline share, open outage."""
+    require_reader(ctx)
     state = func.coalesce(CameraHealth.state, "unknown")
     query = (select(Camera.jurisdiction_id, Jurisdiction.name, *(func.count(case((state == s, 1))) for s in HEALTH_STATES),
                     func.max(CameraHealth.last_probe_at))
@@ -214,6 +215,7 @@ def health_summary(*, ctx: Ctx, jurisdiction_id: int | None = None) -> list[dict
 
 def camera_health(*, ctx: Ctx, camera_id: int) -> CameraHealth:
     """One visible camera's health (a camera not probed yet answers 'unknown'); out of scope is 404."""
+    require_reader(ctx)
     camera = ctx.db.scalar(select(Camera).where(Camera.id == camera_id, camera_clause(ctx.principal)))
     if camera is None:
         raise NotFound()

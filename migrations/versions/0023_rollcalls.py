@@ -1,14 +1,14 @@
 """remote roll-calls (远程点名): the officer's request, its outcome and decision, and the frames kept
 
 Revision ID: 0023
-Revises: 0021 (chained after cameras: the lead's linear order)
+Revises: 0022 (chained after cameras and camera health: the lead's linear order)
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0023'
-down_revision = '0021'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import flapping
+from alerts import flapping, hooks
 from alerts.escalation import escalate_alert
 from alerts.facts import Evidence
 from alerts.models import Alert, AlertEvidence, AlertKind, Severity
@@ -104,6 +104,7 @@ def raise_alert(
         db.add(alert)
         db.flush()
         add_evidence(db, alert, evidence, now=now, announce=False)
+        hooks.run_created(db, alert, evidence, now)
         emit(db, alert, "created", now)
         if alert.kind == AlertKind.signal_lost:
             # Law art. 30: lost contact means a search starts at once, so the

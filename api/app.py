@@ -20,9 +20,14 @@ from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
 from api.routes import (
-    alerts, auth, checkins, fences, health, ingest, leave, lifecycle, orders, positions, supervision, tracks, ws,
+    alerts, auth, camera_health, cameras, checkins, fences, health, ingest, leave, lifecycle, orders, positions, rollcall,
+    supervision, tracks, ws,
 )
 from alerts import purge as alert_purge
+from alerts.hooks import on_alert_created
+from cameras import purge as camera_purge
+from cameras import scheduled as camera_jobs
+from cameras.evidence import AttachCameras
 from checkins import purge as checkin_purge
 from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
@@ -53,6 +58,8 @@ from risk import purge as risk_purge
 from risk import scheduled as risk_jobs
 from sanctions import purge as sanction_purge
 from sanctions import scheduled as sanction_jobs
+from rollcall import purge as rollcall_purge
+from rollcall import scheduled as rollcall_jobs
 from web import routes as web
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -66,6 +73,7 @@ BODY_LIMITS = BodyLimits((
     # Two photos of a check-in (each at most checkins' MAX_PHOTO) plus the form fields.
     (r"/checkins/[^/]+/submit", checkins.MAX_BODY),
     (r"/supervisees/[^/]+/face-enrolment", checkins.MAX_ENROL_BODY),
+    (r"/cameras/import", cameras.MAX_IMPORT),
 ))
 
 # Every package's answer to "what is kept and what is deleted at a supervisee's
@@ -75,6 +83,7 @@ BODY_LIMITS = BodyLimits((
 # rows go first (leave clears its fence links before geo deletes fences; geo
 # deletes fixes before supervision deletes the devices they name).
 RETENTIONS: tuple[Retention, ...] = (
+    rollcall_purge.RETENTION, camera_purge.RETENTION,
     sanction_purge.RETENTION, risk_purge.RETENTION,
     leave_purge.RETENTION, checkin_purge.RETENTION, alert_purge.RETENTION, order_purge.RETENTION,
     geo_purge.RETENTION, supervision_purge.RETENTION, media_retention.RETENTION, lifecycle_purge.RETENTION,
@@ -90,7 +99,7 @@ TERM_END_STEPS: tuple[lifecycle_term.TermEndStep, ...] = (
 # Every package's periodic jobs; each runs in one process at a time (core.jobs).
 JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *checkin_jobs.JOBS,
                          *sanction_jobs.JOBS, *risk_jobs.JOBS,
-                         *audit_jobs.JOBS, *media_jobs.JOBS, *order_jobs.JOBS,
+                         *audit_jobs.JOBS, *media_jobs.JOBS, *order_jobs.JOBS, *camera_jobs.JOBS, *rollcall_jobs.JOBS,
                          *lifecycle_jobs.jobs(steps=TERM_END_STEPS, retentions=RETENTIONS))
 
 
@@ -182,6 +191,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.limits = make_limits(settings)
     app.state.term_end_steps = TERM_END_STEPS
     install_error_handlers(app)
+    # Violation alerts get the cameras that can see them, in the alert's transaction (cameras/evidence.py).
+    on_alert_created("cameras", AttachCameras(settings.cameras.camera_snapshots_per_alert))
     # Added last is outermost: the request id tags every answer, a 413 included.
     app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
     app.add_middleware(RequestIdMiddleware)
@@ -189,7 +200,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
     for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, orders,
-                   lifecycle, web):
+                   lifecycle, cameras, camera_health, rollcall, web):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -16,11 +16,13 @@ seed_app = typer.Typer(help="Demo and fixture data", no_args_is_help=True)
 fences_app = typer.Typer(help="Geofences and administrative areas", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail", no_args_is_help=True)
 mqtt_app = typer.Typer(help="The MQTT broker's files (OwnTracks over MQTT)", no_args_is_help=True)
+cameras_app = typer.Typer(help="Public cameras (雪亮工程)", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(seed_app, name="seed")
 app.add_typer(fences_app, name="fences")
 app.add_typer(audit_app, name="audit")
 app.add_typer(mqtt_app, name="mqtt-broker")
+app.add_typer(cameras_app, name="cameras")
 
 
 def _session():
@@ -97,6 +99,7 @@ def seed_demo() -> None:
     from core.clock import SystemClock
     from core.principal import RequestContext
     from geo.demo import seed_demo as build
+    from cameras.demo import seed_demo_cameras
     from leave.demo import seed_demo_leave
 
     settings = get_settings()
@@ -105,8 +108,10 @@ def seed_demo() -> None:
     accounts = build(db, id_hash_key=settings.auth.id_hash_key, today=date.today(), device_key=settings.auth.device_key)
     audit = AuditLog(settings.audit.audit_key.encode(), SystemClock())
     leaves = seed_demo_leave(db, settings=settings, clock=SystemClock(), audit=audit)
+    cameras = seed_demo_cameras(db)
     audit.record(
-        db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts), "leave": leaves})
+        db, RequestContext(None, source_addr="cli"), action="seed.demo",
+        detail={"accounts": len(accounts), "leave": leaves, "cameras": cameras})
     db.commit()
     typer.echo("demo accounts and device tokens (fresh, shown once):")
     for acc in accounts:
@@ -173,6 +178,45 @@ def import_boundary(
     db.commit()
     typer.echo(f"{'imported' if area.created else 'updated'} {area.code} {area.name}: "
                f"{area.vertices} vertices, {area.area_km2:.1f} km²")
+
+
+@cameras_app.command("import")
+def import_cameras(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: code,name,lon,lat,datum,heading,fov,range,url"),
+    jurisdiction: str = typer.Option(..., help="code of the jurisdiction the cameras belong to (each goes into "
+                                               "the office below it whose boundary covers it)"),
+) -> None:
+    """Import a camera list; prints how many were imported and every refused line with its reason."""
+    import json
+
+    from sqlalchemy import select
+
+    from cameras.importer import run_import
+    from core.audit import AuditLog
+    from core.clock import SystemClock
+    from core.context import Ctx
+    from core.errors import ServiceError
+    from core.principal import RequestContext
+    from supervision.models import Jurisdiction
+
+    settings = get_settings()
+    settings.require_secrets()
+    db = _session()
+    home = db.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction))
+    if home is None:
+        raise typer.BadParameter(f"no jurisdiction with code {jurisdiction!r}", param_hint="--jurisdiction")
+    clock = SystemClock()
+    ctx = Ctx(db=db, request=RequestContext(None, source_addr="cli"),
+              audit=AuditLog(settings.audit.audit_key.encode(), clock), settings=settings, clock=clock)
+    try:
+        report = run_import(ctx=ctx, data=file.read_bytes(), home=home)
+    except ServiceError as exc:
+        raise typer.BadParameter(exc.message, param_hint="FILE") from None
+    db.commit()
+    for refusal in report.refused:
+        typer.echo(f"line {refusal['line']}: {refusal['code'] or '-'}: {refusal['reason']}", err=True)
+    typer.echo(json.dumps({k: v for k, v in report.as_dict().items() if k != "refused"}
+                          | {"refused": len(report.refused)}))
 
 
 def _audit_bound(value: str | None, option: str):

@@ -15,7 +15,8 @@ redacted by *shape*, whatever the name or position:
   secret this project generates looks (``secrets.token_urlsafe(32)``: device
   secrets and websocket tickets, 43 characters). Lower-case hex (hashes,
   request ids, uuids) and ordinary words are left alone;
-- Bearer / Basic credentials, and JSON string values of secret-named keys.
+- Bearer / Basic credentials, and JSON string values of secret-named keys;
+- the ``user:pass@`` part of any URL (camera stream URLs carry passwords).
 
 Rather than trusting every logger and formatter to be configured right, every
 log record of the process is redacted when it is created: the message, each
@@ -30,6 +31,9 @@ import traceback
 
 _B64 = r"A-Za-z0-9_\-"
 _PATTERNS = (
+    # Credentials inside any URL (camera streams: rtsp://admin:12345@10.0.0.5/…); greedy up
+    # to the last '@' of the authority, so a password containing '@' goes too.
+    (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s?#\"'<>]*@"), r"\1[redacted]@"),
     (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1[redacted]"),
     (re.compile(r"(\bBasic\s+)[A-Za-z0-9+/=]+", re.I), r"\1[redacted]"),
     (re.compile(r"(\"(?:device_id|ticket|secret|password|token|access_token)\"\s*:\s*\")[^\"]+"), r"\1[redacted]"),

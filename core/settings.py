@@ -366,6 +366,50 @@ class LifecycleSettings(BaseSettings):
         300.0, gt=0, description="How often the reminder, term-end and purge jobs run.")
     fix_thinning_check_seconds: float = Field(
         3600.0, gt=0, description="How often the thinning job runs.")
+class CameraSettings(BaseSettings):
+    """Cameras: URL safety (video/camera_url.py), frame grabs (video/capture.py) and health (cameras/health.py)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    camera_networks: list[str] = Field(
+        default_factory=list, description="Networks camera stream URLs may point to (JSON list of CIDRs); empty: no camera is reachable. "
+                                          "Loopback, link-local and metadata addresses need a network naming them (`127.0.0.0/8`).")
+    camera_grab_deadline_seconds: float = Field(
+        10.0, gt=0, le=120, description="Hard deadline of one grab (open, keyframe, frames); a later worker process is killed.")
+    camera_grab_workers: int = Field(4, ge=1, le=64, description="Grab worker processes at most (a bounded pool: an alert storm cannot fork-bomb the host).")
+    camera_grab_queue: int = Field(64, ge=1, description="Grabs waiting for a worker at most; more are answered `busy` at once.")
+    camera_snapshot_max_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest still image (snapshot URL answer) read from a camera (bytes).")
+    camera_snapshots_per_alert: int = Field(3, ge=0, description="Covering cameras grabbed from when a violation alert is created.")
+    camera_probe_minutes: float = Field(10.0, gt=0, description="Every camera is probed once per this period, the probes spread over it.")
+    camera_probe_concurrency: int = Field(2, ge=1, description="Health probes running at once (they share the grab pool).")
+    camera_degraded_after: int = Field(1, ge=1, description="Consecutive failed probes after which an online camera is degraded.")
+    camera_offline_after: int = Field(3, ge=1, description="Consecutive failed probes after which a camera is offline.")
+    camera_offline_alert_share: float = Field(
+        0.3, gt=0, le=1, description="Admins are alerted when at least this share of an office's cameras is offline.")
+    camera_snapshot_seconds: float = Field(
+        5.0, gt=0, description="How often the snapshot job takes pending frame requests (alert evidence, on demand).")
+
+    @field_validator("camera_networks")
+    @classmethod
+    def _camera_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # raises ValueError naming the bad entry
+        return value
+
+
+class RollcallSettings(BaseSettings):
+    """Remote roll-calls (rollcall/): the window, the grabs in it, the frames kept, the cameras suggested."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    rollcall_default_minutes: int = Field(10, ge=1, le=240, description="Minutes a supervisee has to reach the camera when the officer names none.")
+    rollcall_max_minutes: int = Field(60, ge=1, le=240, description="Longest roll-call window an officer may give (minutes).")
+    rollcall_check_seconds: float = Field(20.0, gt=0, description="Seconds between roll-call job rounds: each waiting roll-call's camera is grabbed once per round.")
+    rollcall_batch: int = Field(8, ge=1, le=64, description="Roll-calls grabbed per round at most (the grab pool bounds them further).")
+    rollcall_frames_per_grab: int = Field(3, ge=1, le=10, description="Frames read per grab (the best one is judged and kept).")
+    rollcall_frame_interval_seconds: float = Field(0.5, ge=0, le=5, description="Seconds between the frames of one grab.")
+    rollcall_frames_kept: int = Field(10, ge=1, le=100, description="Frames kept as evidence per roll-call at most (a match is always kept).")
+    rollcall_suggest_radius_m: float = Field(1000.0, gt=0, le=20000, description="Cameras suggested lie within this distance of the phone's last position (metres).")
+    rollcall_suggest_limit: int = Field(5, ge=1, le=50, description="Cameras suggested at most, nearest first.")
 
 
 class Settings:
@@ -391,6 +435,8 @@ class Settings:
         self.lifecycle = LifecycleSettings()
         self.sanctions = SanctionSettings()
         self.risk = RiskSettings()
+        self.cameras = CameraSettings()
+        self.rollcall = RollcallSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

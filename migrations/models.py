@@ -18,3 +18,6 @@ from orders import models as order_models  # noqa: F401,E402  (electronic-positi
 from lifecycle import models as lifecycle_models  # noqa: F401,E402  (end of term)
 from sanctions import models as sanction_models  # noqa: F401,E402  (sanctions, assessments, obligations)
 from risk import models as risk_models  # noqa: F401,E402  (risk factors, tier proposals)
+from cameras import models as camera_models  # noqa: F401,E402  (cameras, camera_snapshots)
+from cameras import health_models as camera_health_models  # noqa: F401,E402  (camera_health, camera_outages)
+from rollcall import models as rollcall_models  # noqa: F401,E402  (remote roll-calls)

@@ -51,7 +51,19 @@ class Verdict:
 
 def analyse(jpeg: bytes, *, settings: FaceSettings | None = None) -> FaceAnalysis:
     """Detect, align, describe and estimate the pose of the face in one (sanitized) photo."""
-    limits = settings or FaceSettings()
+    m, image, rows = _detect(jpeg, settings or FaceSettings())
+    if len(rows) != 1:
+        return FaceAnalysis(faces=len(rows), box=None, landmarks=None, yaw_deg=None, pitch_deg=None, descriptor=None)
+    return _describe(m, image, rows[0], faces=1)
+
+
+def analyse_all(jpeg: bytes, *, settings: FaceSettings | None = None) -> list[FaceAnalysis]:
+    """Every face in a frame, each described (a camera frame may show passers-by beside the person)."""
+    m, image, rows = _detect(jpeg, settings or FaceSettings())
+    return [_describe(m, image, row, faces=len(rows)) for row in rows]
+
+
+def _detect(jpeg: bytes, limits: FaceSettings):
     image = cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError("not a decodable image (sanitize photos first: video.photos)")
@@ -60,14 +72,14 @@ def analyse(jpeg: bytes, *, settings: FaceSettings | None = None) -> FaceAnalysi
     height, width = image.shape[:2]
     m.detector.setInputSize((width, height))
     _, found = m.detector.detect(image)
-    rows = [] if found is None else [row for row in found if row[14] >= limits.face_min_score]
-    if len(rows) != 1:
-        return FaceAnalysis(faces=len(rows), box=None, landmarks=None, yaw_deg=None, pitch_deg=None, descriptor=None)
-    row = rows[0]
+    return m, image, [] if found is None else [row for row in found if row[14] >= limits.face_min_score]
+
+
+def _describe(m, image: np.ndarray, row: np.ndarray, *, faces: int) -> FaceAnalysis:
     box = tuple(float(v) for v in row[:4])
     points = row[4:14].reshape(5, 2).astype(float)
     yaw, pitch, _roll = head_pose(points)
-    return FaceAnalysis(faces=1, box=box, landmarks=tuple((float(x), float(y)) for x, y in points),
+    return FaceAnalysis(faces=faces, box=box, landmarks=tuple((float(x), float(y)) for x, y in points),
                         yaw_deg=yaw, pitch_deg=pitch, descriptor=_descriptor(m, image, box), score=float(row[14]))
 
 

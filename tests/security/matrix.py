@@ -50,7 +50,8 @@ PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction"
                 "device_id": "device", "fence_id": "fence", "alert_id": "alert", "webhook_id": "webhook",
                 "leave_id": "leave", "permit_id": "permit", "request_id": "account_request",
                 "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry",
-                "hold_id": "legal_hold"}
+                "hold_id": "legal_hold",
+                "camera_id": "camera", "snapshot_id": "camera_snapshot"}
 
 Maker = Callable[[MatrixWorld, str], Any]
 
@@ -118,6 +119,16 @@ def _leave(w: MatrixWorld, which: str) -> dict:
             "depart_at": _later(10), "return_at": _later(12)}  # not overlapping the seeded request
 
 
+def _camera(w: MatrixWorld, which: str) -> dict:
+    return {"code": f"MX-{next(_n)}", "name": "新摄像头", "lon": 118.9, "lat": 28.9, "heading": 90, "fov": 90,
+            "range_m": 80, "url": "rtsp://10.0.0.2/live", "jurisdiction_id": w.target("jurisdiction", which)}
+
+
+def _camera_csv(w: MatrixWorld, which: str) -> bytes:
+    return (f"code,name,lon,lat,datum,heading,fov,range,url\nMI-{next(_n)},导入,118.9,28.9,wgs84,0,90,80,"
+            f"rtsp://10.0.0.3/live\n").encode()
+
+
 def _permit(w: MatrixWorld, which: str) -> dict:
     today = datetime.now(UTC).date()
     return {"supervisee_id": w.target("supervisee", which), "area": destination(118.3, 28.9, 3000),
@@ -167,6 +178,14 @@ _CIRCLE = {"lon": 118.97, "lat": 28.97, "radius_m": 200}
 _REASON = {"reason": "核实无误"}
 # Check-in and enrolment photos (checkins/photos.py), seeded in world.py.
 PATH_OBJECTS["media_id"] = "media"
+# Roll-calls and their evidence frames (tests/security/world_rollcall.py).
+PATH_OBJECTS.update(rollcall_id="rollcall", frame_id="rollcall_frame")
+
+
+def _rollcall(w: MatrixWorld, which: str) -> dict:
+    """A roll-call of the object supervisee at a camera of its office (office A's for a missing one)."""
+    return {"supervisee_id": w.target("supervisee", which),
+            "camera_id": w.target("camera", "in" if which == "missing" else which), "gesture": "wave"}
 
 # --- the table ---------------------------------------------------------------------------
 ROWS: list[Row] = [
@@ -376,6 +395,41 @@ ROWS: list[Row] = [
     row("PUT /checkin-policies/{jurisdiction_id}",
         "403         403         403         ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"spot_per_week": 2}),
+    # --- cameras: admins register, staff read in scope; frames follow the alert's scope
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("POST /cameras",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        obj="jurisdiction", ref="body.jurisdiction_id", body=_camera),
+    row("GET /cameras",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401", lists="camera"),
+    row("POST /cameras/import",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        obj="jurisdiction", ref="query.jurisdiction_id", query=lambda w, which: {"jurisdiction_id": w.target("jurisdiction", which)},
+        content=_camera_csv),
+    row("GET /cameras/coverage",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401",
+        query=lambda w, _: {"lon": 118.9, "lat": 28.9, "accuracy": 10}),
+    row("GET /cameras/nearby",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401",
+        query=lambda w, _: {"lon": 118.9, "lat": 28.9, "radius": 300}),
+    row("GET /cameras/{camera_id}",
+        "ok          404         404/ok/404  ok          ok          ok          403         403         401         401         401         401         401"),
+    row("PATCH /cameras/{camera_id}",
+        "403         403         403         403         403         ok          403         403         401         401         401         401         401",
+        body=lambda w, _: {"name": "改名", "heading": 45}),
+    row("POST /cameras/{camera_id}/snapshots",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("GET /alerts/{alert_id}/snapshots",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("POST /alerts/{alert_id}/snapshots",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("GET /camera-snapshots/{snapshot_id}/frames/{index}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
+        fixed={"index": "0"}),
+    row("GET /camera-health",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401"),
+    row("GET /camera-health/{camera_id}",
+        "ok          404         404/ok/404  ok          ok          ok          403         403         401         401         401         401         401"),
     # --- alerts and the live stream
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("POST /ws/tickets",
@@ -478,4 +532,29 @@ ROWS: list[Row] = [
     row("POST /legal-holds/{hold_id}/lift",
         "403         403         403         ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"reason": "申诉已结案"}),
+    # --- remote roll-calls (远程点名): officers and managers start and decide; auditors read; the supervisee
+    # sees only their own request (never the outcome or the frames)
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /rollcalls/gestures",
+        "ok          ok          ok          ok          ok          ok          ok          ok          401         401         401         401         401"),
+    row("GET /supervisees/{supervisee_id}/rollcall-cameras",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("POST /rollcalls",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        obj="supervisee", ref="body.supervisee_id", body=_rollcall),
+    row("GET /rollcalls/mine",
+        "403         403         403         403         403         403         ok          ok          401         401         401         401         401"),
+    row("GET /rollcalls",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401",
+        lists="rollcall"),
+    row("GET /rollcalls/{rollcall_id}",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("POST /rollcalls/{rollcall_id}/decision",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"decision": "confirmed", "reason": "画面中为本人，已按要求挥手"}),
+    row("POST /rollcalls/{rollcall_id}/cancel",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        obj="rollcall_waiting", body=lambda w, _: {"reason": "已电话联系"}),
+    row("GET /rollcall-frames/{frame_id}",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
 ]

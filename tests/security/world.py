@@ -8,6 +8,7 @@ principals (expired, disabled, revoked by a password change, a device) are added
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -143,7 +144,42 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     db.add_all(holds)
     db.flush()
     w.objects["legal_hold"] = (holds[0].id, holds[1].id)
+    _cameras(db, settings, w, (base.office_a, office_x), (alert_a, alert_x), now)
+    from tests.security.world_rollcall import seed_rollcalls
+
+    seed_rollcalls(db, w, settings, now)
     return w
+
+
+def _cameras(db: Session, settings, w: MatrixWorld, offices, alerts, now: datetime) -> None:
+    """A dome camera in office A and one in office X, over the alerts' place, each with a grabbed frame
+    attached to its office's alert."""
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import Point
+
+    from cameras.models import Camera, CameraSnapshot
+    from core import media
+
+    settings.cameras.camera_networks = ["10.0.0.0/8"]  # the URLs the rows register and import
+    frame = (Path(__file__).resolve().parent.parent / "data" / "faces" / "person-a-1.jpg").read_bytes()
+    cams, snaps = [], []
+    for office, alert in zip(offices, alerts):
+        cam = Camera(code=f"M-{office.id}", name="矩阵", lon=118.9, lat=28.9, geog=from_shape(Point(118.9, 28.9), srid=4326),
+                     source_datum="wgs84", heading=0, fov=360, range_m=200, stream_url="http://10.0.0.1/x.jpg",
+                     jurisdiction_id=office.id, status="active")
+        db.add(cam)
+        db.flush()
+        snap = CameraSnapshot(camera_id=cam.id, alert_id=alert.id, supervisee_id=alert.supervisee_id, around_at=now,
+                              state="done", attempts=1, requested_at=now, done_at=now, media_ids=[
+                                  media.store(db, data=frame, content_type="image/jpeg", kind="snapshot",
+                                              purpose="camera_evidence", supervisee_id=alert.supervisee_id,
+                                              settings=settings)])
+        db.add(snap)
+        db.flush()
+        cams.append(cam.id)
+        snaps.append(snap.id)
+    w.objects["camera"] = tuple(cams)
+    w.objects["camera_snapshot"] = tuple(snaps)
 
 
 def _photo(db: Session, settings, supervisee_id: int) -> int:

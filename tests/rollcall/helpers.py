@@ -8,6 +8,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 
 from cameras.models import Camera
+from core.basis import ORDINARY
 from geo.ingest.models import Fix
 from rollcall.grabbing import run_rollcalls
 from tests.video.faces import photo
@@ -35,7 +36,8 @@ def enrol(client, world, sup: str = "a", names=("a-2", "a-3"), who: str = "offic
 
 def add_fix(db, supervisee, t, lon: float, lat: float) -> Fix:
     fix = Fix(supervisee_id=supervisee.id, dedup_key=uuid.uuid4().hex, fingerprint="x", t=t, received_at=t, lon=lon,
-              lat=lat, accuracy_m=15, datum="wgs84", protocol="native", raw={}, excluded=False)
+              lat=lat, accuracy_m=15, datum="wgs84", protocol="native", raw={}, excluded=False,
+              purpose=ORDINARY)
     db.add(fix)
     db.flush()
     return fix

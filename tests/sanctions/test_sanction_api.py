@@ -11,13 +11,23 @@ from core.audit import AuditEntry
 from core.localtime import LOCAL_TZ
 from risk.compute import run_risk
 from sanctions.monthly import run_month_end
+from tests.sanctions.helpers import lose_contact
 
 
-def test_an_officer_proposes_someone_else_decides_at_the_policy_level(client, world, db):
+def test_an_officer_proposes_someone_else_decides_at_the_policy_level(client, world, db, settings):
     sid = world.supervisees["a"].id
+    start = datetime(2026, 3, 1, tzinfo=LOCAL_TZ)
+    mine = lose_contact(db, settings, world.supervisees["a"], since=start, until=start + timedelta(days=2))
+    theirs = lose_contact(db, settings, world.supervisees["b"], since=start, until=start + timedelta(days=2))
+    db.commit()
     r = client.post(f"/supervisees/{sid}/sanctions", headers=world.auth("officer_a"), json={
-        "kind": "warning", "facts": "夜间多次外出未请假", "evidence": {"alerts": [1, 2]}})
+        "kind": "warning", "facts": "失联两日", "evidence": {"alerts": [mine, theirs]}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "evidence.alerts", r.text
+    assert str(theirs) in r.json()["detail"]
+    r = client.post(f"/supervisees/{sid}/sanctions", headers=world.auth("officer_a"), json={
+        "kind": "warning", "facts": "失联两日", "evidence": {"alerts": [mine]}})
     assert r.status_code == 201, r.text
+    assert r.json()["evidence"] == {"alerts": [mine], "ledger": [], "episodes": []}
     warning = r.json()
     assert (warning["status"], warning["required_level"], warning["proposed_by"]) == (
         "proposed", "bureau", world.users["officer_a"].id)

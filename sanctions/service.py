@@ -108,3 +108,17 @@ def list_sanctions(*, ctx: Ctx, supervisee_id: int, limit: int, offset: int) -> 
     items = [sanction_out(s) for s in rows]
     ctx.record("sanction.read", "supervisee", supervisee_id, detail={"rows": len(items)})
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def sanction_queue(*, ctx: Ctx, pending: bool, limit: int, offset: int) -> Page[dict]:
+    """Sanctions in the caller's scope; ``pending``: the proposals waiting for a decision (oldest first)."""
+    require_role(ctx.principal, STAFF, "read sanctions")
+    where = [office_scope(ctx.principal, Sanction.office_id)]
+    if pending:
+        where.append(Sanction.status == SanctionStatus.proposed)
+    total = ctx.db.scalar(select(func.count()).select_from(Sanction).where(*where)) or 0
+    order = Sanction.proposed_at if pending else Sanction.proposed_at.desc()
+    rows = ctx.db.scalars(select(Sanction).where(*where).order_by(order, Sanction.id).limit(limit).offset(offset))
+    items = [sanction_out(s) for s in rows]
+    ctx.record("sanction.queue.read", detail={"pending": pending, "rows": len(items)})
+    return Page(items=items, total=total, limit=limit, offset=offset)

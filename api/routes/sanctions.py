@@ -32,6 +32,11 @@ def propose_sanction(supervisee_id: Id, data: SanctionIn, ctx: CtxDep):
                                     evidence=data.evidence.model_dump())
 
 
+@router.get("/sanctions", summary="Sanctions in scope; pending=true: the proposals waiting for a decision")
+def sanction_queue(ctx: CtxDep, paging: PagingDep, pending: bool = False):
+    return service.sanction_queue(ctx=ctx, pending=pending, limit=paging.limit, offset=paging.offset)
+
+
 @router.post("/sanctions/{sanction_id}/decide", responses=_404, summary="Impose or reject a proposed sanction")
 def decide_sanction(sanction_id: Id, data: SanctionDecideIn, ctx: CtxDep):
     return service.decide_sanction(ctx=ctx, sanction_id=sanction_id, impose=data.decision == "impose",
@@ -71,6 +76,11 @@ def latest_risk(supervisee_id: Id, ctx: CtxDep):
 @router.get("/supervisees/{supervisee_id}/tier-proposals", responses=_404, summary="Tier proposals with their reasons")
 def list_tier_proposals(supervisee_id: Id, ctx: CtxDep, paging: PagingDep):
     return risk.list_proposals(ctx=ctx, supervisee_id=supervisee_id, limit=paging.limit, offset=paging.offset)
+
+
+@router.get("/tier-proposals", summary="Tier proposals in scope; pending=true: those waiting for a decision")
+def tier_queue(ctx: CtxDep, paging: PagingDep, pending: bool = False):
+    return risk.proposal_queue(ctx=ctx, pending=pending, limit=paging.limit, offset=paging.offset)
 
 
 @router.post("/tier-proposals/{proposal_id}/decide", responses=_404,

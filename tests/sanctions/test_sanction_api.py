@@ -38,6 +38,9 @@ def test_an_officer_proposes_someone_else_decides_at_the_policy_level(client, wo
     r = client.post(f"/sanctions/{warning['id']}/decide", headers=world.auth("officer_b"),
                     json={"decision": "impose", "reason": "x"})
     assert r.status_code == 404
+    queue = client.get("/sanctions", headers=world.auth("manager"), params={"pending": "true"}).json()["items"]
+    assert [s["id"] for s in queue] == [warning["id"]]
+    assert client.get("/sanctions", headers=world.auth("officer_b"), params={"pending": "true"}).json()["items"] == []
     r = client.post(f"/sanctions/{warning['id']}/decide", headers=world.auth("manager"),
                     json={"decision": "reject", "reason": "证据不足 not enough evidence"})
     assert r.status_code == 200 and r.json()["status"] == "rejected" and r.json()["decided_level"] == "bureau"

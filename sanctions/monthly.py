@@ -35,10 +35,10 @@ def run_month_end(job: JobContext) -> int:
     month = previous_month(job.now)
     _, end = month_bounds(month)
     cfg = job.settings.sanctions
-    people = job.db.scalars(select(Supervisee).where(
+    people = list(job.db.scalars(select(Supervisee).where(
         Supervisee.status == "active", Supervisee.term_start < end.date(),
         ~select(MonthlyAssessment.id).where(MonthlyAssessment.supervisee_id == Supervisee.id,
-                                            MonthlyAssessment.month == month).exists()))
+                                            MonthlyAssessment.month == month).exists())))
     made = 0
     for sup in people:
         record = load_record(job.db, sup, month)

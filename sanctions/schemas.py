@@ -5,10 +5,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from core.schemas import Input
+from core.schemas import Id, Input
 from sanctions.models import ObligationKind, SanctionKind
 
-_IDS = list[int]
+_IDS = list[Id]
 
 
 class EvidenceIn(Input):

@@ -102,3 +102,13 @@ def test_the_new_tables_are_declared_legal_file():
                   "tier_proposals"):
         assert owner[table] in ("sanctions", "risk")
     assert all(r.purge is None and not r.operational for r in RETENTIONS if r.package in ("sanctions", "risk"))
+
+
+def test_refusals_name_what_is_wrong(client, world):
+    sid = world.supervisees["a"].id
+    for body, field in (({"kind": "praise", "facts": "x", "evidence": {"alerts": [2**70]}}, "evidence"),
+                        ({"kind": "flogging", "facts": "x"}, "kind"), ({"kind": "praise", "facts": ""}, "facts")):
+        r = client.post(f"/supervisees/{sid}/sanctions", headers=world.auth("officer_a"), json=body)
+        assert r.status_code == 422 and field in r.json()["errors"][0]["field"], r.text
+    r = client.get(f"/supervisees/{sid}/obligations", headers=world.auth("officer_a"), params={"month": "0000-01"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "month"

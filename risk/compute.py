@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from alerts.models import Alert, AlertKind
-from checkins.models import CheckinLedgerEntry
+from checkins.models import CheckinLedgerEntry, CheckinPlan
 from core.jobs import JobContext
 from core.localtime import LOCAL_TZ
 from risk.factors import Counted, score, weights_from
@@ -91,11 +91,14 @@ def store_assessment(db, sup: Supervisee, now: datetime, weights: dict[str, floa
 
 
 def tier_since(db, sup: Supervisee) -> date:
-    """When the current tier began: the last confirmed tier move, else the start of the term."""
-    at = db.scalar(select(TierProposal.decided_at).where(
-        TierProposal.supervisee_id == sup.id, TierProposal.status == "confirmed")
-        .order_by(TierProposal.decided_at.desc()).limit(1))
-    return at.astimezone(LOCAL_TZ).date() if at is not None else sup.term_start
+    """When the current tier began: the last confirmed tier move or the last check-in plan made for
+    another tier ending (a tier changed by hand), whichever is later; else the start of the term."""
+    moved = db.scalar(select(func.max(TierProposal.decided_at)).where(
+        TierProposal.supervisee_id == sup.id, TierProposal.status == "confirmed"))
+    replanned = db.scalar(select(func.max(CheckinPlan.valid_to)).where(
+        CheckinPlan.supervisee_id == sup.id, CheckinPlan.tier != sup.tier))
+    days = [at.astimezone(LOCAL_TZ).date() for at in (moved, replanned) if at is not None]
+    return max([sup.term_start, *days])
 
 
 def tier_record(db, sup: Supervisee, now: datetime, risk: RiskAssessment | None) -> TierRecord:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from risk.tiers import TierRecord, TierRules, months_between, propose_tier
 
 RULES = TierRules()
@@ -56,3 +58,23 @@ def test_the_key_names_the_step_not_the_day():
     c = propose_tier(RULES, record(risk_score=44.0, risk_id=6, warnings=[3]))
     assert c.rule_key != a.rule_key  # new evidence: a new step
     assert months_between(date(2026, 1, 31), date(2026, 2, 28)) == 0 and months_between(START, date(2026, 7, 1)) == 6
+
+
+def test_tier_since_follows_a_tier_changed_by_hand(db, world, job):
+    from datetime import datetime, timedelta
+
+    from checkins.models import CheckinPlan
+    from core.localtime import LOCAL_TZ
+    from risk.compute import tier_since
+    from tests.checkins.helpers import tick
+
+    a = world.supervisees["a"]
+    assert tier_since(db, a) == a.term_start
+    t = datetime(2026, 6, 3, 9, tzinfo=LOCAL_TZ)
+    tick(db, job, t)
+    a.tier = "lenient"  # an officer's edit of the record, not a proposal
+    db.flush()
+    tick(db, job, t + timedelta(days=1))
+    assert db.scalar(select(CheckinPlan.valid_to).where(CheckinPlan.supervisee_id == a.id,
+                                                        CheckinPlan.tier == "ordinary")) == t + timedelta(days=1)
+    assert tier_since(db, a) == date(2026, 6, 4)

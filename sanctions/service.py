@@ -98,10 +98,13 @@ def decide_sanction(*, ctx: Ctx, sanction_id: int, impose: bool, reason: str) ->
 
 
 def list_sanctions(*, ctx: Ctx, supervisee_id: int, limit: int, offset: int) -> Page[dict]:
-    """A supervisee's sanctions and praise, proposals included (newest first)."""
-    require_role(ctx.principal, STAFF, "read sanctions")
+    """A supervisee's sanctions and praise, proposals included (newest first). The supervisee reads
+    their own decided ones (a decision is served on them, 实施办法 art. 35), never a pending proposal."""
+    require_role(ctx.principal, STAFF | {Role.supervisee}, "read sanctions")
     scoped_supervisee(ctx, supervisee_id)
-    where = (Sanction.supervisee_id == supervisee_id,)
+    where: tuple = (Sanction.supervisee_id == supervisee_id,)
+    if ctx.principal.role == Role.supervisee:
+        where += (Sanction.status == SanctionStatus.imposed,)
     total = ctx.db.scalar(select(func.count()).select_from(Sanction).where(*where)) or 0
     rows = ctx.db.scalars(select(Sanction).where(*where).order_by(Sanction.proposed_at.desc(), Sanction.id.desc())
                           .limit(limit).offset(offset))

@@ -61,6 +61,9 @@ def test_an_officer_proposes_someone_else_decides_at_the_policy_level(client, wo
     assert {"sanction.propose", "sanction.reject"} <= actions
     r = client.get(f"/supervisees/{sid}/sanctions", headers=world.auth("auditor"))
     assert r.status_code == 200 and [s["kind"] for s in r.json()["items"]] == ["praise", "warning"]
+    # the supervisee sees decisions served on them, not proposals nobody decided (none decided here)
+    r = client.get(f"/supervisees/{sid}/sanctions", headers=world.auth("supervisee_a"))
+    assert r.status_code == 200 and r.json()["items"] == []
 
 
 def test_hours_close_with_the_confirmed_month_and_risk_shows_its_factors(client, world, db, job, clock):
@@ -80,6 +83,8 @@ def test_hours_close_with_the_confirmed_month_and_risk_shows_its_factors(client,
     r = client.post(f"/assessments/{assessment['id']}/confirm", headers=world.auth("officer_a"),
                     json={"reason": "本月考核合格"})
     assert r.status_code == 200 and r.json()["confirmed"] is True
+    mine = client.get(f"/supervisees/{sid}/assessments", headers=world.auth("supervisee_a")).json()["items"]
+    assert [m["id"] for m in mine] == [assessment["id"]]
     r = client.post(f"/supervisees/{sid}/obligations", headers=world.auth("officer_a"),
                     json={"month": month, "kind": "service", "hours": 8})
     assert r.status_code == 409 and "closed" in r.json()["detail"]

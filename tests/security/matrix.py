@@ -374,7 +374,7 @@ ROWS: list[Row] = [
     # --- sanctions, assessments, obligations, risk, tier proposals (staff; the system proposes, officers decide)
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("GET /supervisees/{supervisee_id}/sanctions",
-        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
     row("POST /supervisees/{supervisee_id}/sanctions",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"kind": "praise", "facts": "见义勇为", "evidence": {}}),
@@ -384,7 +384,7 @@ ROWS: list[Row] = [
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"decision": "impose", "reason": "失联5日，予以训诫"}),
     row("GET /supervisees/{supervisee_id}/assessments",
-        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
     row("POST /assessments/{assessment_id}/confirm",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
         body=lambda w, _: {"reason": "月度考核"}),

@@ -21,7 +21,7 @@ from api.limits import make_limits
 from api.openapi_errors import document_errors
 from api.routes import (
     alerts, auth, camera_health, cameras, checkins, fences, health, ingest, leave, lifecycle, orders, positions, rollcall,
-    supervision, tracks, ws,
+    sanctions, supervision, tracks, ws,
 )
 from alerts import purge as alert_purge
 from alerts.hooks import on_alert_created
@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
     for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, orders,
-                   lifecycle, cameras, camera_health, rollcall, web):
+                   lifecycle, cameras, camera_health, rollcall, sanctions, web):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from alerts.models import Alert, AlertKind
-from checkins.models import CheckinLedgerEntry
+from checkins.models import CheckinLedgerEntry, CheckinPlan
 from core.jobs import JobContext
 from core.localtime import LOCAL_TZ
 from risk.factors import Counted, score, weights_from
@@ -29,40 +29,48 @@ NOT_HELD = ("false_alarm", "excused", "withdrawn")
 DAY = timedelta(days=1)
 
 
-def _alerts(db, sid: int, kinds, lo: datetime, hi: datetime) -> list[int]:
-    return list(db.scalars(select(Alert.id).where(
-        Alert.supervisee_id == sid, Alert.kind.in_(kinds), Alert.occurred_at >= lo, Alert.occurred_at < hi,
+def _held_alerts(db, sid: int, since: datetime) -> list[tuple[int, str, datetime]]:
+    """(id, kind, occurred_at) of the supervisee's alerts since ``since`` that still count."""
+    return list(db.execute(select(Alert.id, Alert.kind, Alert.occurred_at).where(
+        Alert.supervisee_id == sid, Alert.occurred_at >= since,
         Alert.resolution.is_(None) | Alert.resolution.notin_(NOT_HELD)).order_by(Alert.id)))
 
 
-def _ledger(db, sid: int, kinds, lo: datetime) -> list[int]:
-    return list(db.scalars(select(CheckinLedgerEntry.id).where(
-        CheckinLedgerEntry.supervisee_id == sid, CheckinLedgerEntry.kind.in_(kinds),
-        CheckinLedgerEntry.created_at >= lo,
+def _ledger(db, sid: int, since: datetime) -> list[tuple[int, str]]:
+    return list(db.execute(select(CheckinLedgerEntry.id, CheckinLedgerEntry.kind).where(
+        CheckinLedgerEntry.supervisee_id == sid, CheckinLedgerEntry.created_at >= since,
         CheckinLedgerEntry.decision.is_distinct_from("overturned")).order_by(CheckinLedgerEntry.id)))
 
 
 def count_factors(db, sup: Supervisee, now: datetime) -> dict[str, Counted]:
-    """Every factor's value and evidence for one supervisee at ``now``."""
-    def ids(name, values):
-        return Counted(float(len(values)), {name: values})
+    """Every factor's value and evidence for one supervisee at ``now`` (three queries)."""
+    alerts = [(i, k, t) for i, k, t in _held_alerts(db, sup.id, now - 180 * DAY) if t <= now]
+    ledger = _ledger(db, sup.id, now - 90 * DAY)
 
-    end = now + timedelta(microseconds=1)
+    def pick(kinds, days_from=0, days_to=180) -> Counted:
+        lo, hi = now - days_to * DAY, now - days_from * DAY
+        ids = [i for i, k, t in alerts if k in kinds and lo <= t and (days_from == 0 or t < hi)]
+        return Counted(float(len(ids)), {"alerts": ids})
+
+    def entries(kind) -> Counted:
+        ids = [i for i, k in ledger if k == kind]
+        return Counted(float(len(ids)), {"ledger": ids})
+
     term_start = datetime(sup.term_start.year, sup.term_start.month, sup.term_start.day, tzinfo=LOCAL_TZ)
     sanctions = list(db.scalars(select(Sanction.id).where(
         Sanction.supervisee_id == sup.id, Sanction.status == SanctionStatus.imposed, Sanction.kind.in_(SANCTIONS),
         Sanction.decided_at >= term_start).order_by(Sanction.id)))
     months = months_between(sup.term_start, now.astimezone(LOCAL_TZ).date())
     return {
-        "violations_recent": ids("alerts", _alerts(db, sup.id, VIOLATIONS, now - 30 * DAY, end)),
-        "violations_older": ids("alerts", _alerts(db, sup.id, VIOLATIONS, now - 180 * DAY, now - 30 * DAY)),
-        "exclusion_zone": ids("alerts", _alerts(db, sup.id, [AlertKind.entered_exclusion_zone], now - 180 * DAY, end)),
-        "missed_checkins": ids("ledger", _ledger(db, sup.id, ["missed"], now - 90 * DAY)),
-        "failed_checkins": ids("ledger", _ledger(db, sup.id, ["failed"], now - 90 * DAY)),
-        "signal_loss": ids("alerts", _alerts(db, sup.id, [AlertKind.signal_lost], now - 90 * DAY, end)),
-        "integrity": ids("alerts", _alerts(db, sup.id, [AlertKind.integrity], now - 90 * DAY, end)),
-        "night_outings": ids("alerts", _alerts(db, sup.id, [AlertKind.curfew_breach], now - 90 * DAY, end)),
-        "sanctions": ids("sanctions", sanctions),
+        "violations_recent": pick(VIOLATIONS, 0, 30),
+        "violations_older": pick(VIOLATIONS, 30, 180),
+        "exclusion_zone": pick({AlertKind.entered_exclusion_zone}, 0, 180),
+        "missed_checkins": entries("missed"),
+        "failed_checkins": entries("failed"),
+        "signal_loss": pick({AlertKind.signal_lost}, 0, 90),
+        "integrity": pick({AlertKind.integrity}, 0, 90),
+        "night_outings": pick({AlertKind.curfew_breach}, 0, 90),
+        "sanctions": Counted(float(len(sanctions)), {"sanctions": sanctions}),
         "new_intake": Counted(float(max(0, 6 - months)), {"term_start": sup.term_start.isoformat(),
                                                            "months_since_intake": months}),
     }
@@ -83,11 +91,14 @@ def store_assessment(db, sup: Supervisee, now: datetime, weights: dict[str, floa
 
 
 def tier_since(db, sup: Supervisee) -> date:
-    """When the current tier began: the last confirmed tier move, else the start of the term."""
-    at = db.scalar(select(TierProposal.decided_at).where(
-        TierProposal.supervisee_id == sup.id, TierProposal.status == "confirmed")
-        .order_by(TierProposal.decided_at.desc()).limit(1))
-    return at.astimezone(LOCAL_TZ).date() if at is not None else sup.term_start
+    """When the current tier began: the last confirmed tier move or the last check-in plan made for
+    another tier ending (a tier changed by hand), whichever is later; else the start of the term."""
+    moved = db.scalar(select(func.max(TierProposal.decided_at)).where(
+        TierProposal.supervisee_id == sup.id, TierProposal.status == "confirmed"))
+    replanned = db.scalar(select(func.max(CheckinPlan.valid_to)).where(
+        CheckinPlan.supervisee_id == sup.id, CheckinPlan.tier != sup.tier))
+    days = [at.astimezone(LOCAL_TZ).date() for at in (moved, replanned) if at is not None]
+    return max([sup.term_start, *days])
 
 
 def tier_record(db, sup: Supervisee, now: datetime, risk: RiskAssessment | None) -> TierRecord:

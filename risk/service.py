@@ -86,3 +86,18 @@ def decide_proposal(*, ctx: Ctx, proposal_id: int, confirm: bool, reason: str) -
         "supervisee_id": row.supervisee_id, "office_id": row.office_id, "from": row.from_tier, "to": row.to_tier,
         "level": held.value, "reason": reason})
     return proposal_out(row)
+
+
+def proposal_queue(*, ctx: Ctx, pending: bool, limit: int, offset: int) -> Page[dict]:
+    """Tier proposals in the caller's scope; ``pending``: those waiting for a decision (oldest first)."""
+    require_role(ctx.principal, STAFF, "read tier proposals")
+    where = [office_scope(ctx.principal, TierProposal.office_id)]
+    if pending:
+        where.append(TierProposal.status == "proposed")
+    total = ctx.db.scalar(select(func.count()).select_from(TierProposal).where(*where)) or 0
+    order = TierProposal.proposed_at if pending else TierProposal.proposed_at.desc()
+    rows = ctx.db.scalars(select(TierProposal).where(*where).order_by(order, TierProposal.id)
+                          .limit(limit).offset(offset))
+    items = [proposal_out(p) for p in rows]
+    ctx.record("tier_proposal.queue.read", detail={"pending": pending, "rows": len(items)})
+    return Page(items=items, total=total, limit=limit, offset=offset)

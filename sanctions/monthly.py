@@ -35,10 +35,10 @@ def run_month_end(job: JobContext) -> int:
     month = previous_month(job.now)
     _, end = month_bounds(month)
     cfg = job.settings.sanctions
-    people = job.db.scalars(select(Supervisee).where(
+    people = list(job.db.scalars(select(Supervisee).where(
         Supervisee.status == "active", Supervisee.term_start < end.date(),
         ~select(MonthlyAssessment.id).where(MonthlyAssessment.supervisee_id == Supervisee.id,
-                                            MonthlyAssessment.month == month).exists()))
+                                            MonthlyAssessment.month == month).exists())))
     made = 0
     for sup in people:
         record = load_record(job.db, sup, month)
@@ -84,9 +84,12 @@ def confirm_assessment(*, ctx: Ctx, assessment_id: int, reason: str) -> dict:
 
 
 def list_assessments(*, ctx: Ctx, supervisee_id: int, limit: int, offset: int) -> Page[dict]:
-    require_role(ctx.principal, {Role.officer, Role.manager, Role.auditor}, "read assessments")
+    """A supervisee's monthly assessments (newest first); the supervisee reads their own confirmed ones."""
+    require_role(ctx.principal, {Role.officer, Role.manager, Role.auditor, Role.supervisee}, "read assessments")
     scoped_supervisee(ctx, supervisee_id)
-    where = (MonthlyAssessment.supervisee_id == supervisee_id,)
+    where: tuple = (MonthlyAssessment.supervisee_id == supervisee_id,)
+    if ctx.principal.role == Role.supervisee:
+        where += (MonthlyAssessment.confirmed_at.is_not(None),)
     total = ctx.db.scalar(select(func.count()).select_from(MonthlyAssessment).where(*where)) or 0
     rows = ctx.db.scalars(select(MonthlyAssessment).where(*where).order_by(MonthlyAssessment.month.desc())
                           .limit(limit).offset(offset))

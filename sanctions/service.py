@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from alerts.models import Alert
+from checkins.models import CheckinLedgerEntry
 from core.context import Ctx
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Invalid, NotFound
 from core.schemas import Page
+from geo.ingest.models import ViolationEpisode
 from sanctions import policy
 from sanctions.models import Sanction, SanctionKind, SanctionStatus
 from supervision.authority import require_authority, stricter
@@ -20,6 +23,8 @@ from supervision.decisions import require_second_person
 from supervision.models import Role, Supervisee
 from supervision.scope import office_scope, require_role
 from supervision.supervisees import get_scoped as scoped_supervisee
+
+EVIDENCE_TABLES = {"alerts": Alert, "ledger": CheckinLedgerEntry, "episodes": ViolationEpisode}
 
 STAFF = {Role.officer, Role.manager, Role.auditor}
 DECIDERS = {Role.officer, Role.manager}
@@ -43,10 +48,23 @@ def add_proposal(ctx_db, *, sup: Supervisee, kind: SanctionKind, facts: str, evi
     return row
 
 
+def _check_evidence(db, supervisee_id: int, evidence: dict) -> dict:
+    """Every id must be this supervisee's (a sanction cannot rest on someone else's record); sorted, unique."""
+    out = {}
+    for name, model in EVIDENCE_TABLES.items():
+        ids = sorted(set(evidence.get(name) or ()))
+        found = set(db.scalars(select(model.id).where(model.id.in_(ids), model.supervisee_id == supervisee_id)))
+        if missing := [i for i in ids if i not in found]:
+            raise Invalid(f"evidence.{name}: {missing} are not {name} of this supervisee", field=f"evidence.{name}")
+        out[name] = ids
+    return out
+
+
 def propose_sanction(*, ctx: Ctx, supervisee_id: int, kind: SanctionKind, facts: str, evidence: dict) -> dict:
     """An officer's record of a 训诫 / 警告 / proposal / 表扬, pending a decision by someone with the authority."""
     require_role(ctx.principal, DECIDERS, "propose sanctions")
     sup = scoped_supervisee(ctx, supervisee_id)
+    evidence = _check_evidence(ctx.db, sup.id, evidence)
     row = add_proposal(ctx.db, sup=sup, kind=kind, facts=facts, evidence=evidence, now=ctx.clock.now(),
                        proposed_by=ctx.principal.user_id)
     ctx.record("sanction.propose", "sanction", row.id, detail={
@@ -80,13 +98,30 @@ def decide_sanction(*, ctx: Ctx, sanction_id: int, impose: bool, reason: str) ->
 
 
 def list_sanctions(*, ctx: Ctx, supervisee_id: int, limit: int, offset: int) -> Page[dict]:
-    """A supervisee's sanctions and praise, proposals included (newest first)."""
-    require_role(ctx.principal, STAFF, "read sanctions")
+    """A supervisee's sanctions and praise, proposals included (newest first). The supervisee reads
+    their own decided ones (a decision is served on them, 实施办法 art. 35), never a pending proposal."""
+    require_role(ctx.principal, STAFF | {Role.supervisee}, "read sanctions")
     scoped_supervisee(ctx, supervisee_id)
-    where = (Sanction.supervisee_id == supervisee_id,)
+    where: tuple = (Sanction.supervisee_id == supervisee_id,)
+    if ctx.principal.role == Role.supervisee:
+        where += (Sanction.status == SanctionStatus.imposed,)
     total = ctx.db.scalar(select(func.count()).select_from(Sanction).where(*where)) or 0
     rows = ctx.db.scalars(select(Sanction).where(*where).order_by(Sanction.proposed_at.desc(), Sanction.id.desc())
                           .limit(limit).offset(offset))
     items = [sanction_out(s) for s in rows]
     ctx.record("sanction.read", "supervisee", supervisee_id, detail={"rows": len(items)})
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def sanction_queue(*, ctx: Ctx, pending: bool, limit: int, offset: int) -> Page[dict]:
+    """Sanctions in the caller's scope; ``pending``: the proposals waiting for a decision (oldest first)."""
+    require_role(ctx.principal, STAFF, "read sanctions")
+    where = [office_scope(ctx.principal, Sanction.office_id)]
+    if pending:
+        where.append(Sanction.status == SanctionStatus.proposed)
+    total = ctx.db.scalar(select(func.count()).select_from(Sanction).where(*where)) or 0
+    order = Sanction.proposed_at if pending else Sanction.proposed_at.desc()
+    rows = ctx.db.scalars(select(Sanction).where(*where).order_by(order, Sanction.id).limit(limit).offset(offset))
+    items = [sanction_out(s) for s in rows]
+    ctx.record("sanction.queue.read", detail={"pending": pending, "rows": len(items)})
     return Page(items=items, total=total, limit=limit, offset=offset)

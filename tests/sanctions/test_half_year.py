@@ -72,7 +72,8 @@ def test_half_year_of_proposals_and_decisions(db, world, settings, clock, job):
             silences["feb"] = lose_contact(db, settings, a, since=local(2026, 2, 3, 0), until=None)
         if d == date(2026, 2, 13):  # 10 days and 6 hours silent: a 警告 proposal while it lasts
             warn = sanctions_of(db, a.id)[-1]
-            assert (warn.kind, warn.status, warn.rule_key) == ("warning", "proposed", f"contact:{silences['feb']}:{local(2026, 2, 3, 0).isoformat()}")
+            assert (warn.kind, warn.status, warn.rule_key) == (
+                "warning", "proposed", f"contact:{silences['feb']}:{local(2026, 2, 3, 0).isoformat()}")
             with pytest.raises(Forbidden):  # 警告 needs the bureau by default
                 decide_sanction(ctx=act(officer, noon), sanction_id=warn.id, impose=True, reason="x")
             decide_sanction(ctx=act(manager, noon), sanction_id=warn.id, impose=True, reason="失联超过10日 警告")

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.localtime import LOCAL_TZ
 from tests.security.world import PRINCIPALS, MatrixWorld, destination
 
 # Path parameter -> object kind (tests/security/world.py MatrixWorld.objects).
@@ -51,7 +52,8 @@ PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction"
                 "leave_id": "leave", "permit_id": "permit", "request_id": "account_request",
                 "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry",
                 "hold_id": "legal_hold",
-                "camera_id": "camera", "snapshot_id": "camera_snapshot"}
+                "camera_id": "camera", "snapshot_id": "camera_snapshot",
+                "sanction_id": "sanction", "assessment_id": "assessment", "proposal_id": "tier_proposal"}
 
 Maker = Callable[[MatrixWorld, str], Any]
 
@@ -130,7 +132,8 @@ def _camera_csv(w: MatrixWorld, which: str) -> bytes:
 
 
 def _permit(w: MatrixWorld, which: str) -> dict:
-    today = datetime.now(UTC).date()
+    # The local date (the service's "today"): from 16:00 UTC the UTC date is already yesterday.
+    today = datetime.now(LOCAL_TZ).date()
     return {"supervisee_id": w.target("supervisee", which), "area": destination(118.3, 28.9, 3000),
             "reason": "上班", "weekdays": [0, 1], "start_time": "08:00", "end_time": "18:00",
             "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=30)).isoformat()}
@@ -390,6 +393,43 @@ ROWS: list[Row] = [
     row("GET /checkins/compliance",
         "403         403         403         ok          ok          403         403         403         401         401         401         401         401",
         query=lambda w, _: {"month_from": "2026-01-01", "month_to": "2026-12-01"}),
+    # --- sanctions, assessments, obligations, risk, tier proposals (staff; the system proposes, officers decide)
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("GET /supervisees/{supervisee_id}/sanctions",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("POST /supervisees/{supervisee_id}/sanctions",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"kind": "praise", "facts": "见义勇为", "evidence": {}}),
+    row("GET /sanctions",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401", lists="sanction"),
+    row("POST /sanctions/{sanction_id}/decide",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"decision": "impose", "reason": "失联5日，予以训诫"}),
+    row("GET /supervisees/{supervisee_id}/assessments",
+        "ok          404         404/ok/404  ok          ok          403         ok          404         401         401         401         401         401"),
+    row("POST /assessments/{assessment_id}/confirm",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"reason": "月度考核"}),
+    row("GET /supervisees/{supervisee_id}/obligations",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
+        query=lambda w, _: {"month": "2026-01"}),
+    row("POST /supervisees/{supervisee_id}/obligations",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"month": "2026-01", "kind": "study", "hours": 4}),
+    row("GET /supervisees/{supervisee_id}/risk",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("GET /supervisees/{supervisee_id}/tier-proposals",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("GET /tier-proposals",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401", lists="tier_proposal"),
+    row("POST /tier-proposals/{proposal_id}/decide",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"decision": "confirm", "reason": "新入矫"}),
+    row("GET /sanction-policies/{jurisdiction_id}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("PUT /sanction-policies/{jurisdiction_id}",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"warning_level": "bureau"}),
     row("GET /checkin-policies/{jurisdiction_id}",
         "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
     row("PUT /checkin-policies/{jurisdiction_id}",

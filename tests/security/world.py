@@ -210,6 +210,37 @@ def seed_through_the_api(client, db: Session, w: MatrixWorld, now: datetime, set
     _seed_accounts(client, w)
     _seed_registrations(client, w, settings)
     _seed_checkins(client, db, w, now)
+    _seed_sanctions(db, w, now)
+
+
+def _seed_sanctions(db: Session, w: MatrixWorld, now: datetime) -> None:
+    """For a and x: a 训诫 a rule proposed (office level), last month's assessment not yet
+    confirmed, and a tier proposal (ordinary → strict) waiting for an officer."""
+    from datetime import date
+
+    from risk.models import TierProposal
+    from sanctions.models import MonthlyAssessment, Sanction
+
+    made: dict[str, list[int]] = {"sanction": [], "assessment": [], "tier_proposal": []}
+    for sup in ("a", "x"):
+        s = w.base.supervisees[sup]
+        rows = {
+            "sanction": Sanction(supervisee_id=s.id, office_id=s.office_id, kind="admonition", status="proposed",
+                                 facts="失联5日", evidence={"alerts": []}, rule_key=f"matrix:{s.id}", proposed_at=now,
+                                 required_level="office"),
+            "assessment": MonthlyAssessment(supervisee_id=s.id, office_id=s.office_id, month=date(2026, 1, 1),
+                                            tier=s.tier, score=100.0, grade="good", breakdown={}, computed_at=now),
+            "tier_proposal": TierProposal(supervisee_id=s.id, office_id=s.office_id, from_tier=s.tier, to_tier="strict",
+                                          reasons=[{"rule": "intake"}], rule_key=f"matrix:{s.id}", status="proposed",
+                                          proposed_at=now, required_level="office"),
+        }
+        for kind, row in rows.items():
+            db.add(row)
+            db.flush()
+            made[kind].append(row.id)
+    db.commit()
+    for kind, ids in made.items():
+        w.objects[kind] = tuple(ids)
 
 
 def _seed_checkins(client, db: Session, w: MatrixWorld, now: datetime) -> None:

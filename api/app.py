@@ -25,6 +25,7 @@ from api.routes import (
 from alerts import purge as alert_purge
 from checkins import purge as checkin_purge
 from checkins import scheduled as checkin_jobs
+from checkins import term_end as checkin_term_end
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
@@ -76,6 +77,7 @@ RETENTIONS: tuple[Retention, ...] = (
 # term-end job and an officer's early release run these, in order.
 TERM_END_STEPS: tuple[lifecycle_term.TermEndStep, ...] = (
     *lifecycle_term.STEPS,
+    checkin_term_end.end_checkins,
     # orders/ (issue 10, positioning orders) plugs in here at merge:
     # orders.service.end_orders_at_term_end(ctx, *, supervisee_id, at)
 )

@@ -30,6 +30,7 @@ from cameras import scheduled as camera_jobs
 from cameras.evidence import AttachCameras
 from checkins import purge as checkin_purge
 from checkins import scheduled as checkin_jobs
+from checkins import term_end as checkin_term_end
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
 from core.clock import Clock, SystemClock
@@ -93,6 +94,7 @@ RETENTIONS: tuple[Retention, ...] = (
 # term-end job and an officer's early release run these, in order.
 TERM_END_STEPS: tuple[lifecycle_term.TermEndStep, ...] = (
     *lifecycle_term.STEPS,
+    checkin_term_end.end_checkins,
     order_service.end_orders_step,
 )
 

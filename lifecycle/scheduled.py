@@ -93,6 +93,9 @@ def run_purges(job: JobContext, *, retentions: Sequence[Retention]) -> list[int]
                               .order_by(Release.id).with_for_update(skip_locked=True)))
     purged = []
     for rel in due:
+        # The person's row is the lock a hold is set under (lifecycle.service.set_hold): a hold
+        # committed while this round runs is seen here, never purged past.
+        job.db.execute(select(Supervisee.id).where(Supervisee.id == rel.supervisee_id).with_for_update())
         hold = active_hold(ctx, rel.supervisee_id)
         if hold is not None:
             continue  # the hold's own audit row says why; checked again every round

@@ -109,6 +109,11 @@ def test_end_of_term_stops_monitoring_and_the_purge_leaves_only_the_legal_file(s
         # The leave approval is still there, in words, without its point.
         leave = s.client.get(f"/leave/{s.facts['leave_id']}", headers=s.auth("officer_a"))
         assert leave.status_code == 200 and leave.json()["address"] == "杭州市西湖区某路1号", leave.text
+        # The alert stays readable: its kind, resolution and the officer's note, without its evidence.
+        alert = s.client.get(f"/alerts/{s.facts['alert_id']}", headers=s.auth("officer_a"))
+        assert alert.status_code == 200, alert.text
+        assert alert.json()["evidence"] == [] and [n["body"] for n in alert.json()["notes"]] == ["已电话联系本人"]
+        assert alert.json()["resolution"] == "term_ended" and alert.json()["detail"] == {}
         # A second round does nothing more.
         assert s.run("purge", rel.purge_due_at + timedelta(days=1)) == []
 

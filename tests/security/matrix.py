@@ -119,7 +119,10 @@ def _leave(w: MatrixWorld, which: str) -> dict:
 
 
 def _permit(w: MatrixWorld, which: str) -> dict:
-    today = datetime.now(UTC).date()
+    # The service counts days in Beijing time: from 16:00 UTC its "today" is the UTC tomorrow.
+    from core.localtime import LOCAL_TZ
+
+    today = datetime.now(LOCAL_TZ).date()
     return {"supervisee_id": w.target("supervisee", which), "area": destination(118.3, 28.9, 3000),
             "reason": "上班", "weekdays": [0, 1], "start_time": "08:00", "end_time": "18:00",
             "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=30)).isoformat()}

@@ -142,9 +142,9 @@ def naive(url: str, world, n: int, rng: np.random.Generator) -> float:
             lon, lat = float(world.home_lon[d]), float(world.home_lat[d])
             conn.execute(
                 "INSERT INTO fixes_naive (id, supervisee_id, device_id, dedup_key, fingerprint, t, received_at, lon, lat,"
-                " accuracy_m, datum, protocol, raw) VALUES (nextval('fixes_naive_id'), %s, %s, %s, '', %s, now(), %s, %s,"
-                " 10, 'wgs84', 'native', '{}')", (sid, int(world.device_ids[d]), f"n{i}", start + timedelta(seconds=i),
-                                                  lon, lat))
+                " accuracy_m, datum, protocol, raw, purpose) VALUES (nextval('fixes_naive_id'), %s, %s, %s, '', %s, now(),"
+                " %s, %s, 10, 'wgs84', 'native', '{}', '信息化核查')",
+                (sid, int(world.device_ids[d]), f"n{i}", start + timedelta(seconds=i), lon, lat))
             conn.execute("SELECT fence_id, ST_Contains(geom, ST_SetSRID(ST_MakePoint(%s, %s), 4326)) FROM fence_versions"
                          " WHERE fence_id = ANY(%s)", (lon, lat, fences[sid])).fetchall()
             conn.commit()

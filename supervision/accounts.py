@@ -93,7 +93,7 @@ def update_user(*, ctx: Ctx, user_id: int, data: UserUpdate) -> UserOut:
     changes = data.model_dump(exclude_unset=True)
     if principal.role not in ACCOUNT_ADMINS:
         # Anyone may change their own password and name; nothing else.
-        if row.id != principal.user_id or "active" in changes:
+        if row.id != principal.user_id or changes.keys() & {"active", "bureau_head"}:
             raise Forbidden(f"role {principal.role} may only change its own name and password")
         if principal.role == Role.auditor and set(changes) - {"password"}:
             # An auditor changes nothing it could later be audited on, its own record included.
@@ -108,7 +108,9 @@ def update_user(*, ctx: Ctx, user_id: int, data: UserUpdate) -> UserOut:
         row.password_hash = hash_password(changes.pop("password"))
         row.revoke_sessions()  # own change or reset: every earlier token and socket ends
         changes["password"] = "changed"
-    for name in ("full_name", "active"):
+    if changes.get("bureau_head") and not (row.role == Role.manager and row.jurisdiction.level == "bureau"):
+        raise Invalid("only a manager of a district bureau can be its head", field="bureau_head")
+    for name in ("full_name", "active", "bureau_head"):
         if name in changes:
             setattr(row, name, changes[name])
     ctx.db.flush()

@@ -64,10 +64,13 @@ class UserIn(Input):
 
 
 class UserUpdate(Input):
-    not_null = frozenset({"full_name", "password", "active"})
+    not_null = frozenset({"full_name", "password", "active", "bureau_head"})
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=12, max_length=256)
     active: bool | None = None
+    bureau_head: bool | None = Field(default=None, description=(
+        "administrators only: this manager of a bureau is its head (局长), the approver of "
+        "electronic-positioning orders (Law art. 29)"))
 
 
 class UserOut(Output):
@@ -76,6 +79,7 @@ class UserOut(Output):
     full_name: str
     role: str
     jurisdiction_id: int
+    bureau_head: bool = False
     supervisee_id: int | None
     active: bool
 

@@ -11,12 +11,14 @@ from alerts.models import AlertEvidence
 from geo.ingest.models import Fix, ViolationEpisode
 from lifecycle.scheduled import run_thinning
 from tests.alerts.alert_helpers import make_alert
+from core.basis import ORDINARY
 from tests.factories import add_fence
 
 
 def _fix(db, sid, t, n):
     row = Fix(supervisee_id=sid, dedup_key=f"thin-{sid}-{n}", fingerprint=f"{n:064d}", t=t, received_at=t,
-              lon=118.95, lat=28.95, accuracy_m=10.0, datum="wgs84", protocol="native", raw={})
+              lon=118.95, lat=28.95, accuracy_m=10.0, datum="wgs84", protocol="native", raw={},
+              purpose=ORDINARY)
     db.add(row)
     db.flush()
     return row.id

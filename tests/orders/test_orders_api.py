@@ -122,3 +122,17 @@ def test_overlapping_orders_are_refused(client, world, clock, head):
     second = propose(client, world, start=now + 10 * DAY, end=now + 40 * DAY).json()
     r = approve(client, world, second["id"])
     assert r.status_code == 409 and str(first["id"]) in r.text
+
+
+def test_an_administrator_names_the_bureau_head_and_only_a_bureau_manager_can_be_one(client, world, db, clock):
+    manager, officer = world.users["manager"], world.users["officer_a"]
+    r = client.patch(f"/users/{officer.id}", headers=world.auth("admin"), json={"bureau_head": True})
+    assert r.status_code == 422 and "manager of a district bureau" in r.text
+    r = client.patch(f"/users/{manager.id}", headers=world.auth("manager"), json={"bureau_head": True})
+    assert r.status_code == 403  # nobody makes themself the approver
+    now = clock.now()
+    order = propose(client, world, start=now, end=now + 10 * DAY).json()
+    assert approve(client, world, order["id"], who="manager").status_code == 403
+    r = client.patch(f"/users/{manager.id}", headers=world.auth("admin"), json={"bureau_head": True})
+    assert r.status_code == 200 and r.json()["bureau_head"] is True
+    assert approve(client, world, order["id"], who="manager").status_code == 200

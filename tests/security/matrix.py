@@ -53,7 +53,8 @@ PATH_OBJECTS = {"supervisee_id": "supervisee", "jurisdiction_id": "jurisdiction"
                 "registration_id": "registration", "occurrence_id": "occurrence", "entry_id": "ledger_entry",
                 "hold_id": "legal_hold",
                 "camera_id": "camera", "snapshot_id": "camera_snapshot",
-                "sanction_id": "sanction", "assessment_id": "assessment", "proposal_id": "tier_proposal"}
+                "sanction_id": "sanction", "assessment_id": "assessment", "proposal_id": "tier_proposal",
+                "order_id": "order"}
 
 Maker = Callable[[MatrixWorld, str], Any]
 
@@ -555,6 +556,28 @@ ROWS: list[Row] = [
         "403         403         403         ok          ok          403         403         403         401         401         401         401         401",
         obj="jurisdiction", ref="query.jurisdiction_id",
         query=lambda w, which: {"jurisdiction_id": w.target("jurisdiction", which)}),
+    # --- electronic-positioning orders (Law art. 29): officers and managers propose, the bureau head (here the
+    # manager of bureau 1) alone approves; auditors read; supervisees, admins and devices never
+#        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
+    row("POST /supervisees/{supervisee_id}/positioning-orders",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"ground": "left_area_unapproved", "facts": "未经批准离开县境", "starts_at": _later(70),
+                           "ends_at": _later(80)}),
+    row("GET /supervisees/{supervisee_id}/positioning-orders",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("GET /positioning-orders/{order_id}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
+    row("POST /positioning-orders/{order_id}/approve",
+        "403         403         403         ok          403         403         403         403         401         401         401         401         401",
+        obj="proposed_order", body=lambda w, _: {}),
+    row("POST /positioning-orders/{order_id}/extensions",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"reassessment": "复评：风险仍在", "ends_at": _later(60)}),
+    row("POST /positioning-orders/{order_id}/extensions/approve",
+        "403         403         403         409/404/404 403         403         403         403         401         401         401         401         401"),
+    row("POST /positioning-orders/{order_id}/terminate",
+        "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401",
+        body=lambda w, _: {"reason": "已收监执行"}),
     # --- check-in photos: the supervisee's officers and managers only (supervisees, admins, auditors never)
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("GET /checkins/photos/{media_id}",

@@ -148,6 +148,7 @@ def build_matrix_world(db: Session, settings, clock) -> MatrixWorld:
     from tests.security.world_rollcall import seed_rollcalls
 
     seed_rollcalls(db, w, settings, now)
+    _orders(db, w, users, officer_x, now)
     return w
 
 
@@ -180,6 +181,28 @@ def _cameras(db: Session, settings, w: MatrixWorld, offices, alerts, now: dateti
         snaps.append(snap.id)
     w.objects["camera"] = tuple(cams)
     w.objects["camera_snapshot"] = tuple(snaps)
+
+
+def _orders(db: Session, w: MatrixWorld, users: dict, officer_x, now: datetime) -> None:
+    """Electronic-positioning orders (Law art. 29): one in force and one waiting for approval, for a and x.
+    The manager of bureau 1 is also its head (局长), the only one who approves them."""
+    from orders.models import PositioningOrder
+    from tests.factories import add_positioning_order
+
+    users["mgr"].bureau_head = True
+    a, x = w.base.supervisees["a"], w.base.supervisees["x"]
+    approved, proposed = [], []
+    for sup, officer in ((a, users["same"]), (x, officer_x)):
+        approved.append(add_positioning_order(db, sup, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=30),
+                                              proposed_by=officer, approved_by=users["mgr"]).id)
+        row = PositioningOrder(supervisee_id=sup.id, office_id=sup.office_id, ground="police_penalty",
+                               facts="被给予治安管理处罚", proposed_by=officer.id, proposed_at=now,
+                               starts_at=now + timedelta(days=40), ends_at=now + timedelta(days=60), status="proposed")
+        db.add(row)
+        db.flush()
+        proposed.append(row.id)
+    w.objects["order"] = tuple(approved)
+    w.objects["proposed_order"] = tuple(proposed)
 
 
 def _photo(db: Session, settings, supervisee_id: int) -> int:

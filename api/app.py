@@ -19,7 +19,7 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import alerts, auth, checkins, fences, health, ingest, leave, positions, supervision, tracks, ws
+from api.routes import alerts, auth, checkins, console, fences, health, ingest, leave, positions, supervision, tracks, ws
 from checkins import scheduled as checkin_jobs
 from core.audit import checkpoint_job as audit_jobs
 from core.audit import AuditLog
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, web):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, console, leave, checkins, web):
         app.include_router(module.router)
     document_errors(app)
     return app

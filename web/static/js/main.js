@@ -4,6 +4,7 @@ import { getLang, setLang, t } from "./i18n.js";
 import { LiveFeed } from "./live.js";
 import { desk } from "./desk.js";
 import { mapPage } from "./map.js";
+import { loadMapConfig } from "./maplib.js";
 import { superviseePage } from "./supervisee.js";
 import { mePage } from "./me.js";
 import { managerPage } from "./manager.js";
@@ -45,6 +46,8 @@ async function start() {
   $("#bar").hidden = false;
   loginForm.remove();
   if (STAFF.includes(session.user.role)) {
+    // Base map and outlines before the first map is drawn; without them, a plain map.
+    await loadMapConfig().catch((e) => toast(e.message));
     $("#conn").hidden = false;
     session.feed = new LiveFeed({
       onSnapshot: (alerts) => session.store.snapshot(alerts),

@@ -80,7 +80,7 @@ class Browser:
         self._chromium = self._pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
 
     def context(self, viewport: dict[str, int] = DESKTOP, **options) -> BrowserContext:
-        ctx = self._chromium.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+        ctx = self._chromium.new_context(viewport=viewport, **{"locale": "zh-CN", "timezone_id": "Asia/Shanghai", **options})
         ctx.route("**/*", self._guard)
         ctx.on("page", self._watch_sockets)
         return ctx

@@ -86,14 +86,15 @@ function route() {
   session.cleanup = page.render(view, { session, arg, toast }) || null;
 }
 
-function reset(message) {
+function reset(notice) {
   if (session.feed) session.feed.stop();
   if (session.cleanup) session.cleanup();
-  // A fresh page: nothing of the previous user stays in memory.
+  // A fresh page: nothing of the previous user stays in memory. Only the notice for
+  // the login form survives the reload (a message key, no secret).
   sessionStorage.clear();
+  if (notice) sessionStorage.setItem("zj-notice", notice);
   location.hash = "";
   location.reload();
-  if (message) console.info(message);
 }
 
 loginForm.addEventListener("submit", async (e) => {
@@ -106,7 +107,8 @@ loginForm.addEventListener("submit", async (e) => {
     $("#login-error").textContent = err.status === 401 ? t("wrong_login") : err.message;
   }
 });
-setExpiredHandler(() => { alert(t("session_expired")); reset(); });
+// Expired (the timer) or refused (a 401): once, then the login form says why.
+setExpiredHandler(() => reset("session_expired"));
 $("#logout").addEventListener("click", () => { logout(); reset(); });
 for (const id of ["#lang", "#lang-login"]) {
   $(id)?.addEventListener("click", () => {
@@ -118,3 +120,5 @@ for (const id of ["#lang", "#lang-login"]) {
 }
 window.addEventListener("hashchange", route);
 if (!hasToken()) setLang("zh-CN");
+const notice = sessionStorage.getItem("zj-notice");
+if (notice) { sessionStorage.removeItem("zj-notice"); $("#login-error").textContent = t(notice); }

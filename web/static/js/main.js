@@ -89,6 +89,8 @@ function route() {
 function reset(notice) {
   if (session.feed) session.feed.stop();
   if (session.cleanup) session.cleanup();
+  // Nothing more is drawn: clearing the hash below must not route (and clean up) again.
+  session.cleanup = null; session.user = null; session.feed = null;
   // A fresh page: nothing of the previous user stays in memory. Only the notice for
   // the login form survives the reload (a message key, no secret).
   sessionStorage.clear();

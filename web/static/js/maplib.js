@@ -24,12 +24,15 @@ const FENCE_STYLE = {
 };
 
 // Canvas for the big map (thousands of markers); SVG elsewhere (few shapes, each one a DOM node).
+// The big map also zooms in one step, unanimated: with the animation (its frames, then
+// every cluster icon and the canvas redrawn at its end) a zoom over 5,000 markers took a
+// 204-220 ms task on the loaded test machine, without it 119 ms (tests/web/test_map_scale.py).
 export function makeMap(el, { zoom = 11, canvas = false } = {}) {
   const tiles = config.tiles;
   const crs = tiles && tiles.datum === "gcj02" ? gcj02Crs(L) : L.CRS.EPSG3857;
   const maxZoom = tiles ? tiles.max_zoom : 18;
-  const map = L.map(el, { crs, preferCanvas: canvas, attributionControl: !!(tiles && tiles.attribution), minZoom: 5,
-    maxZoom }).setView(QUJIANG, zoom);
+  const map = L.map(el, { crs, preferCanvas: canvas, zoomAnimation: !canvas, attributionControl: !!(tiles && tiles.attribution),
+    minZoom: 5, maxZoom }).setView(QUJIANG, zoom);
   if (tiles) {
     if (map.attributionControl) map.attributionControl.setPrefix(false);
     const options = { maxZoom, attribution: textOnly(tiles.attribution) };

@@ -26,7 +26,7 @@ from geo.datum import gcj02_to_wgs84, wgs84_to_gcj02
 from supervision.models import Jurisdiction
 from tests.conftest import migrated_database
 from tests.factories import World, seed, seed_world_with_device
-from tests.web.browser import AppServer, Browser, app_server, login
+from tests.web.browser import AppServer, Browser, app_server, login, screenshot
 
 FIX = (118.95, 28.97)  # supervisee "a"'s last fix (WGS-84), inside 衢江区
 
@@ -122,6 +122,7 @@ def test_plain_background_draws_outlines_and_asks_for_no_tile(world_db, server: 
     assert page.locator("#map path.outline-bureau").count() >= 1
     assert page.locator("#map path.outline-office").count() == 1
     assert page.get_attribute("#map", "data-datum") == "none"
+    screenshot(page, "map-outlines-desktop")
     assert page.locator("#map img.leaflet-tile").count() == 0
     images = page.evaluate("() => performance.getEntriesByType('resource').filter((e) => e.initiatorType === 'img').length")
     assert images == 0 and tiles.requests == []

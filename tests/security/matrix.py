@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.localtime import LOCAL_TZ
 from tests.security.world import PRINCIPALS, MatrixWorld, destination
 
 # Path parameter -> object kind (tests/security/world.py MatrixWorld.objects).
@@ -118,7 +119,7 @@ def _leave(w: MatrixWorld, which: str) -> dict:
 
 
 def _permit(w: MatrixWorld, which: str) -> dict:
-    today = datetime.now(UTC).date()
+    today = datetime.now(LOCAL_TZ).date()  # the permit's dates are Shanghai dates (UTC's is a day behind after 16:00)
     return {"supervisee_id": w.target("supervisee", which), "area": destination(118.3, 28.9, 3000),
             "reason": "上班", "weekdays": [0, 1], "start_time": "08:00", "end_time": "18:00",
             "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=30)).isoformat()}

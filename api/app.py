@@ -20,7 +20,7 @@ from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
 from api.routes import (
-    alerts, auth, camera_health, cameras, checkins, fences, health, ingest, leave, lifecycle, orders, positions, rollcall,
+    alerts, auth, camera_health, cameras, checkins, console, fences, health, ingest, leave, lifecycle, orders, positions, rollcall,
     sanctions, supervision, tracks, ws,
 )
 from alerts import purge as alert_purge
@@ -201,7 +201,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, orders,
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, console, leave, checkins, orders,
                    lifecycle, cameras, camera_health, rollcall, sanctions, web):
         app.include_router(module.router)
     document_errors(app)

@@ -7,8 +7,11 @@ their own instances instead of mutating the environment.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -366,6 +369,8 @@ class LifecycleSettings(BaseSettings):
         300.0, gt=0, description="How often the reminder, term-end and purge jobs run.")
     fix_thinning_check_seconds: float = Field(
         3600.0, gt=0, description="How often the thinning job runs.")
+
+
 class CameraSettings(BaseSettings):
     """Cameras: URL safety (video/camera_url.py), frame grabs (video/capture.py) and health (cameras/health.py)."""
 
@@ -412,6 +417,58 @@ class RollcallSettings(BaseSettings):
     rollcall_suggest_limit: int = Field(5, ge=1, le=50, description="Cameras suggested at most, nearest first.")
 
 
+class ConsoleSettings(BaseSettings):
+    """The web console's base map (web/). No tile URL: the map is a plain background (offline networks)."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+    console_tile_url: str = Field(
+        "", description="Base map tile URL template, e.g. `https://{s}.example.cn/{z}/{x}/{y}.png` (`{s}` takes one of "
+                        "the subdomains). Empty: no base map, no tile request at all. The page's CSP admits images from "
+                        "exactly this host (each subdomain).")
+    console_tile_subdomains: str = Field("", description="Letters or comma-separated names put in `{s}` (e.g. `abc`, `t0,t1,t2`).")
+    console_tile_attribution: str = Field("", description="Attribution shown on the map (text, e.g. `© 天地图`).")
+    console_tile_datum: Literal["wgs84", "cgcs2000", "gcj02"] = Field(
+        "wgs84", description="Datum of the tiles: `gcj02` (Amap, Tencent) shifts positions for display only; "
+                             "`cgcs2000` (天地图) and `wgs84` are drawn as stored.")
+    console_tile_max_zoom: int = Field(18, ge=1, le=22, description="Highest zoom level the tile server has.")
+
+    @field_validator("console_tile_subdomains")
+    @classmethod
+    def _subdomains(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9,-]*", value.replace(" ", "")):
+            raise ValueError("ZHIJIAO_CONSOLE_TILE_SUBDOMAINS: letters, digits, '-' and ',' only")
+        return value
+
+    @field_validator("console_tile_url")
+    @classmethod
+    def _tile_url(cls, value: str) -> str:
+        if value == "":
+            return value
+        parts = urlsplit(value.replace("{s}", "s"))
+        # The host goes into the CSP header: nothing but a plain host[:port] may reach it.
+        if parts.scheme not in ("http", "https") or not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", parts.netloc):
+            raise ValueError("ZHIJIAO_CONSOLE_TILE_URL must be an http(s) URL with a plain host[:port]")
+        missing = [k for k in ("{z}", "{x}", "{y}") if k not in value]
+        if missing:
+            raise ValueError(f"ZHIJIAO_CONSOLE_TILE_URL lacks {', '.join(missing)}")
+        return value
+
+    def subdomains(self) -> list[str]:
+        raw = self.console_tile_subdomains.strip()
+        return [s.strip() for s in raw.split(",") if s.strip()] if "," in raw else list(raw)
+
+    def tile_origins(self) -> list[str]:
+        """Every scheme://host[:port] the tiles come from (one per subdomain), for the CSP."""
+        if not self.console_tile_url:
+            return []
+        subs = self.subdomains() if "{s}" in self.console_tile_url else [""]
+        out = []
+        for s in subs or ["a", "b", "c"]:  # Leaflet's default subdomains
+            parts = urlsplit(self.console_tile_url.replace("{s}", s))
+            out.append(f"{parts.scheme}://{parts.netloc}")
+        return sorted(set(out))
+
+
 class Settings:
     """All settings of one process."""
 
@@ -437,6 +494,9 @@ class Settings:
         self.risk = RiskSettings()
         self.cameras = CameraSettings()
         self.rollcall = RollcallSettings()
+
+
+        self.console = ConsoleSettings()
 
     def require_secrets(self) -> None:
         """Refuse to start without keys: a default key would be a shared secret."""

@@ -1,26 +1,30 @@
 """Demo leave requests in every state, made through the leave service as the demo
 people would (so fences, authority and the audit trail are as in real use).
 
-Seeded once: a district that already has leave requests is left as it is. Departures
-are in the future (the service refuses past ones), so nobody is on leave yet; a
-report-back (销假) happens when one of them is under way.
+Seeded once: a district that already has leave requests is left as it is. Besides the
+future ones (pending, approved, rejected, withdrawn), some are *in time*: one under way
+now, one overdue (its return time passed, not reported back: the overdue job raises its
+alert on the server's first round) and one completed in the past. The service refuses
+past departures, so those are made on a clock set back to when they would have been
+asked, decided and reported (the audit rows keep their real time).
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
+from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
-from core.clock import Clock
+from core.clock import Clock, ManualClock
 from core.context import Ctx
 from core.principal import Principal, RequestContext
 from core.settings import Settings
 from leave import approval, service
 from leave.models import LeaveRequest
-from leave.schemas import DestinationIn, LeaveIn, WithdrawIn
-from supervision.models import Jurisdiction, Role, User
+from leave.schemas import DestinationIn, LeaveIn, ReturnIn, WithdrawIn
+from supervision.models import Jurisdiction, Role, Supervisee, User
 
 # (destination, lon, lat, days, reason, what happens to it)
 REQUESTS = [
@@ -29,6 +33,12 @@ REQUESTS = [
     ("上海市浦东新区", 121.544, 31.221, 4, "外出务工面试", "rejected"),
     ("宁波市鄞州区", 121.547, 29.817, 2, "处理房屋过户", "withdrawn"),
     ("温州市鹿城区", 120.672, 28.000, 10, "陪同子女就医（长期治疗）", "pending"),  # > 7 days: the bureau decides
+]
+# (destination, lon, lat, asked, departs, returns (hours from now), reason, reported back?)
+IN_TIME = [
+    ("丽水市莲都区", 119.923, 28.468, -72, -24, 48, "照料病重的父亲", False),  # under way now
+    ("台州市椒江区", 121.442, 28.673, -120, -96, -26, "参加技能培训", False),  # overdue: not reported back
+    ("绍兴市越城区", 120.582, 30.003, -400, -360, -312, "办理社保转移", True),  # completed, reported on time
 ]
 
 
@@ -65,5 +75,19 @@ def seed_demo_leave(db: Session, *, settings: Settings, clock: Clock, audit: Aud
             approval.reject_leave(ctx=officer, leave_id=leave.id, reason="材料不全，请补充面试通知后再申请")
         elif outcome == "withdrawn":
             service.withdraw_leave(ctx=ctx, leave_id=leave.id, data=WithdrawIn(reason="事情已办妥"))
+    now = clock.now().replace(second=0, microsecond=0)
+    for j, (address, lon, lat, asked, departs, returns, reason, back) in enumerate(IN_TIME):
+        person = people[(len(REQUESTS) + j) % len(people)]
+        at = ManualClock(now + timedelta(hours=asked))
+        ctx = _ctx(db, person, settings=settings, clock=at, audit=audit)
+        leave = service.create_leave(ctx=ctx, data=LeaveIn(
+            destination=DestinationIn(address=address, circle={"lon": lon, "lat": lat, "radius_m": 10_000}),
+            reason=reason, depart_at=now + timedelta(hours=departs), return_at=now + timedelta(hours=returns)))
+        officer = _ctx(db, officers[person.jurisdiction_id], settings=settings, clock=at, audit=audit)
+        approval.approve_leave(ctx=officer, leave_id=leave.id, reason="理由充分，准予外出，按时销假")
+        if back:  # 销假 an hour before the return time, from home
+            at.set(now + timedelta(hours=returns - 1))
+            home = to_shape(db.get(Supervisee, person.supervisee_id).residence)
+            service.report_return(ctx=ctx, leave_id=leave.id, data=ReturnIn(lon=home.x, lat=home.y, accuracy_m=15))
     db.flush()
-    return len(REQUESTS)
+    return len(REQUESTS) + len(IN_TIME)

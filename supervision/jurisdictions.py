@@ -1,7 +1,9 @@
 """Jurisdiction tree: bureau → office → grid."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import json
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.context import Ctx
@@ -9,7 +11,7 @@ from core.errors import Invalid, NotFound
 from supervision.models import Jurisdiction, JurisdictionLevel
 from core.schemas import Page
 from supervision.schemas import JurisdictionIn, JurisdictionOut, JurisdictionUpdate
-from supervision.scope import ACCOUNT_ADMINS, jurisdiction_clause, require_role
+from supervision.scope import ACCOUNT_ADMINS, STAFF_READERS, jurisdiction_clause, require_role
 
 _CHILD_LEVEL = {JurisdictionLevel.bureau: JurisdictionLevel.office, JurisdictionLevel.office: JurisdictionLevel.grid}
 
@@ -81,3 +83,19 @@ def add_jurisdiction(db, *, name: str, level: str, parent: Jurisdiction | None, 
     return row
 
 
+
+
+OUTLINE_TOLERANCE_DEG = 0.0002  # ~20 m: a map outline, not a legal boundary (that stays exact in the table)
+
+
+def outlines(*, ctx: Ctx) -> list[dict]:
+    """The administrative outlines for the staff map: the caller's jurisdiction, what is under
+    it and what it lies in (the district). Geography, not anyone's data, so ancestors are included;
+    simplified for drawing, WGS-84 as stored."""
+    require_role(ctx.principal, STAFF_READERS, "read jurisdiction outlines")
+    chain = ancestor_chain(ctx.db, ctx.principal.jurisdiction_id)
+    where = or_(jurisdiction_clause(ctx.principal), Jurisdiction.id.in_(chain))
+    shape = func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(Jurisdiction.boundary, OUTLINE_TOLERANCE_DEG), 6)
+    rows = ctx.db.execute(select(Jurisdiction.id, Jurisdiction.name, Jurisdiction.level, shape)
+                          .where(where, Jurisdiction.boundary.is_not(None)).order_by(Jurisdiction.path)).all()
+    return [{"jurisdiction_id": r[0], "name": r[1], "level": str(r[2]), "geometry": json.loads(r[3])} for r in rows]

@@ -358,6 +358,9 @@ ROWS: list[Row] = [
     # The map: last known positions, staff that may read locations (not the admin, not a supervisee).
     row("GET /positions",
         "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
+    # The map's base-map settings and administrative outlines (geography): staff with a map.
+    row("GET /map/config",
+        "ok          ok          ok          ok          ok          403         403         403         401         401         401         401         401"),
     # --- check-ins (the supervisee's account, the phone's credential, officers, managers)
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("GET /checkins/plan",

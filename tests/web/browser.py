@@ -34,6 +34,7 @@ class AppServer:
     url: str
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # extra ZHIJIAO_* settings of this server
     # Its own checkpoint file: another test database's audit chain must not be mixed into it.
     checkpoints: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="zj-web-audit-") + "/checkpoints.jsonl")
 
@@ -44,7 +45,7 @@ class AppServer:
     def start(self) -> None:
         # Generous: a loaded shared machine can take long to import and migrate-check.
         self.proc, _ = start_server(self.url, port=self.port, startup=120, ZHIJIAO_ALLOWED_ORIGINS=f'["{self.base}"]',
-                                    ZHIJIAO_AUDIT_CHECKPOINT_PATH=self.checkpoints)
+                                    ZHIJIAO_AUDIT_CHECKPOINT_PATH=self.checkpoints, **self.env)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -66,9 +67,11 @@ def app_server(url: str) -> Iterator[AppServer]:
 class Browser:
     """A Chromium with a fresh profile; ``foreign`` lists every off-app request any page tried."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, allow: tuple[str, ...] = ()) -> None:
+        """``allow``: other origins a test configured on purpose (a loopback tile server)."""
         self.base = base
         self.origin = urlsplit(base).netloc
+        self.allowed = {self.origin, *(urlsplit(a).netloc for a in allow)}
         self.foreign: list[str] = []
         self.errors: list[str] = []  # uncaught page errors (a broken page fails its test)
         self._pw = sync_playwright().start()
@@ -77,14 +80,14 @@ class Browser:
         self._chromium = self._pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
 
     def context(self, viewport: dict[str, int] = DESKTOP, **options) -> BrowserContext:
-        ctx = self._chromium.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+        ctx = self._chromium.new_context(viewport=viewport, **{"locale": "zh-CN", "timezone_id": "Asia/Shanghai", **options})
         ctx.route("**/*", self._guard)
         ctx.on("page", self._watch_sockets)
         return ctx
 
     def _guard(self, route, request) -> None:
         parts = urlsplit(request.url)
-        if parts.scheme in ("data", "blob") or parts.netloc == self.origin:
+        if parts.scheme in ("data", "blob") or parts.netloc in self.allowed:
             route.continue_()
         else:
             self.foreign.append(request.url)

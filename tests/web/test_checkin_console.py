@@ -94,3 +94,42 @@ def test_manager_sees_the_compliance_table(world_db, server, browser) -> None:
     page.wait_for_selector("#review-queue li")
     assert "各司法所报到情况" in page.inner_text("#compliance")
     screenshot(page, "checkin-manager-desktop")
+
+
+def test_a_clean_check_in_passes_and_the_phone_says_only_received(world_db, server, browser) -> None:
+    """The same person, the head turned as asked: the check-in passes, and the phone says
+    exactly what it says for one that goes to review (the judgement is the officer's)."""
+    _, world = world_db
+    sid = world.supervisees["a"].id
+    with officer_api(server.base, world) as officer:
+        files = [("photos", (f"ref{i}.jpg", (FACES / f"person-a-{n}.jpg").read_bytes(), "image/jpeg"))
+                 for i, n in enumerate((2, 3))]
+        assert officer.post(f"/supervisees/{sid}/face-enrolment", files=files).status_code == 201
+        spot = officer.post("/checkins/spot-checks", json={"supervisee_id": sid}).json()
+
+        phone = login(browser.context(viewport=PHONE, is_mobile=True, has_touch=True, geolocation=HOME,
+                                      permissions=["geolocation"]), server.base, world.users["supervisee_a"].username)
+        item = f"#due-checkins li[data-occurrence-id='{spot['id']}']"
+        # a-2 is a-1's person with the head turned: wait for a turn challenge (each start asks for a new one).
+        for _ in range(30):
+            phone.click(f"{item} .start-checkin")
+            phone.wait_for_selector(f"{item} .prompt")
+            if "转头" in phone.inner_text(f"{item} .prompt"):
+                break
+            phone.evaluate("() => { location.hash = '#/x' }")  # the page again, a fresh start
+            phone.wait_for_selector(f"{item} .start-checkin")
+        else:
+            raise AssertionError("never a turn challenge")
+        phone.wait_for_selector(f"{item} .where:has-text('±18 m')")
+        phone.set_input_files(f"{item} input[name=neutral]", str(FACES / "person-a-1.jpg"))
+        phone.set_input_files(f"{item} input[name=challenge]", str(FACES / "person-a-2.jpg"))
+        phone.click(f"{item} .checkin-form button.primary")
+        phone.wait_for_selector(f"{item} .result[data-status]")
+        assert phone.get_attribute(f"{item} .result", "data-status") == "received"
+        assert phone.inner_text(f"{item} .result") == "已提交，工作人员将核查"
+        assert "passed" not in phone.content() and "通过" not in phone.inner_text(item)
+        screenshot(phone, "checkin-passed-phone")
+
+        history = officer.get(f"/checkins/history?supervisee_id={sid}").json()["items"]
+        [mine] = [h for h in history if h["id"] == spot["id"]]
+        assert mine["submission"]["outcome"] == "passed", mine

@@ -4,6 +4,7 @@ import { getLang, setLang, t } from "./i18n.js";
 import { LiveFeed } from "./live.js";
 import { desk } from "./desk.js";
 import { mapPage } from "./map.js";
+import { loadMapConfig } from "./maplib.js";
 import { superviseePage } from "./supervisee.js";
 import { mePage } from "./me.js";
 import { managerPage } from "./manager.js";
@@ -45,6 +46,8 @@ async function start() {
   $("#bar").hidden = false;
   loginForm.remove();
   if (STAFF.includes(session.user.role)) {
+    // Base map and outlines before the first map is drawn; without them, a plain map.
+    await loadMapConfig().catch((e) => toast(e.message));
     $("#conn").hidden = false;
     session.feed = new LiveFeed({
       onSnapshot: (alerts) => session.store.snapshot(alerts),
@@ -83,14 +86,17 @@ function route() {
   session.cleanup = page.render(view, { session, arg, toast }) || null;
 }
 
-function reset(message) {
+function reset(notice) {
   if (session.feed) session.feed.stop();
   if (session.cleanup) session.cleanup();
-  // A fresh page: nothing of the previous user stays in memory.
+  // Nothing more is drawn: clearing the hash below must not route (and clean up) again.
+  session.cleanup = null; session.user = null; session.feed = null;
+  // A fresh page: nothing of the previous user stays in memory. Only the notice for
+  // the login form survives the reload (a message key, no secret).
   sessionStorage.clear();
+  if (notice) sessionStorage.setItem("zj-notice", notice);
   location.hash = "";
   location.reload();
-  if (message) console.info(message);
 }
 
 loginForm.addEventListener("submit", async (e) => {
@@ -103,7 +109,8 @@ loginForm.addEventListener("submit", async (e) => {
     $("#login-error").textContent = err.status === 401 ? t("wrong_login") : err.message;
   }
 });
-setExpiredHandler(() => { alert(t("session_expired")); reset(); });
+// Expired (the timer) or refused (a 401): once, then the login form says why.
+setExpiredHandler(() => reset("session_expired"));
 $("#logout").addEventListener("click", () => { logout(); reset(); });
 for (const id of ["#lang", "#lang-login"]) {
   $(id)?.addEventListener("click", () => {
@@ -115,3 +122,5 @@ for (const id of ["#lang", "#lang-login"]) {
 }
 window.addEventListener("hashchange", route);
 if (!hasToken()) setLang("zh-CN");
+const notice = sessionStorage.getItem("zj-notice");
+if (notice) { sessionStorage.removeItem("zj-notice"); $("#login-error").textContent = t(notice); }

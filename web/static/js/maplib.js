@@ -1,8 +1,19 @@
-// Map helpers shared by the pages. No base map is reachable offline, so the map is
-// a plain background with the fences and points drawn on it (WGS-84 as stored).
+// Map helpers shared by the pages. No base map is reachable offline, so by default the
+// map is a plain background with the administrative outlines, fences and points drawn
+// on it (WGS-84 as stored); a configured tile URL (GET /map/config) adds a base map,
+// and GCJ-02 tiles get a CRS that shifts the drawing only (datum.js).
 /* global L */
 import { t, fmtTime } from "./i18n.js";
 import { api } from "./api.js";
+import { gcj02Crs } from "./datum.js";
+
+let config = { tiles: null, outlines: [] };
+
+// Once per login, before any map is drawn (staff only: the API refuses anyone else).
+export async function loadMapConfig() {
+  config = await api("/map/config");
+  return config;
+}
 
 export const QUJIANG = [28.98, 118.96];
 const FENCE_STYLE = {
@@ -13,8 +24,42 @@ const FENCE_STYLE = {
 };
 
 // Canvas for the big map (thousands of markers); SVG elsewhere (few shapes, each one a DOM node).
+// The big map also zooms in one step, unanimated: with the animation (its frames, then
+// every cluster icon and the canvas redrawn at its end) a zoom over 5,000 markers took a
+// 204-220 ms task on the loaded test machine, without it 119 ms (tests/web/test_map_scale.py).
 export function makeMap(el, { zoom = 11, canvas = false } = {}) {
-  return L.map(el, { preferCanvas: canvas, attributionControl: false, minZoom: 5, maxZoom: 18 }).setView(QUJIANG, zoom);
+  const tiles = config.tiles;
+  const crs = tiles && tiles.datum === "gcj02" ? gcj02Crs(L) : L.CRS.EPSG3857;
+  const maxZoom = tiles ? tiles.max_zoom : 18;
+  const map = L.map(el, { crs, preferCanvas: canvas, zoomAnimation: !canvas, attributionControl: !!(tiles && tiles.attribution),
+    minZoom: 5, maxZoom }).setView(QUJIANG, zoom);
+  if (tiles) {
+    if (map.attributionControl) map.attributionControl.setPrefix(false);
+    const options = { maxZoom, attribution: textOnly(tiles.attribution) };
+    if (tiles.subdomains.length) options.subdomains = tiles.subdomains;
+    L.tileLayer(tiles.url, options).addTo(map);
+  }
+  el.dataset.datum = tiles ? tiles.datum : "none";
+  el.leafletMap = map; // for the browser tests to observe
+  drawOutlines(map);
+  return map;
+}
+
+// The jurisdiction outlines under everything else, never in the way of a click.
+function drawOutlines(map) {
+  const renderer = L.svg({ padding: 0.5 });
+  for (const o of config.outlines) {
+    L.geoJSON(o.geometry, { renderer, interactive: false,
+      style: { className: `outline outline-${o.level}`, color: "#52606d", weight: o.level === "bureau" ? 2.5 : 1.5,
+        dashArray: o.level === "bureau" ? null : "6 4", fill: false } }).addTo(map);
+  }
+}
+
+// Leaflet's attribution is HTML; a setting is shown as text.
+function textOnly(text) {
+  const span = document.createElement("span");
+  span.textContent = text || "";
+  return span.innerHTML;
 }
 
 // One fence version's geometry: a circle is its centre Point plus radius_m.

@@ -1,7 +1,7 @@
 // The officer's alerts, keyed by id: a snapshot replaces, each event updates one.
 // The same alert arriving twice (a replay after reconnecting) stays one row.
 export class AlertStore {
-  constructor() { this.alerts = new Map(); this.listeners = new Set(); this.created = []; }
+  constructor() { this.alerts = new Map(); this.listeners = new Set(); this.created = []; this.arrived = {}; }
 
   snapshot(list) {
     for (const a of list) this.alerts.set(a.id, { ...this.alerts.get(a.id), ...a });
@@ -12,7 +12,7 @@ export class AlertStore {
     if (!msg.alert || msg.truncated) return this.emit(msg);
     const before = this.alerts.get(msg.alert_id);
     this.alerts.set(msg.alert_id, { ...before, ...msg.alert });
-    if (msg.event === "created") this.created.push(msg.alert_id);
+    if (msg.event === "created") { this.created.push(msg.alert_id); this.arrived[msg.alert_id] = Date.now(); }
     this.emit(msg);
   }
 

@@ -14,6 +14,11 @@ fresh one spawned when next needed), and each is recycled after
 ``workers`` processes exist at once and at most ``max_queue`` grabs wait for
 one: an alert storm gets "busy" answers, it does not fork-bomb the host.
 
+A camera that says nothing at all for ``answer_s`` (default 3 s: connect, the
+first bytes of an answer, any later read) is hung and answered "timeout" then,
+without waiting for the whole deadline, which is for a slow keyframe; that
+keeps a black-hole camera from holding a worker for ten seconds.
+
 The deadline counts from the moment a worker starts the grab (waiting in the
 queue is not the camera's fault), and a worker that is still starting (cv2
 import) does not eat into it either.
@@ -122,10 +127,10 @@ class GrabPool:
     """Thread-safe; ``grab`` blocks, ``submit`` returns a future at once."""
 
     def __init__(self, *, workers: int = 4, deadline_s: float = 10.0, max_queue: int = 64,
-                 max_bytes: int = 8 * 1024 * 1024, recycle_after: int = 500) -> None:
-        if workers < 1 or deadline_s <= 0 or max_queue < 0:
-            raise ValueError("workers ≥ 1, deadline_s > 0 and max_queue ≥ 0 are required")
-        self.workers, self.deadline_s, self.max_queue = workers, deadline_s, max_queue
+                 max_bytes: int = 8 * 1024 * 1024, recycle_after: int = 500, answer_s: float = 3.0) -> None:
+        if workers < 1 or deadline_s <= 0 or max_queue < 0 or answer_s <= 0:
+            raise ValueError("workers ≥ 1, deadline_s > 0, answer_s > 0 and max_queue ≥ 0 are required")
+        self.workers, self.deadline_s, self.max_queue, self.answer_s = workers, deadline_s, max_queue, answer_s
         self.max_bytes, self.recycle_after = max_bytes, recycle_after
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camera-grab")
         self._slots: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
@@ -140,7 +145,8 @@ class GrabPool:
     def from_settings(cls, settings) -> GrabPool:
         """A pool sized by ``CameraSettings``."""
         return cls(workers=settings.camera_grab_workers, deadline_s=settings.camera_grab_deadline_seconds,
-                   max_queue=settings.camera_grab_queue, max_bytes=settings.camera_snapshot_max_bytes)
+                   max_queue=settings.camera_grab_queue, max_bytes=settings.camera_snapshot_max_bytes,
+                   answer_s=settings.camera_answer_timeout_seconds)
 
     def grab(self, url: CameraUrl, *, credentials: tuple[str, str] | None = None, frames: int = 1,
              interval_s: float = 0.0) -> GrabResult:
@@ -176,7 +182,7 @@ class GrabPool:
         return {"url": url.connect_url(credentials), "scheme": url.scheme, "address": url.address, "port": url.port,
                 "host_header": url.host_header, "sni": url.host if url.scheme == "https" else None,
                 "frames": frames, "interval_s": interval_s, "budget_s": self.deadline_s - margin,
-                "max_bytes": self.max_bytes}
+                "max_bytes": self.max_bytes, "answer_s": self.answer_s}
 
     def _run(self, url: CameraUrl, credentials, frames: int, interval_s: float) -> GrabResult:
         worker = self._slots.get()

@@ -191,3 +191,15 @@ def test_hundred_attempts_leave_no_process_and_no_descriptor():
     time.sleep(0.1)
     assert children() == children_before
     assert fds() == fds_before
+
+
+def test_a_silent_camera_is_hung_after_the_answer_timeout_a_slow_one_gets_the_deadline(cameras):
+    """A black hole says nothing: given up after answer_s. A slow drip keeps talking: it gets the whole budget."""
+    with GrabPool(workers=2, deadline_s=3.0, answer_s=0.5) as pool:
+        pool.grab(cam(cameras.still))  # workers started
+        for url in (cameras.black_hole, cameras.black_hole.replace("http", "rtsp")):
+            result = pool.grab(cam(url))
+            assert result.error == "timeout" and 400 < result.elapsed_ms < 1500, result
+        result = pool.grab(cam(cameras.slow_still))
+        assert result.error == "timeout" and result.elapsed_ms > 2000
+        assert pool.kills == 0

@@ -141,7 +141,8 @@ class GrabPool:
     """Thread-safe; ``grab`` blocks, ``submit`` returns a future at once."""
 
     def __init__(self, *, workers: int = 4, deadline_s: float = 10.0, max_queue: int = 64,
-                 max_bytes: int = 8 * 1024 * 1024, recycle_after: int = 500, answer_s: float = 3.0) -> None:
+                 max_bytes: int = 8 * 1024 * 1024, recycle_after: int = 500, answer_s: float = 3.0,
+                 prestart: bool = True) -> None:
         if workers < 1 or deadline_s <= 0 or max_queue < 0 or answer_s <= 0:
             raise ValueError("workers ≥ 1, deadline_s > 0, answer_s > 0 and max_queue ≥ 0 are required")
         self.workers, self.deadline_s, self.max_queue, self.answer_s = workers, deadline_s, max_queue, answer_s
@@ -155,6 +156,18 @@ class GrabPool:
         self._streams: dict[tuple, collections.deque[_Job]] = {}  # cameras being grabbed -> grabs waiting
         self._closed = False
         self.kills = 0  # late workers killed (for benchmarks and tests)
+        if prestart:  # in the background: the first grabs then find workers ready (cv2 imported)
+            threading.Thread(target=self._prestart, daemon=True, name="camera-grab-prestart").start()
+
+    def _prestart(self) -> None:
+        for _ in range(self.workers):
+            worker = self._slots.get()
+            if worker is None and not self._closed:
+                try:
+                    worker = _Worker()
+                except RuntimeError:
+                    worker = None  # spawned again when a grab needs it
+            self._slots.put(worker)
 
     @classmethod
     def from_settings(cls, settings) -> GrabPool:

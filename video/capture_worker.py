@@ -17,10 +17,8 @@ leak a password into a log.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import socket
 import struct
 import sys
@@ -195,15 +193,10 @@ def _send(out, header: dict, frames: list[bytes]) -> None:
     out.flush()
 
 
-def _die_with_parent() -> None:
-    try:  # Linux: a killed server must not leave grabbers behind
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - other platforms: stdin EOF ends us instead
-        pass
-
-
 def main() -> None:
-    _die_with_parent()
+    # No PR_SET_PDEATHSIG: it fires when the *thread* that spawned us ends (the pool's prestart
+    # thread does), not the process. A dead parent closes our stdin: we exit at the next read,
+    # at most one grab budget later.
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

@@ -99,6 +99,7 @@ def seed_demo() -> None:
     from core.clock import SystemClock
     from core.principal import RequestContext
     from geo.demo import seed_demo as build
+    from cameras.demo import seed_demo_cameras
     from leave.demo import seed_demo_leave
 
     settings = get_settings()
@@ -107,8 +108,10 @@ def seed_demo() -> None:
     accounts = build(db, id_hash_key=settings.auth.id_hash_key, today=date.today(), device_key=settings.auth.device_key)
     audit = AuditLog(settings.audit.audit_key.encode(), SystemClock())
     leaves = seed_demo_leave(db, settings=settings, clock=SystemClock(), audit=audit)
+    cameras = seed_demo_cameras(db)
     audit.record(
-        db, RequestContext(None, source_addr="cli"), action="seed.demo", detail={"accounts": len(accounts), "leave": leaves})
+        db, RequestContext(None, source_addr="cli"), action="seed.demo",
+        detail={"accounts": len(accounts), "leave": leaves, "cameras": cameras})
     db.commit()
     typer.echo("demo accounts and device tokens (fresh, shown once):")
     for acc in accounts:

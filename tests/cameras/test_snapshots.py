@@ -46,7 +46,9 @@ def test_violation_frame_reaches_the_responsible_officer_only(client, world, db,
                                           Alert.kind == AlertKind.entered_exclusion_zone))
     started = time.monotonic()
     counts = grab_pending(job(), pool=pool)
-    assert time.monotonic() - started < 3.0 + 2.0  # the hung camera costs at most the deadline
+    # The hung camera costs its deadline (3 s), not forever; the slack is for starting worker
+    # processes on a loaded machine (the pool's own deadline tests are in tests/video).
+    assert time.monotonic() - started < 3.0 + 15.0
     assert counts == {"done": 1, "failed": 1}
     snaps = {s["camera_id"]: s for s in
              client.get(f"/alerts/{alert.id}/snapshots", headers=world.auth("officer_a")).json()["items"]}

@@ -496,8 +496,6 @@ class Settings:
         self.risk = RiskSettings()
         self.cameras = CameraSettings()
         self.rollcall = RollcallSettings()
-
-
         self.console = ConsoleSettings()
 
     def require_secrets(self) -> None:

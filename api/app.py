@@ -19,7 +19,7 @@ from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
-from api.routes import alerts, auth, cameras, checkins, fences, health, ingest, leave, positions, supervision, tracks, ws
+from api.routes import alerts, auth, camera_health, cameras, checkins, fences, health, ingest, leave, positions, supervision, tracks, ws
 from alerts.hooks import on_alert_created
 from cameras import purge as camera_purge
 from cameras import scheduled as camera_jobs
@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # Outermost: a request for another host name (DNS rebinding) is refused
     # before anything else sees it.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=_host_patterns(settings.api.allowed_hosts))
-    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, cameras, web):
+    for module in (health, auth, supervision, fences, ingest, ws, alerts, tracks, positions, leave, checkins, cameras, camera_health, web):
         app.include_router(module.router)
     document_errors(app)
     return app

@@ -417,6 +417,10 @@ ROWS: list[Row] = [
     row("GET /camera-snapshots/{snapshot_id}/frames/{index}",
         "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
         fixed={"index": "0"}),
+    row("GET /camera-health",
+        "ok          ok          ok          ok          ok          ok          403         403         401         401         401         401         401"),
+    row("GET /camera-health/{camera_id}",
+        "ok          404         404/ok/404  ok          ok          ok          403         403         401         401         401         401         401"),
     # --- alerts and the live stream
 #        same        other       xbur        mgr         aud         admin       sup         sup2        dev         anon        exp         dis         pwd
     row("POST /ws/tickets",

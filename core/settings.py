@@ -291,6 +291,8 @@ class CameraSettings(BaseSettings):
                                           "Loopback, link-local and metadata addresses need a network naming them (`127.0.0.0/8`).")
     camera_grab_deadline_seconds: float = Field(
         10.0, gt=0, le=120, description="Hard deadline of one grab (open, keyframe, frames); a later worker process is killed.")
+    camera_answer_timeout_seconds: float = Field(
+        3.0, gt=0, le=120, description="A camera silent this long (connecting, answering, between reads) is hung: the grab ends as a timeout before the deadline.")
     camera_grab_workers: int = Field(4, ge=1, le=64, description="Grab worker processes at most (a bounded pool: an alert storm cannot fork-bomb the host).")
     camera_grab_queue: int = Field(64, ge=1, description="Grabs waiting for a worker at most; more are answered `busy` at once.")
     camera_snapshot_max_bytes: int = Field(

@@ -13,6 +13,15 @@ fresh one spawned when next needed), and each is recycled after
 ``recycle_after`` grabs so FFmpeg's slow leaks stay bounded. At most
 ``workers`` processes exist at once and at most ``max_queue`` grabs wait for
 one: an alert storm gets "busy" answers, it does not fork-bomb the host.
+One stream is grabbed by one worker at a time (others wait for it without
+holding a worker), so a hung camera asked for by many alerts holds one
+worker, not all of them, and a camera is never opened twice at once (they
+allow few sessions).
+
+A camera that says nothing at all for ``answer_s`` (default 3 s: connect, the
+first bytes of an answer, any later read) is hung and answered "timeout" then,
+without waiting for the whole deadline, which is for a slow keyframe; that
+keeps a black-hole camera from holding a worker for ten seconds.
 
 The deadline counts from the moment a worker starts the grab (waiting in the
 queue is not the camera's fault), and a worker that is still starting (cv2
@@ -20,6 +29,7 @@ import) does not eat into it either.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import json
 import os
@@ -48,6 +58,15 @@ class GrabResult:
 
 class _Late(Exception):
     pass
+
+
+@dataclass
+class _Job:
+    future: concurrent.futures.Future
+    url: CameraUrl
+    credentials: tuple[str, str] | None
+    frames: int
+    interval_s: float
 
 
 class _Worker:
@@ -122,25 +141,40 @@ class GrabPool:
     """Thread-safe; ``grab`` blocks, ``submit`` returns a future at once."""
 
     def __init__(self, *, workers: int = 4, deadline_s: float = 10.0, max_queue: int = 64,
-                 max_bytes: int = 8 * 1024 * 1024, recycle_after: int = 500) -> None:
-        if workers < 1 or deadline_s <= 0 or max_queue < 0:
-            raise ValueError("workers ≥ 1, deadline_s > 0 and max_queue ≥ 0 are required")
-        self.workers, self.deadline_s, self.max_queue = workers, deadline_s, max_queue
+                 max_bytes: int = 8 * 1024 * 1024, recycle_after: int = 500, answer_s: float = 3.0,
+                 prestart: bool = True) -> None:
+        if workers < 1 or deadline_s <= 0 or max_queue < 0 or answer_s <= 0:
+            raise ValueError("workers ≥ 1, deadline_s > 0, answer_s > 0 and max_queue ≥ 0 are required")
+        self.workers, self.deadline_s, self.max_queue, self.answer_s = workers, deadline_s, max_queue, answer_s
         self.max_bytes, self.recycle_after = max_bytes, recycle_after
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camera-grab")
         self._slots: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
         for _ in range(workers):
             self._slots.put(None)  # spawned when first needed
         self._lock = threading.Lock()
-        self._pending = 0
+        self._pending = 0  # submitted, not answered (running, queued, or waiting for their camera)
+        self._streams: dict[tuple, collections.deque[_Job]] = {}  # cameras being grabbed -> grabs waiting
         self._closed = False
         self.kills = 0  # late workers killed (for benchmarks and tests)
+        if prestart:  # in the background: the first grabs then find workers ready (cv2 imported)
+            threading.Thread(target=self._prestart, daemon=True, name="camera-grab-prestart").start()
+
+    def _prestart(self) -> None:
+        for _ in range(self.workers):
+            worker = self._slots.get()
+            if worker is None and not self._closed:
+                try:
+                    worker = _Worker()
+                except RuntimeError:
+                    worker = None  # spawned again when a grab needs it
+            self._slots.put(worker)
 
     @classmethod
     def from_settings(cls, settings) -> GrabPool:
         """A pool sized by ``CameraSettings``."""
         return cls(workers=settings.camera_grab_workers, deadline_s=settings.camera_grab_deadline_seconds,
-                   max_queue=settings.camera_grab_queue, max_bytes=settings.camera_snapshot_max_bytes)
+                   max_queue=settings.camera_grab_queue, max_bytes=settings.camera_snapshot_max_bytes,
+                   answer_s=settings.camera_answer_timeout_seconds)
 
     def grab(self, url: CameraUrl, *, credentials: tuple[str, str] | None = None, frames: int = 1,
              interval_s: float = 0.0) -> GrabResult:
@@ -153,21 +187,55 @@ class GrabPool:
             raise TypeError("grab takes a CameraUrl from check_camera_url, never a raw string")
         if not 1 <= frames <= 50 or interval_s < 0:
             raise ValueError("frames must be 1..50 and interval_s ≥ 0")
+        key = (url.scheme, url.address, url.port, url.path)  # one stream (an NVR's channels are separate ones)
+        job = _Job(concurrent.futures.Future(), url, credentials, frames, interval_s)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the grab pool is closed")
             if self._pending >= self.workers + self.max_queue:
-                done: concurrent.futures.Future[GrabResult] = concurrent.futures.Future()
-                done.set_result(GrabResult(False, (), "busy", 0.0))
-                return done
+                job.future.set_result(GrabResult(False, (), "busy", 0.0))
+                return job.future
             self._pending += 1
-        future = self._executor.submit(self._run, url, credentials, frames, interval_s)
-        future.add_done_callback(self._done)
-        return future
+            waiting = self._streams.get(key)
+            if waiting is not None:  # this camera is being grabbed: wait without holding a worker
+                waiting.append(job)
+                return job.future
+            self._streams[key] = collections.deque()
+        self._start(key, job)
+        return job.future
 
-    def _done(self, _future) -> None:
+    def _start(self, key: tuple, job: _Job) -> None:
+        try:
+            inner = self._executor.submit(self._run, job.url, job.credentials, job.frames, job.interval_s)
+        except RuntimeError:  # closed meanwhile
+            self._finished(key, job, None)
+            return
+        inner.add_done_callback(lambda done: self._finished(key, job, done))
+
+    def _finished(self, key: tuple, job: _Job, inner: concurrent.futures.Future | None) -> None:
+        """A grab ended (or was cancelled): answer it, and start the next one waiting for the same camera."""
         with self._lock:
             self._pending -= 1
+            waiting = self._streams[key]
+            if waiting and not self._closed:
+                following, left = waiting.popleft(), []
+            else:
+                following, left = None, list(waiting)  # closed: nobody will grab these
+                del self._streams[key]
+                self._pending -= len(left)
+        try:
+            if inner is None or inner.cancelled():
+                job.future.cancel()
+            elif inner.exception() is not None:
+                job.future.set_exception(inner.exception())
+            else:
+                job.future.set_result(inner.result())
+        except concurrent.futures.InvalidStateError:  # the caller cancelled it meanwhile
+            pass
+        for other in left:
+            other.future.cancel()
+        if following is not None:
+            self._start(key, following)
 
     def _request(self, url: CameraUrl, credentials, frames: int, interval_s: float) -> dict:
         # The worker's own budget ends before the hard deadline, so a hung camera is usually
@@ -176,7 +244,7 @@ class GrabPool:
         return {"url": url.connect_url(credentials), "scheme": url.scheme, "address": url.address, "port": url.port,
                 "host_header": url.host_header, "sni": url.host if url.scheme == "https" else None,
                 "frames": frames, "interval_s": interval_s, "budget_s": self.deadline_s - margin,
-                "max_bytes": self.max_bytes}
+                "max_bytes": self.max_bytes, "answer_s": self.answer_s}
 
     def _run(self, url: CameraUrl, credentials, frames: int, interval_s: float) -> GrabResult:
         worker = self._slots.get()

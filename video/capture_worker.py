@@ -17,10 +17,8 @@ leak a password into a log.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import socket
 import struct
 import sys
@@ -41,7 +39,9 @@ class GrabError(Exception):
 
 
 def _ffmpeg_options(req: dict, remaining_s: float) -> str:
-    micro = str(max(1, int(remaining_s * 1_000_000)))
+    # Socket timeouts: a camera silent for answer_s is hung; the open as a whole (which may wait
+    # for a keyframe) gets the remaining budget through CAP_PROP_OPEN_TIMEOUT_MSEC.
+    micro = str(max(1, int(min(req["answer_s"], remaining_s) * 1_000_000)))
     opts = [f"protocol_whitelist;{WHITELIST[req['scheme']]}"]
     if req["scheme"] == "rtsp":
         opts += ["rtsp_transport;tcp", f"timeout;{micro}"]
@@ -131,18 +131,20 @@ def _grab_stream(cv2, req: dict, deadline: float) -> list[bytes]:
         raise GrabError("timeout")
     if req["scheme"] == "rtsp":  # a refused port answers at once; say so rather than "stream_error"
         try:
-            socket.create_connection((req["address"], req["port"]), timeout=remaining).close()
+            socket.create_connection((req["address"], req["port"]), timeout=min(req["answer_s"], remaining)).close()
         except TimeoutError:
             raise GrabError("timeout") from None
         except OSError:
             raise GrabError("unreachable") from None
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = _ffmpeg_options(req, remaining)  # read by each open()
     ms = max(1, int(remaining * 1000))
+    silent = min(req["answer_s"], remaining) * 0.9  # failing after this long = the camera went silent
+    opened_at = time.monotonic()
     cap = cv2.VideoCapture(req["url"], cv2.CAP_FFMPEG,
                            [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
     try:
         if not cap.isOpened():
-            raise GrabError("timeout" if time.monotonic() >= deadline - 0.05 else "stream_error")
+            raise GrabError("timeout" if time.monotonic() - opened_at >= silent else "stream_error")
         frames: list[bytes] = []
         for i in range(req["frames"]):
             if i:
@@ -151,11 +153,12 @@ def _grab_stream(cv2, req: dict, deadline: float) -> list[bytes]:
                     break
                 while time.monotonic() < until and cap.grab():  # keep reading, so the next frame is fresh
                     pass
+            read_at = time.monotonic()
             ok, frame = cap.read()
             if not ok or frame is None:
                 if frames:
                     break
-                raise GrabError("timeout" if time.monotonic() >= deadline - 0.05 else "stream_error")
+                raise GrabError("timeout" if time.monotonic() - read_at >= silent else "stream_error")
             frames.append(_encode(cv2, frame))
             if time.monotonic() >= deadline:
                 break
@@ -169,7 +172,8 @@ def grab(cv2, np, req: dict) -> list[bytes]:
     deadline = time.monotonic() + req["budget_s"]
     if req["scheme"] == "rtsp":
         return _grab_stream(cv2, req, deadline)
-    timeout = httpx.Timeout(max(0.05, req["budget_s"]))
+    # Per read: a camera that sends nothing for answer_s is hung. The whole grab: budget_s (checked while reading).
+    timeout = httpx.Timeout(max(0.05, min(req["answer_s"], req["budget_s"])))
     with httpx.Client(timeout=timeout, verify=False, trust_env=False) as client:  # camera certs are self-signed
         ctype, response = _http_get(client, req, deadline)
         if ctype.startswith("multipart/"):
@@ -189,15 +193,10 @@ def _send(out, header: dict, frames: list[bytes]) -> None:
     out.flush()
 
 
-def _die_with_parent() -> None:
-    try:  # Linux: a killed server must not leave grabbers behind
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - other platforms: stdin EOF ends us instead
-        pass
-
-
 def main() -> None:
-    _die_with_parent()
+    # No PR_SET_PDEATHSIG: it fires when the *thread* that spawned us ends (the pool's prestart
+    # thread does), not the process. A dead parent closes our stdin: we exit at the next read,
+    # at most one grab budget later.
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

@@ -191,3 +191,30 @@ def test_hundred_attempts_leave_no_process_and_no_descriptor():
     time.sleep(0.1)
     assert children() == children_before
     assert fds() == fds_before
+
+
+def test_a_silent_camera_is_hung_after_the_answer_timeout_a_slow_one_gets_the_deadline(cameras):
+    """A black hole says nothing: given up after answer_s. A slow drip keeps talking: it gets the whole budget."""
+    with GrabPool(workers=2, deadline_s=3.0, answer_s=0.5) as pool:
+        pool.grab(cam(cameras.still))  # workers started
+        for url in (cameras.black_hole, cameras.black_hole.replace("http", "rtsp")):
+            result = pool.grab(cam(url))
+            assert result.error == "timeout" and 400 < result.elapsed_ms < 1500, result
+        result = pool.grab(cam(cameras.slow_still))
+        assert result.error == "timeout" and result.elapsed_ms > 2000
+        assert pool.kills == 0
+
+
+def test_a_hung_camera_asked_many_times_holds_one_worker(cameras):
+    """Grabs of one stream run one at a time (waiting without a worker): other cameras keep being served."""
+    with GrabPool(workers=2, deadline_s=1.0, answer_s=0.5) as pool:
+        pool.grab(cam(cameras.still))
+        start = time.monotonic()
+        hung = [pool.submit(cam(cameras.black_hole)) for _ in range(4)]
+        healthy = [pool.submit(cam(f"{cameras.still}?n={n}")) for n in range(4)]
+        assert all(f.result().ok for f in healthy)
+        healthy_done = time.monotonic() - start
+        assert all(f.result().error == "timeout" for f in hung)
+        hung_done = time.monotonic() - start
+    assert healthy_done < 0.9  # not behind the hung camera's grabs
+    assert hung_done > 4 * 0.45  # the hung camera's four grabs took turns

@@ -69,6 +69,13 @@ JOBS: tuple[Job, ...] = (*alert_jobs.JOBS, *geo_jobs.JOBS, *leave_jobs.JOBS, *ch
 RETENTIONS: tuple[Retention, ...] = (camera_purge.RETENTION, rollcall_purge.RETENTION)
 
 
+def install_alert_hooks(settings: Settings) -> None:
+    """What packages above alerts add to a new alert (alerts/hooks.py). Every process that can raise
+    alerts calls this: the app, and ingest workers that run without it (``zhijiao mqtt-ingest``)."""
+    # Violation alerts get the cameras that can see them, in the alert's transaction (cameras/evidence.py).
+    on_alert_created("cameras", AttachCameras(settings.cameras.camera_snapshots_per_alert))
+
+
 def job_runner(app: FastAPI) -> JobRunner:
     """The app's jobs and background loops. The audit head is checkpointed once more
     at shutdown, so rows written since the previous checkpoint are covered (a tail
@@ -156,8 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.hash_slots = HashSlots(settings.auth.password_hash_slots)
     app.state.limits = make_limits(settings)
     install_error_handlers(app)
-    # Violation alerts get the cameras that can see them, in the alert's transaction (cameras/evidence.py).
-    on_alert_created("cameras", AttachCameras(settings.cameras.camera_snapshots_per_alert))
+    install_alert_hooks(settings)
     # Added last is outermost: the request id tags every answer, a 413 included.
     app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
     app.add_middleware(RequestIdMiddleware)

@@ -310,10 +310,13 @@ def audit_checkpoint() -> None:
 def mqtt_ingest(acl_sync: bool = typer.Option(True, help="also keep the broker's password/ACL files in step "
                                                          "(when ZHIJIAO_MQTT_BROKER_DIR is set)")) -> None:
     """Consume OwnTracks messages from the MQTT broker (ZHIJIAO_MQTT_*) until SIGTERM."""
+    from api.app import install_alert_hooks
     from geo.ingest.mqtt.service import run_mqtt_ingest
 
+    settings = get_settings()
+    install_alert_hooks(settings)  # its violations get their cameras too, as the app's do
     try:
-        run_mqtt_ingest(get_settings(), acl_sync=acl_sync)
+        run_mqtt_ingest(settings, acl_sync=acl_sync)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 

@@ -62,6 +62,14 @@ def test_violation_frame_reaches_the_responsible_officer_only(client, world, db,
     assert other.status_code == missing.status_code == 404 and other.content == missing.content
     assert client.get(frame_url, headers=world.auth("manager")).status_code == 200
     # Stored encrypted (the file is not the JPEG), and every read is in the audit trail.
+    from core.media import Media
+    from core.media.files import path_of
+
+    snap = db.get(CameraSnapshot, snaps[cam["id"]]["id"])
+    row = db.get(Media, snap.media_ids[0])
+    on_disk = path_of(client.app.state.settings.media.media_dir, row.file_name).read_bytes()
+    assert row.kind == "snapshot" and row.supervisee_id == tracked.supervisee.id
+    assert on_disk[:2] != b"\xff\xd8" and r.content not in on_disk
     reads = db.execute(text("SELECT count(*) FROM audit_log WHERE action = 'media.read' AND outcome = 'ok'")).scalar()
     assert reads >= 2
 

@@ -20,8 +20,8 @@ def add_camera(db, jurisdiction, *, url: str = "http://127.0.0.1:9/still.jpg", n
                lon: float = HOME[0], lat: float = HOME[1], status: str = "active") -> Camera:
     camera = Camera(code=f"C{uuid.uuid4().hex[:12]}", name=name, lon=lon, lat=lat,
                     geog=from_shape(Point(lon, lat), srid=4326), source_datum="wgs84", heading=90.0, fov=90.0,
-                    range_m=60.0, height_m=4.0, stream_url=url, jurisdiction_id=getattr(jurisdiction, "id", jurisdiction),
-                    status=status)
+                    range_m=60.0, height_m=4.0, stream_url=url, status=status,
+                    jurisdiction_id=getattr(jurisdiction, "id", jurisdiction))
     db.add(camera)
     db.flush()
     return camera

@@ -59,3 +59,11 @@ def test_gestures_have_a_chinese_prompt_and_unknown_ones_are_refused():
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in g.prompt) for g in GESTURES.values())
     with pytest.raises(ValueError, match="unknown gesture"):
         gesture("moonwalk")
+
+
+def test_between_the_thresholds_is_inconclusive_for_the_officer(references):
+    from core.settings import FaceSettings
+
+    band = FaceSettings(face_match_distance=0.3, face_no_match_distance=0.5)
+    verdict = judge_frames([photo("a-1")], references, settings=band)
+    assert verdict.outcome == "inconclusive" and 0.3 < verdict.distance <= 0.5

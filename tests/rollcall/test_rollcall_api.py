@@ -17,7 +17,8 @@ def test_start_shows_the_supervisee_the_camera_gesture_and_deadline_only(client,
     made = r.json()
     assert made["state"] == "waiting" and made["camera"]["name"] == "甲村文化礼堂门口"
     assert made["deadline_at"].startswith((clock.now() + timedelta(minutes=15)).isoformat()[:19])
-    assert db.execute(text("SELECT detail->>'gesture' FROM audit_log WHERE action = 'rollcall.start' AND object_id = :i"),
+    assert db.execute(text("SELECT detail->>'gesture' FROM audit_log WHERE action = 'rollcall.start' "
+                           "AND object_id = :i"),
                       {"i": str(made["id"])}).scalar() == "raise_left_hand"
     mine = client.get("/rollcalls/mine", headers=world.auth("supervisee_a"))
     assert mine.status_code == 200
@@ -102,8 +103,12 @@ def test_a_window_without_any_grab_closes_as_camera_failed_and_waits_for_the_off
 def test_cancel_stops_a_waiting_roll_call(client, world, db, clock, job):
     enrol(client, world)
     rid = start(client, world, add_camera(db, world.office_a)).json()["id"]
-    assert client.post(f"/rollcalls/{rid}/cancel", json={"reason": "x"}, headers=world.auth("officer_b")).status_code == 404
+
+    def cancel(who):
+        return client.post(f"/rollcalls/{rid}/cancel", json={"reason": "x"}, headers=world.auth(who))
+
+    assert cancel("officer_b").status_code == 404
     r = client.post(f"/rollcalls/{rid}/cancel", json={"reason": "对象已到所报到"}, headers=world.auth("officer_a"))
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
     assert round_(db, job) == {"closed": 0, "attempted": {}}
-    assert client.post(f"/rollcalls/{rid}/cancel", json={"reason": "x"}, headers=world.auth("officer_a")).status_code == 409
+    assert cancel("officer_a").status_code == 409

@@ -146,3 +146,15 @@ def test_purge_deletes_the_frames_and_roll_calls_of_that_person_only(client, wor
         Media.supervisee_id == world.supervisees["a"].id, Media.kind == "face_reference",
         Media.purged_at.is_(None))) == enrolment_media == 2
 
+
+
+def test_a_long_window_keeps_at_most_the_configured_frames(client, world, db, job, pool, clock, settings):
+    settings.rollcall.rollcall_frames_kept = 2
+    enrol(client, world)
+    with camera_servers(images=[photo("b-1")]) as cams:
+        rid = _rollcall_at(client, world, db, cams.still, minutes=10)
+        for minute in range(4):
+            assert _round(job, pool, clock.now() + timedelta(minutes=minute))["attempted"] == {rid: "no_match"}
+    row = db.get(Rollcall, rid)
+    assert row.attempts == 4 and [a["frame_id"] is not None for a in row.evidence] == [True, True, False, False]
+    assert db.scalar(select(func.count()).select_from(RollcallFrame).where(RollcallFrame.rollcall_id == rid)) == 2

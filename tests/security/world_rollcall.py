@@ -1,7 +1,7 @@
 """The matrix world's roll-call objects, in scope (supervisee a, office A) and out (x, office X):
-a camera each (the cameras' world objects when they are there), a face enrolment each, a finished roll-call with one evidence frame each (for
-reads and decisions) and a waiting one each (for cancels). Written directly: the roll-call
-routes are what the matrix tests."""
+a camera each (the cameras' world objects when they are there), a face enrolment each, a
+finished roll-call with one evidence frame each (for reads and decisions) and a waiting one
+each (for cancels). Written directly: the roll-call routes are what the matrix tests."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,23 +21,23 @@ from video.face import analyse, descriptors_bytes
 
 
 def seed_rollcalls(db: Session, w, settings, now: datetime) -> None:
-    officer = {"a": w.base.users["officer_a"].id, "x": None}
+    officer = w.base.users["officer_a"].id
     templates = descriptors_bytes([analyse(photo(n)).descriptor for n in ("a-2", "a-3")])
     kinds: dict[str, list[int]] = {"camera": [], "rollcall": [], "rollcall_waiting": [], "rollcall_frame": []}
     cameras = w.objects.get("camera")
     for i, key in enumerate(("a", "x")):
         sup = w.base.supervisees[key]
         camera = db.get(Camera, cameras[i]) if cameras else add_camera(db, sup.office_id, name=f"{key}村口")
-        db.add(FaceEnrolment(supervisee_id=sup.id, version=1, active=True, media_ids=[], enrolled_by=officer["a"] or 0,
+        db.add(FaceEnrolment(supervisee_id=sup.id, version=1, active=True, media_ids=[], enrolled_by=officer,
                              templates=media.seal(templates, aad=template_aad(sup.id), settings=settings),
                              enrolled_at=now))
         rows = []
         for state, outcome in (("done", "match"), ("waiting", None)):
             row = Rollcall(supervisee_id=sup.id, office_id=sup.office_id, camera_id=camera.id, camera_name=camera.name,
-                           camera_lon=camera.lon, camera_lat=camera.lat, gesture="wave", requested_by=0,
+                           camera_lon=camera.lon, camera_lat=camera.lat, gesture="wave", requested_by=officer,
                            requested_at=now - timedelta(minutes=5), deadline_at=now + timedelta(minutes=30),
-                           state=state, attempts=1 if outcome else 0, outcome=outcome, distance=0.38 if outcome else None,
-                           finished_at=now if outcome else None, evidence=[])
+                           state=state, attempts=1 if outcome else 0, outcome=outcome,
+                           distance=0.38 if outcome else None, finished_at=now if outcome else None, evidence=[])
             db.add(row)
             rows.append(row)
         db.flush()

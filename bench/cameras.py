@@ -29,7 +29,7 @@ import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ["ZHIJIAO_CAMERA_NETWORKS"] = '["10.0.0.0/8"]'
+os.environ["ZHIJIAO_CAMERA_NETWORKS"] = '["127.0.0.0/8"]'
 
 from bench.world import create_scratch, drop_scratch  # noqa: E402
 from geo.boundaries import bundled, load_boundary  # noqa: E402
@@ -59,7 +59,7 @@ def camera_csv(n: int, rng: np.random.Generator) -> tuple[bytes, np.ndarray]:
     for i in range(n):
         lines.append(f"3308030000132{i:07d},村{i},{out_lon[i]:.7f},{out_lat[i]:.7f},{'gcj02' if gcj[i] else 'wgs84'},"
                      f"{rng.integers(0, 360)},{rng.choice([60, 90, 360])},{rng.integers(50, 151)},"
-                     f"rtsp://10.{i // 65536}.{i // 256 % 256}.{i % 256}:554/ch1")
+                     f"rtsp://127.{1 + i // 65536}.{i // 256 % 256}.{i % 256}:9/ch1")
     return ("\n".join(lines) + "\n").encode(), np.column_stack([lon, lat])
 
 

@@ -4,9 +4,10 @@ Village cameras look at every demo supervisee's home from ~40 m away (a
 curfew breach starts there), and domes line the road out of the district
 that each simulated phone drives (geo/demo_simulator.py: the nearest way
 out, 2 km past the boundary), so its "left the permitted area" alert has
-cameras. Their stream URLs point into a documentation-only network
-(192.0.2.0/24, RFC 5737) that no camera network setting includes: the demo
-shows coverage, and the grabs fail as "refused" instead of reaching out.
+cameras. Their stream URLs are loopback addresses (127.0.2.x, port 9) that
+the default, empty camera network setting refuses, as does any setting that
+does not name loopback itself (video/camera_url.py): the demo shows coverage,
+and the grabs fail as "refused" before any connection, never reaching out.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _camera(code: str, name: str, lon: float, lat: float, heading: float, fov: f
             office_id: int, n: int) -> Camera:
     return Camera(code=code, name=name, lon=lon, lat=lat, geog=from_shape(Point(lon, lat), srid=4326),
                   source_datum="wgs84", heading=heading % 360.0, fov=fov, range_m=range_m, height_m=4.0,
-                  stream_url=f"rtsp://192.0.2.{n % 250 + 1}:554/Streaming/Channels/{n}01",
+                  stream_url=f"rtsp://127.0.2.{n % 250 + 1}:9/Streaming/Channels/{n}01",
                   jurisdiction_id=office_id, status="active")
 
 

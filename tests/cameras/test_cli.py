@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_cli_import_reports_refusals_and_imports_the_rest(server_url, tmp_path):
     csv = tmp_path / "cams.csv"
     csv.write_text("code,name,lon,lat,datum,heading,fov,range,url\n"
-                   "Q1,东,118.9,28.9,gcj02,90,90,100,rtsp://10.0.0.1/live\n"
-                   "Q2,坏,118.9,28.9,wgs84,90,90,100,rtsp://admin:hunter2@10.0.0.2/live\n", encoding="utf-8")
+                   "Q1,东,118.9,28.9,gcj02,90,90,100,rtsp://127.0.0.21:9/live\n"
+                   "Q2,坏,118.9,28.9,wgs84,90,90,100,rtsp://admin:hunter2@127.0.0.22:9/live\n", encoding="utf-8")
     with migrated_database(server_url, "zj_camcli") as url:
         with psycopg.connect(url) as conn:
             conn.execute("INSERT INTO jurisdictions (level, name, code, path) VALUES ('bureau', '局', 'CLI1', '')")
             conn.execute("UPDATE jurisdictions SET path = id || '/' WHERE code = 'CLI1'")
-        env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, "ZHIJIAO_CAMERA_NETWORKS": '["10.0.0.0/8"]'}
+        env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, "ZHIJIAO_CAMERA_NETWORKS": '["127.0.0.0/8"]'}
         r = subprocess.run([sys.executable, "-m", "api.cli", "cameras", "import", str(csv), "--jurisdiction", "CLI1"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr

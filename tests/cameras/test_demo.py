@@ -31,3 +31,19 @@ def test_demo_cameras_cover_the_simulated_way_out(db, client, clock, settings) -
             if "cameras" in (e.detail or {})]
     assert cams and cams[0], "the alert has no covering camera"
     assert db.scalars(select(CameraSnapshot).where(CameraSnapshot.alert_id == alert.id)).all()
+
+
+def test_demo_camera_urls_are_loopback_and_refused_before_any_connection() -> None:
+    # Parsed only: a literal address never resolves, so a refusal here is before any socket opens.
+    import pytest
+
+    from cameras.demo import _camera
+    from core.settings import CameraSettings
+    from video.camera_url import CameraUrlRefused, check_camera_url
+
+    urls = [_camera("c", "c", 118.9, 28.9, 0, 90, 50, 1, n).stream_url for n in (0, 1, 249, 250, 9999)]
+    assert all(u.startswith("rtsp://127.0.2.") for u in urls)
+    for networks in (CameraSettings().camera_networks, ["0.0.0.0/0"], ["10.0.0.0/8"]):
+        for url in urls:
+            with pytest.raises(CameraUrlRefused):
+                check_camera_url(url, networks=networks)

@@ -20,12 +20,12 @@ DOME = dict(code="E-DOME", lon=EXCLUDED[0], lat=EXCLUDED[1] + 0.0009, heading=0.
 
 @pytest.fixture
 def settings(settings):
-    settings.cameras.camera_networks = ["127.0.0.0/8", "10.0.0.0/8"]
+    settings.cameras.camera_networks = ["127.0.0.0/8"]
     return settings
 
 
 def register(client, world, jurisdiction, **cam):
-    body = {"name": cam["code"], "url": "http://10.9.9.9/snapshot.jpg", "jurisdiction_id": jurisdiction.id, **cam}
+    body = {"name": cam["code"], "url": "http://127.0.0.29:9/snapshot.jpg", "jurisdiction_id": jurisdiction.id, **cam}
     r = client.post("/cameras", json=body, headers=world.auth("admin"))
     assert r.status_code == 201, r.text
     return r.json()
@@ -71,7 +71,7 @@ def test_at_most_k_cameras_and_none_for_other_kinds(app, db, world, clock, setti
     for i in range(5):
         lon = 118.9 + 0.0001 * i
         db.add(Camera(code=f"K-{i}", name="k", lon=lon, lat=28.9, geog=from_shape(Point(lon, 28.9), srid=4326),
-                      source_datum="wgs84", heading=0, fov=360, range_m=200, stream_url="http://10.0.0.1/x",
+                      source_datum="wgs84", heading=0, fov=360, range_m=200, stream_url="http://127.0.0.21:9/x",
                       jurisdiction_id=world.office_a.id, status="active"))
     db.flush()
     on_alert_created("cameras", AttachCameras(2))

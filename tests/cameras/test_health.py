@@ -125,7 +125,7 @@ def test_a_hung_camera_goes_degraded_then_offline_and_back(client, world, db, ca
 def test_a_refused_url_is_a_failure(client, world, db, cams, rounds, settings):
     camera_id = register(client, world, cams.still)
     rounds.first()
-    settings.cameras.camera_networks = ["10.0.0.0/8"]  # the camera networks changed since registration
+    settings.cameras.camera_networks = ["127.9.0.0/16"]  # the camera networks changed since registration
     rounds.next()
     h = health(db, camera_id)
     assert (h.state, h.last_error) == ("degraded", "refused")

@@ -15,7 +15,7 @@ HEADER = "code,name,lon,lat,datum,heading,fov,range,url\n"
 
 @pytest.fixture
 def settings(settings):
-    settings.cameras.camera_networks = ["10.0.0.0/8"]
+    settings.cameras.camera_networks = ["127.0.0.0/8"]
     return settings
 
 
@@ -26,17 +26,17 @@ def post(client, world, body: str, who: str = "admin", jurisdiction=None):
 
 def test_rows_refused_with_reasons_and_the_rest_imported(client, world, db):
     body = HEADER + "\n".join([
-        "C1,东门,118.90,28.90,wgs84,90,90,100,rtsp://10.0.0.1/live",
-        "C2,西门,118.91,28.91,gcj02,360,360,80,http://10.0.0.2/snapshot.jpg",
-        "C3,坏经度,218.0,28.9,wgs84,0,90,100,rtsp://10.0.0.3/live",
-        "C4,坏视角,118.9,28.9,wgs84,0,0,100,rtsp://10.0.0.4/live",
-        "C5,太远,118.9,28.9,wgs84,0,90,5000,rtsp://10.0.0.5/live",
+        "C1,东门,118.90,28.90,wgs84,90,90,100,rtsp://127.0.0.21:9/live",
+        "C2,西门,118.91,28.91,gcj02,360,360,80,http://127.0.0.22:9/snapshot.jpg",
+        "C3,坏经度,218.0,28.9,wgs84,0,90,100,rtsp://127.0.0.23:9/live",
+        "C4,坏视角,118.9,28.9,wgs84,0,0,100,rtsp://127.0.0.24:9/live",
+        "C5,太远,118.9,28.9,wgs84,0,90,5000,rtsp://127.0.0.25:9/live",
         "C6,外网,118.9,28.9,wgs84,0,90,100,rtsp://8.8.8.8/live",
-        "C7,口令,118.9,28.9,wgs84,0,90,100,rtsp://admin:pw123@10.0.0.7/live",
-        "C1,重复,118.9,28.9,wgs84,0,90,100,rtsp://10.0.0.8/live",
-        "C9,坐标系,118.9,28.9,osgb36,0,90,100,rtsp://10.0.0.9/live",
+        "C7,口令,118.9,28.9,wgs84,0,90,100,rtsp://admin:pw123@127.0.0.27:9/live",
+        "C1,重复,118.9,28.9,wgs84,0,90,100,rtsp://127.0.0.28:9/live",
+        "C9,坐标系,118.9,28.9,osgb36,0,90,100,rtsp://127.0.0.29:9/live",
         "C10,少列,118.9,28.9",
-        "C11,朝向,118.9,28.9,wgs84,abc,90,100,rtsp://10.0.0.11/live",
+        "C11,朝向,118.9,28.9,wgs84,abc,90,100,rtsp://127.0.0.31:9/live",
     ]) + "\n"
     r = post(client, world, body)
     assert r.status_code == 200, r.text
@@ -60,8 +60,8 @@ def test_cameras_go_into_the_office_whose_boundary_covers_them(client, world, db
     world.office_a.boundary = from_shape(MultiPolygon([box(118.0, 28.0, 119.0, 29.0)]), srid=4326)
     world.office_b.boundary = from_shape(MultiPolygon([box(119.0, 28.0, 120.0, 29.0)]), srid=4326)
     db.flush()
-    body = HEADER + "A1,a,118.5,28.5,wgs84,0,90,100,rtsp://10.0.0.1/\nB1,b,119.5,28.5,wgs84,0,90,100,rtsp://10.0.0.2/\n" \
-                    "Z1,z,121.5,28.5,wgs84,0,90,100,rtsp://10.0.0.3/\n"
+    body = HEADER + "A1,a,118.5,28.5,wgs84,0,90,100,rtsp://127.0.0.21:9/\nB1,b,119.5,28.5,wgs84,0,90,100,rtsp://127.0.0.22:9/\n" \
+                    "Z1,z,121.5,28.5,wgs84,0,90,100,rtsp://127.0.0.23:9/\n"
     assert post(client, world, body).json()["imported"] == 3
     placed = dict(db.execute(select(Camera.code, Camera.jurisdiction_id).where(Camera.code.in_(["A1", "B1", "Z1"]))).all())
     assert placed == {"A1": world.office_a.id, "B1": world.office_b.id, "Z1": world.bureau.id}
@@ -77,7 +77,7 @@ def test_fourteen_thousand_rows(client, world, db):
     rng = random.Random(7)
     lines = [f"K{i:05d},村{i},{118.6 + rng.random() * 0.5:.6f},{28.7 + rng.random() * 0.4:.6f},"
              f"{rng.choice(['wgs84', 'gcj02'])},{rng.randrange(360)},{rng.choice([60, 90, 360])},"
-             f"{rng.choice([50, 80, 120])},rtsp://10.{i // 65536}.{i // 256 % 256}.{i % 256}/ch1"
+             f"{rng.choice([50, 80, 120])},rtsp://127.{1 + i // 65536}.{i // 256 % 256}.{i % 256}:9/ch1"
              for i in range(14_000)]
     r = post(client, world, HEADER + "\n".join(lines) + "\n")
     assert r.status_code == 200, r.text[:500]

@@ -96,7 +96,7 @@ def test_a_url_no_longer_in_the_camera_networks_is_not_fetched(client, world, db
     cam = register(client, world, world.office_a, code="N-1", lon=118.9, lat=28.9, heading=0, fov=90, range_m=50,
                    url=cams.still)
     client.post(f"/cameras/{cam['id']}/snapshots", headers=world.auth("officer_a"))
-    settings.cameras.camera_networks = ["10.0.0.0/8"]
+    settings.cameras.camera_networks = ["127.9.0.0/16"]
     served = len(cams.requests)
     assert grab_pending(job(), pool=pool) == {"failed": 1}
     assert len(cams.requests) == served

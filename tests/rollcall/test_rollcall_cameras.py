@@ -123,7 +123,7 @@ def test_a_url_outside_the_camera_networks_now_is_refused_at_grab_time(client, w
     enrol(client, world)
     with camera_servers(images=[photo("a-1")]) as cams:
         rid = _rollcall_at(client, world, db, cams.still)
-        settings.cameras.camera_networks = ["10.0.0.0/8"]  # the networks changed after registration
+        settings.cameras.camera_networks = ["127.9.0.0/16"]  # the networks changed after registration
         assert _round(job, pool)["attempted"] == {rid: "camera_failed"}
         assert cams.requests == []  # never contacted
     assert db.get(Rollcall, rid).evidence[0]["error"].startswith("refused")

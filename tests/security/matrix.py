@@ -124,12 +124,12 @@ def _leave(w: MatrixWorld, which: str) -> dict:
 
 def _camera(w: MatrixWorld, which: str) -> dict:
     return {"code": f"MX-{next(_n)}", "name": "新摄像头", "lon": 118.9, "lat": 28.9, "heading": 90, "fov": 90,
-            "range_m": 80, "url": "rtsp://10.0.0.2/live", "jurisdiction_id": w.target("jurisdiction", which)}
+            "range_m": 80, "url": "rtsp://127.0.0.22:9/live", "jurisdiction_id": w.target("jurisdiction", which)}
 
 
 def _camera_csv(w: MatrixWorld, which: str) -> bytes:
     return (f"code,name,lon,lat,datum,heading,fov,range,url\nMI-{next(_n)},导入,118.9,28.9,wgs84,0,90,80,"
-            f"rtsp://10.0.0.3/live\n").encode()
+            f"rtsp://127.0.0.23:9/live\n").encode()
 
 
 def _permit(w: MatrixWorld, which: str) -> dict:

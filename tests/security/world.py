@@ -161,12 +161,12 @@ def _cameras(db: Session, settings, w: MatrixWorld, offices, alerts, now: dateti
     from cameras.models import Camera, CameraSnapshot
     from core import media
 
-    settings.cameras.camera_networks = ["10.0.0.0/8"]  # the URLs the rows register and import
+    settings.cameras.camera_networks = ["127.0.0.0/8"]  # the URLs the rows register and import
     frame = (Path(__file__).resolve().parent.parent / "data" / "faces" / "person-a-1.jpg").read_bytes()
     cams, snaps = [], []
     for office, alert in zip(offices, alerts):
         cam = Camera(code=f"M-{office.id}", name="矩阵", lon=118.9, lat=28.9, geog=from_shape(Point(118.9, 28.9), srid=4326),
-                     source_datum="wgs84", heading=0, fov=360, range_m=200, stream_url="http://10.0.0.1/x.jpg",
+                     source_datum="wgs84", heading=0, fov=360, range_m=200, stream_url="http://127.0.0.21:9/x.jpg",
                      jurisdiction_id=office.id, status="active")
         db.add(cam)
         db.flush()

@@ -77,8 +77,8 @@ def world_db(server_url: str) -> Iterator[tuple[str, World]]:
                 MultiPolygon([box(118.85, 28.90, 119.05, 29.05)]), srid=4326)
             db.execute(text(
                 "INSERT INTO fixes (supervisee_id, dedup_key, fingerprint, t, received_at, lon, lat, accuracy_m, datum,"
-                " protocol, raw) VALUES (:s, 'tiles:1', md5('tiles'), now() - interval '2 minutes', now(), :lon, :lat,"
-                " 15, 'wgs84', 'native', '{}'::jsonb)"), {"s": world.supervisees["a"].id, "lon": FIX[0], "lat": FIX[1]})
+                " protocol, raw, purpose) VALUES (:s, 'tiles:1', md5('tiles'), now() - interval '2 minutes', now(), :lon,"
+                " :lat, 15, 'wgs84', 'native', '{}'::jsonb, '信息化核查')"), {"s": world.supervisees["a"].id, "lon": FIX[0], "lat": FIX[1]})
         seed(url, outlines_and_fix)
         yield url, world
 

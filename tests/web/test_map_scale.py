@@ -39,7 +39,7 @@ def big_world(server_url: str) -> Iterator[tuple[str, World]]:
                 "INSERT INTO supervisees (name, id_hash, id_last4, sentence_type, term_start, term_end, tier, office_id,"
                 " residence_address, permitted_area_codes, status)"
                 " SELECT '对象' || i, md5('map' || i) || md5('x' || i), lpad((i % 10000)::text, 4, '0'), 'probation',"
-                " date '2026-01-01', date '2027-12-31', 'ordinary', :office, '某村', '{}', 'active'"
+                " current_date, date '2027-12-31', 'ordinary', :office, '某村', '{}', 'active'"
                 " FROM generate_series(1, :n) i"), params)
             # Spread over 衢江区 (about 0.5° × 0.4°), one fix each.
             db.execute(text(

@@ -23,6 +23,7 @@ CIRCLE = {"circle": {"lon": 118.9, "lat": 28.9, "radius_m": 200}}
 
 # (method, path template) -> (who, path values, JSON body). ``{a}``/``{b}`` are the
 # supervisees of office a/b, ``{office_a}`` the office a; anything else is MISSING.
+# A value whose name is not in the path goes into the query string.
 CASES: dict[tuple[str, str], tuple[str, dict, dict | None]] = {
     ("POST", "/auth/login"): ("anonymous", {}, {"username": "nobody-here", "password": "wrong"}),
     ("POST", "/jurisdictions"): ("officer_a", {}, {"name": "新所", "level": "office", "parent_id": "{office_a}"}),
@@ -78,6 +79,42 @@ CASES: dict[tuple[str, str], tuple[str, dict, dict | None]] = {
     ("POST", "/supervisees/{supervisee_id}/face-enrolment"): ("supervisee_a", {"supervisee_id": "{a}"}, {}),
     ("POST", "/checkins/ledger/{entry_id}/decide"): ("officer_a", {}, {"decision": "confirmed", "reason": "x"}),
     ("PUT", "/checkin-policies/{jurisdiction_id}"): ("officer_b", {"jurisdiction_id": "{office_a}"}, {"plan": "tier"}),
+    # cameras: only admins register and change them; frames only of what the caller can see
+    ("POST", "/cameras"): ("officer_a", {}, {"code": "CAM-1", "name": "路口", "lon": 118.9, "lat": 28.9, "heading": 90,
+                                            "fov": 60, "range_m": 50, "url": "rtsp://127.0.0.1/x",
+                                            "jurisdiction_id": "{office_a}"}),
+    ("PATCH", "/cameras/{camera_id}"): ("officer_a", {}, {"name": "改名"}),
+    ("POST", "/cameras/import"): ("officer_a", {"jurisdiction_id": "{office_a}"}, None),
+    ("POST", "/cameras/{camera_id}/snapshots"): ("officer_a", {}, None),
+    ("POST", "/alerts/{alert_id}/snapshots"): ("officer_a", {}, None),
+    # positioning orders (Law art. 29)
+    ("POST", "/supervisees/{supervisee_id}/positioning-orders"): (
+        "officer_a", {"supervisee_id": "{b}"}, {"ground": "prohibition_order", "facts": "违反禁止令",
+                                                "starts_at": SOON.isoformat(),
+                                                "ends_at": (SOON + timedelta(days=30)).isoformat()}),
+    ("POST", "/positioning-orders/{order_id}/approve"): ("manager", {}, {"note": "同意"}),
+    ("POST", "/positioning-orders/{order_id}/extensions"): ("officer_a", {}, {
+        "reassessment": "重新评估", "ends_at": (SOON + timedelta(days=60)).isoformat()}),
+    ("POST", "/positioning-orders/{order_id}/extensions/approve"): ("manager", {}, None),
+    ("POST", "/positioning-orders/{order_id}/terminate"): ("officer_a", {}, {"reason": "解除"}),
+    # roll-calls
+    ("POST", "/rollcalls"): ("officer_a", {}, {"supervisee_id": "{b}", "camera_id": MISSING}),
+    ("POST", "/rollcalls/{rollcall_id}/decision"): ("officer_a", {}, {"decision": "confirmed", "reason": "x"}),
+    ("POST", "/rollcalls/{rollcall_id}/cancel"): ("officer_a", {}, {"reason": "取消"}),
+    # sanctions, assessments, obligations, tiers
+    ("POST", "/supervisees/{supervisee_id}/sanctions"): ("officer_a", {"supervisee_id": "{b}"},
+                                                         {"kind": "admonition", "facts": "未按时报到"}),
+    ("POST", "/sanctions/{sanction_id}/decide"): ("manager", {}, {"decision": "impose", "reason": "x"}),
+    ("POST", "/assessments/{assessment_id}/confirm"): ("officer_a", {}, {"reason": "确认"}),
+    ("POST", "/supervisees/{supervisee_id}/obligations"): ("officer_a", {"supervisee_id": "{b}"},
+                                                           {"month": "2026-01", "kind": "study", "hours": 2}),
+    ("POST", "/tier-proposals/{proposal_id}/decide"): ("officer_a", {}, {"decision": "confirm", "reason": "x"}),
+    ("PUT", "/sanction-policies/{jurisdiction_id}"): ("officer_b", {"jurisdiction_id": "{office_a}"},
+                                                      {"warning_level": "bureau"}),
+    # end of term
+    ("POST", "/supervisees/{supervisee_id}/release"): ("officer_a", {"supervisee_id": "{b}"}, {"reason": "提前解矫"}),
+    ("POST", "/supervisees/{supervisee_id}/legal-holds"): ("officer_a", {"supervisee_id": "{b}"}, {"reason": "诉讼"}),
+    ("POST", "/legal-holds/{hold_id}/lift"): ("officer_a", {}, {"reason": "结案"}),
 }
 # Device protocols authenticate a device, not a person: a refusal there has no
 # one to attribute (and anonymous floods must not grow the audit trail).
@@ -105,10 +142,16 @@ def _fill(value, world):
 def _url(template: str, values: dict, world) -> str:
     import re
 
-    url = template
+    from urllib.parse import urlencode
+
+    url, query = template, {}
     for name, value in values.items():
-        url = url.replace("{" + name + "}", str(_fill(value, world)))
-    return re.sub(r"\{[^}]+\}", str(MISSING), url)
+        if "{" + name + "}" in template:
+            url = url.replace("{" + name + "}", str(_fill(value, world)))
+        else:
+            query[name] = _fill(value, world)
+    url = re.sub(r"\{[^}]+\}", str(MISSING), url)
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def test_every_write_route_has_a_refusal_case(app):

@@ -11,6 +11,8 @@ Optional columns: ``height`` (metres), ``status`` (active/disabled).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import csv
 import io
 import math
@@ -91,18 +93,25 @@ def _parse(row: dict, networks: list[str]) -> dict:
                 range_m=_number(row, "range", 0, MAX_RANGE_M, lo_open=True), height_m=height, url=url, status=status)
 
 
-def _read(data: bytes) -> csv.DictReader:
+def _read(data: bytes) -> Iterator[dict]:
     try:
         body = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("the file is not UTF-8 text", field="body") from None
     reader = csv.DictReader(io.StringIO(body, newline=""))
+    try:
+        yield from _rows(reader)
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte…: the file, not a row, is bad
+        raise Invalid(f"after line {reader.line_num}: not readable as CSV ({exc})", field="body") from None
+
+
+def _rows(reader: csv.DictReader) -> Iterator[dict]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise Invalid(f"the header lacks column(s): {', '.join(missing)} (needs {','.join(REQUIRED)})", field="body")
     reader.fieldnames = header
-    return reader
+    yield from reader
 
 
 def import_cameras(*, ctx: Ctx, data: bytes, jurisdiction_id: int) -> Report:

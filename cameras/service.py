@@ -9,6 +9,7 @@ an answer or an audit row.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
@@ -116,8 +117,15 @@ def update_camera(*, ctx: Ctx, camera_id: int, data: CameraPatch) -> Camera:
     if "jurisdiction_id" in fields:
         _jurisdiction(ctx, data.jurisdiction_id, is_object=False)
         camera.jurisdiction_id = data.jurisdiction_id
+    dropped_credentials = False
     if "url" in fields:
         check_url(data.url, ctx.settings, field="body.url")
+        # Stored credentials belong to the camera at the old address: a URL that names another
+        # endpoint must not receive them (an admin session could otherwise harvest every
+        # camera's password by pointing it at a host it controls). New ones may come with it.
+        if _endpoint(data.url) != _endpoint(camera.stream_url) and "credentials" not in fields:
+            set_credentials(ctx.db, camera, None, ctx.settings)
+            dropped_credentials = True
         camera.stream_url = data.url
     if ("lon" in fields) != ("lat" in fields):
         raise Invalid("give lon and lat together", field="body.lon")
@@ -131,8 +139,15 @@ def update_camera(*, ctx: Ctx, camera_id: int, data: CameraPatch) -> Camera:
         set_credentials(ctx.db, camera, (creds.username, creds.password) if creds else None, ctx.settings)
     camera.updated_at = ctx.clock.now()
     changed = sorted(fields - {"datum"})
-    ctx.record("camera.update", "camera", camera.id, detail={"changed": changed})
+    ctx.record("camera.update", "camera", camera.id,
+               detail={"changed": changed, "credentials_dropped": dropped_credentials})
     return camera
+
+
+def _endpoint(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a stream URL: what its credentials are bound to."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
 def _scoped(ctx: Ctx, camera_id: int, *, for_update: bool = False) -> Camera:

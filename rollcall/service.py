@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from checkins.face_check import enrolled_descriptors
 from core import media
+from core.basis import record_location_read
 from core.context import Ctx
 from core.errors import Conflict, Invalid, NotFound
 from core.schemas import Page
@@ -64,8 +65,9 @@ def suggest_cameras(*, ctx: Ctx, supervisee_id: int, radius_m: float | None) -> 
     fix = last_position(ctx, sup.id)
     cameras = [] if fix is None else cameras_port.cameras_near(ctx, lon=fix.lon, lat=fix.lat, radius_m=radius,
                                                                 limit=cfg.rollcall_suggest_limit)
-    ctx.record("rollcall.suggest", "supervisee", sup.id, detail={
-        "purpose": "remote roll-call", "fix_id": None if fix is None else fix.id, "cameras": [c.id for c in cameras]})
+    record_location_read(ctx, "rollcall.suggest", "supervisee", sup.id, purposes=[None if fix is None else fix.purpose],
+                         detail={"purpose": "remote roll-call", "fix_id": None if fix is None else fix.id,
+                                 "cameras": [c.id for c in cameras]})
     return {"position": None if fix is None else {"t": fix.t, "lon": fix.lon, "lat": fix.lat,
                                                   "accuracy_m": fix.accuracy_m},
             "radius_m": radius,

@@ -86,3 +86,10 @@ def test_fourteen_thousand_rows(client, world, db):
     assert db.scalar(select(func.count()).select_from(Camera).where(Camera.code.like("K%"))) == 14_000
     print(f"\n14,000-row import: {report['elapsed_ms']:.0f} ms in the service")
     assert report["elapsed_ms"] < 30_000  # generous: the figure to read is the printed one
+
+
+def test_a_file_the_csv_reader_cannot_read_is_a_422(client, world):
+    """A field over the csv module's limit (131,072 characters) names the line, never a 500."""
+    r = post(client, world, HEADER + "C1," + "x" * 200_000 + ",118.9,28.9,wgs84,0,90,100,rtsp://127.0.0.1:9/live\n")
+    assert r.status_code == 422, r.text
+    assert "after line 1: not readable as CSV" in r.text

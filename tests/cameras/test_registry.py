@@ -102,3 +102,19 @@ def test_coverage_and_nearby_routes_are_scoped(client, world):
     assert [h["id"] for h in near] == [cam["id"]]
     assert client.get("/cameras/coverage", params=q, headers=world.auth("officer_b")).json()["items"] == []
     assert client.get("/cameras/coverage", params=q, headers=world.auth("supervisee_a")).status_code == 403
+
+
+def test_a_new_endpoint_does_not_inherit_the_old_credentials(client, world, db):
+    """Pointing a camera at another host must not hand that host the stored password."""
+    cam = make(client, world, credentials={"username": "viewer", "password": "s3cret-pw"}).json()
+    r = client.patch(f"/cameras/{cam['id']}", json={"url": "rtsp://127.0.0.23:9/Streaming/Channels/102"},
+                     headers=world.auth("admin"))
+    assert r.status_code == 200 and r.json()["has_credentials"] is True  # same endpoint, another path
+    r = client.patch(f"/cameras/{cam['id']}", json={"url": "rtsp://127.0.0.99:9/live"}, headers=world.auth("admin"))
+    assert r.status_code == 200 and r.json()["has_credentials"] is False
+    assert credentials_for(db, cam["id"], client.app.state.settings) is None
+    r = client.patch(f"/cameras/{cam['id']}", json={"url": "rtsp://127.0.0.98:9/live",
+                                                    "credentials": {"username": "new", "password": "n3w-pw"}},
+                     headers=world.auth("admin"))
+    assert r.json()["has_credentials"] is True
+    assert credentials_for(db, cam["id"], client.app.state.settings) == ("new", "n3w-pw")

@@ -47,7 +47,7 @@ from alerts.models import AlertEvent
 from alerts.webhooks import enqueue_webhooks
 from alerts.wire import bus_message
 from core.clock import Clock
-from core.db import log_failure
+from core.db import database_outage_reason, is_database_outage, log_failure
 from supervision.models import Jurisdiction
 
 log = logging.getLogger(__name__)
@@ -154,8 +154,13 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never die: without a relay no alert reaches anyone
-                log.warning("outbox relay: %s; retrying in %.0fs", exc, self._retry,
-                            exc_info=not isinstance(exc, psycopg.OperationalError))
+                # SQLAlchemy wraps the driver's error, and its traceback would print the
+                # statement: an outage is one line, anything else a traceback to read.
+                if is_database_outage(exc):
+                    log.warning("outbox relay: database unavailable (%s); retrying in %.0fs",
+                                database_outage_reason(exc), self._retry)
+                else:
+                    log.warning("outbox relay: %s; retrying in %.0fs", exc, self._retry, exc_info=True)
             await asyncio.sleep(self._retry)
 
     async def _serve(self) -> None:

@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable
 import psycopg
 from psycopg import sql
 
+from core.db import is_database_outage
+
 from .base import Bus, BusDisconnectedError, Fanout, Subscription
 
 log = logging.getLogger(__name__)
@@ -158,7 +160,7 @@ class _Listener:
                     await self._serve(conn)
             except Exception as exc:  # never let the task die: subscribers would hang silently
                 log.warning("bus listener lost its connection (%s); reconnecting in %.1fs",
-                            exc, delay, exc_info=not isinstance(exc, psycopg.OperationalError))
+                            exc, delay, exc_info=not is_database_outage(exc))
                 if connected:  # failed reconnect attempts have no subscribers to warn
                     self._on_lost(exc)
             conn = None

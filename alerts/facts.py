@@ -193,9 +193,27 @@ class OrderNotice:
     officer_id: int | None  # the responsible officer, named in the notice
 
 
+@dataclass(frozen=True)
+class ProposalMade:
+    """A job proposed a sanction or a tier move: the system proposes, an officer decides (DOMAIN)."""
+
+    what: str  # "sanction" | "tier"
+    proposal_id: int
+    summary: str  # what is proposed, for the title (e.g. "警告 · warning", "strict")
+
+
+@dataclass(frozen=True)
+class ProposalDecided:
+    """The proposal a ProposalMade announced was decided: its notice has nothing left to ask."""
+
+    what: str
+    proposal_id: int
+    decision: str  # imposed / rejected / confirmed
+
+
 Fact = (EpisodeOpened | EpisodeContinued | EpisodeClosed | EpisodeWithdrawn | FixesFlagged | BatteryLow
         | ContactRestored | SignalLost | LeaveOverdue | LeaveReturned | CheckinMissed | PhoneApart
-        | OrderNotice | ObligationShortfall)
+        | OrderNotice | ObligationShortfall | ProposalMade | ProposalDecided)
 
 # Evidence rows one fact adds to an alert at most: a backlog of 1,000 flagged
 # fixes must not write 1,000 rows (the alert keeps counting them all).

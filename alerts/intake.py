@@ -24,6 +24,8 @@ alerts commit with the facts that caused them (the outbox).
 - the supervision ended → every unresolved alert resolved as ``term_ended``
   (monitoring stopped: nobody is left to act on them; the rows stay).
 - hours of study or public service short at month end → one "obligation_shortfall" alert per month and kind.
+- a job's sanction or tier proposal → one "notice" asking the officer to decide; deciding it resolves
+  the notice as ``decided``.
 """
 from __future__ import annotations
 
@@ -37,8 +39,8 @@ from sqlalchemy.orm import Session
 
 from alerts.facts import (
     MAX_EVIDENCE, BatteryLow, CheckinMissed, ContactRestored, EpisodeClosed, EpisodeContinued, EpisodeOpened, EpisodeWithdrawn,
-    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, ObligationShortfall, OrderNotice, PhoneApart, SignalLost, Subject,
-    TermEnded, TermEnding,
+    Evidence, Fact, FixesFlagged, LeaveOverdue, LeaveReturned, ObligationShortfall, OrderNotice, PhoneApart, ProposalDecided, ProposalMade,
+    SignalLost, Subject, TermEnded, TermEnding,
 )
 from alerts.escalation import escalate_alert
 from alerts.models import Alert, AlertKind, AlertState, Resolution, Severity
@@ -278,6 +280,30 @@ def _term_ending(call: _Call, fact: TermEnding) -> list[int]:
     return [alert.id]
 
 
+def proposal_cause(what: str, proposal_id: int) -> str:
+    return f"proposal:{what}:{proposal_id}"
+
+
+def _proposal_made(call: _Call, fact: ProposalMade) -> list[int]:
+    what = "处分/奖励建议 · sanction proposal" if fact.what == "sanction" else "管理等级调整建议 · tier proposal"
+    alert = call.raise_(kind=AlertKind.notice, cause=proposal_cause(fact.what, fact.proposal_id),
+                        title=f"待决定的{what}: {fact.summary}", occurred_at=call.now,
+                        detail={"proposal": fact.what, "proposal_id": fact.proposal_id, "summary": fact.summary})
+    return [alert.id]
+
+
+def _proposal_decided(call: _Call, fact: ProposalDecided) -> list[int]:
+    alert = call.db.scalar(select(Alert).where(
+        Alert.supervisee_id == call.subject.supervisee_id, Alert.cause == proposal_cause(fact.what, fact.proposal_id),
+        Alert.state != AlertState.resolved).with_for_update())
+    if alert is None:  # a proposal an officer made (no notice), or the notice was resolved by hand
+        return []
+    alert.state, alert.resolution, alert.resolved_at = AlertState.resolved, Resolution.decided, call.now
+    alert.resolution_note = f"proposal {fact.decision}"
+    emit(call.db, alert, "resolved", call.now, {"reason": Resolution.decided, "decision": fact.decision})
+    return [alert.id]
+
+
 def _term_ended(call: _Call, fact: TermEnded) -> list[int]:
     alerts = call.db.scalars(select(Alert).where(
         Alert.supervisee_id == call.subject.supervisee_id, Alert.state != AlertState.resolved)
@@ -305,4 +331,5 @@ _HANDLERS = {
     FixesFlagged: _flagged, BatteryLow: _battery, SignalLost: _signal_lost, ContactRestored: _contact_restored,
     LeaveOverdue: _leave_overdue, LeaveReturned: _leave_returned, CheckinMissed: _checkin_missed,
     PhoneApart: _phone_apart, OrderNotice: _order_notice, TermEnding: _term_ending, TermEnded: _term_ended, ObligationShortfall: _obligation_short,
+    ProposalMade: _proposal_made, ProposalDecided: _proposal_decided,
 }

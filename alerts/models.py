@@ -53,6 +53,7 @@ class Resolution(StrEnum):
     police_notified = "police_notified"  # Law art. 31
     withdrawn = "withdrawn"  # system: late data disproved every episode
     term_ended = "term_ended"  # system: the supervision ended (lifecycle/), monitoring stopped
+    decided = "decided"  # system: the proposal a notice asked about was decided
 
 
 class Alert(Base):

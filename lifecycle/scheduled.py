@@ -44,7 +44,7 @@ def send_term_reminders(job: JobContext) -> int:
     if not days:
         return 0
     horizon = (now.astimezone(LOCAL_TZ) + timedelta(days=max(days))).date()
-    rows = db.scalars(select(Supervisee).where(Supervisee.status == SuperviseeStatus.active,
+    rows = db.scalars(select(Supervisee).where(Supervisee.status != SuperviseeStatus.ended,
                                                Supervisee.term_end <= horizon).order_by(Supervisee.id))
     sent = 0
     for sup in rows:
@@ -69,10 +69,13 @@ def send_term_reminders(job: JobContext) -> int:
 
 
 def end_terms(job: JobContext, *, steps: Sequence[TermEndStep]) -> list[int]:
-    """End every active supervision whose term is over, at its end instant; returns their ids."""
+    """End every supervision whose term is over, at its end instant; returns their ids.
+
+    A suspended supervision ends too: the term runs by the calendar (a court's
+    decision, not our monitoring state), and its devices and fences must stop with it."""
     today = job.now.astimezone(LOCAL_TZ).date()
     rows = list(job.db.scalars(select(Supervisee).where(
-        Supervisee.status == SuperviseeStatus.active, Supervisee.term_end < today)
+        Supervisee.status != SuperviseeStatus.ended, Supervisee.term_end < today)
         .order_by(Supervisee.id).with_for_update(of=Supervisee, skip_locked=True)))
     ctx = job_ctx(job)
     ended = []

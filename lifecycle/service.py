@@ -39,8 +39,8 @@ def release_early(*, ctx: Ctx, supervisee_id: int, reason: str, steps: Sequence[
     """End the supervision now (e.g. 撤销缓刑, 收监, death, a court's decision), with reason."""
     require_role(ctx.principal, DECIDERS, "end a supervision")
     sup = _scoped(ctx, supervisee_id, "supervision.release", lock=True)
-    if sup.status != SuperviseeStatus.active:
-        raise Conflict(f"supervisee {sup.id}'s supervision is {sup.status}, not active")
+    if sup.status == SuperviseeStatus.ended:
+        raise Conflict(f"supervisee {sup.id}'s supervision has already ended")
     row = release(ctx, sup, kind="early", at=ctx.clock.now(), reason=reason, released_by=ctx.principal.user_id,
                   steps=steps)
     return ReleaseOut.model_validate(row)

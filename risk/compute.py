@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from alerts.facts import ProposalMade, Subject
+from alerts.intake import apply_facts
 from alerts.models import Alert, AlertKind
 from checkins.models import CheckinLedgerEntry, CheckinPlan
 from core.jobs import JobContext
@@ -148,4 +150,7 @@ def run_risk(job: JobContext) -> dict[str, int]:
             job.record("tier.propose", "tier_proposal", new_id, detail={
                 "supervisee_id": sup.id, "from": sup.tier, "to": move.to_tier,
                 "rules": [x["rule"] for x in move.reasons], "risk_assessment_id": risk.id})
+            apply_facts(job.db, Subject(sup.id, sup.office_id, sup.tier),
+                        [ProposalMade("tier", new_id, f"{sup.tier} → {move.to_tier}")],
+                        now=job.now, cfg=job.settings.alerts)
     return {"assessed": assessed, "proposals": proposals}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from alerts.facts import ProposalDecided, Subject
+from alerts.intake import apply_facts
 from core.context import Ctx
 from core.errors import Conflict, NotFound
 from core.schemas import Page
@@ -85,6 +87,8 @@ def decide_proposal(*, ctx: Ctx, proposal_id: int, confirm: bool, reason: str) -
     ctx.record("tier.confirm" if confirm else "tier.reject", "tier_proposal", row.id, detail={
         "supervisee_id": row.supervisee_id, "office_id": row.office_id, "from": row.from_tier, "to": row.to_tier,
         "level": held.value, "reason": reason})
+    apply_facts(ctx.db, Subject(sup.id, sup.office_id, sup.tier), [ProposalDecided("tier", row.id, row.status)],
+                now=now, cfg=ctx.settings.alerts)
     return proposal_out(row)
 
 

@@ -53,11 +53,16 @@ class MonthRecord:
     hours: dict[str, float] = field(default_factory=dict)  # kind -> entered
     sanctions: list[int] = field(default_factory=list)  # imposed sanctions (not praise)
     praises: list[int] = field(default_factory=list)
+    # Whether the office kept the obligations ledger by this month: an office that never entered
+    # hours (a new install, an upgrade) is not short of anything, or every person would fail at once.
+    ledger_in_use: bool = True
 
 
 def shortfalls(record: MonthRecord, cfg: SanctionSettings) -> dict[str, tuple[float, float]]:
     """kind -> (required, entered) for every obligation short."""
-    out = {}
+    out: dict[str, tuple[float, float]] = {}
+    if not record.ledger_in_use:
+        return out
     for kind in ObligationKind:
         need, got = required_hours(cfg, record.tier, kind), record.hours.get(kind, 0.0)
         if got < need:
@@ -74,7 +79,8 @@ def score_month(record: MonthRecord, cfg: SanctionSettings) -> tuple[float, Grad
         {"name": "violations", "points": -cfg.assessment_points_violation * len(record.violations),
          "evidence": {"alerts": record.violations}},
         {"name": "obligations", "points": -cfg.assessment_points_shortfall * len(short),
-         "evidence": {"short": {k: {"required": n, "entered": g} for k, (n, g) in short.items()}}},
+         "evidence": {"short": {k: {"required": n, "entered": g} for k, (n, g) in short.items()},
+                      "ledger_in_use": record.ledger_in_use}},
         {"name": "praise", "points": cfg.assessment_points_praise * len(record.praises),
          "evidence": {"sanctions": record.praises}},
     ]
@@ -88,10 +94,22 @@ def score_month(record: MonthRecord, cfg: SanctionSettings) -> tuple[float, Grad
     return score, grade, {"items": items, "forced": forced}
 
 
-def load_record(db, sup: Supervisee, month: date) -> MonthRecord:
-    """The month's record of one supervisee, from the check-in ledger, the alerts, obligations and sanctions."""
+def ledger_start(db, office_id: int) -> date | None:
+    """The first month an office entered obligation hours for (None: it never has)."""
+    return db.scalar(select(func.min(ObligationEntry.month)).where(ObligationEntry.office_id == office_id))
+
+
+def load_record(db, sup: Supervisee, month: date, *, ledger_starts: dict[int, date | None] | None = None) -> MonthRecord:
+    """The month's record of one supervisee, from the check-in ledger, the alerts, obligations and sanctions.
+
+    ``ledger_starts`` caches ``ledger_start`` per office across one job round."""
     start, end = month_bounds(month)
     rec = MonthRecord(tier=sup.tier)
+    starts = {} if ledger_starts is None else ledger_starts
+    if sup.office_id not in starts:
+        starts[sup.office_id] = ledger_start(db, sup.office_id)
+    first = starts[sup.office_id]
+    rec.ledger_in_use = first is not None and first <= month
     rec.checkins = list(db.scalars(select(CheckinLedgerEntry.id).where(
         CheckinLedgerEntry.supervisee_id == sup.id, CheckinLedgerEntry.created_at >= start,
         CheckinLedgerEntry.created_at < end,

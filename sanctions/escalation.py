@@ -14,10 +14,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from alerts.facts import ProposalMade, Subject
+from alerts.intake import apply_facts
 from alerts.models import Alert, AlertKind
 from core.jobs import JobContext
 from sanctions import policy
-from sanctions.models import Sanction, SanctionStatus
+from sanctions.models import KIND_LABELS, Sanction, SanctionStatus
 from sanctions.rules import EscalationRules, Imposed, OutOfContact, propose
 from supervision.models import Supervisee
 
@@ -66,4 +68,8 @@ def run_escalation(job: JobContext) -> int:
                 job.record("sanction.propose", "sanction", new_id, detail={
                     "supervisee_id": sid, "office_id": sup.office_id, "kind": p.kind, "rule": p.rule_key,
                     "evidence": p.evidence})
+                # The officer learns of it on the alert feed, not only by opening the page.
+                apply_facts(job.db, Subject(sid, sup.office_id, sup.tier),
+                            [ProposalMade("sanction", new_id, KIND_LABELS[p.kind])],
+                            now=job.now, cfg=job.settings.alerts)
     return made

@@ -31,6 +31,14 @@ class SanctionKind(StrEnum):
     custody_proposal = "custody_proposal"  # 提请收监执行
 
 
+KIND_LABELS = {
+    SanctionKind.praise: "表扬 · praise", SanctionKind.admonition: "训诫 · admonition",
+    SanctionKind.warning: "警告 · warning",
+    SanctionKind.police_penalty_proposal: "提请治安管理处罚 · police penalty proposal",
+    SanctionKind.revocation_proposal: "提请撤销缓刑/假释 · revocation proposal",
+    SanctionKind.custody_proposal: "提请收监执行 · custody proposal",
+}
+
 # Sanctions proper (not praise): any of these imposed in a month fails that month's assessment.
 SANCTIONS = frozenset(SanctionKind) - {SanctionKind.praise}
 

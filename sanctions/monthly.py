@@ -39,9 +39,9 @@ def run_month_end(job: JobContext) -> int:
         Supervisee.status == "active", Supervisee.term_start < end.date(),
         ~select(MonthlyAssessment.id).where(MonthlyAssessment.supervisee_id == Supervisee.id,
                                             MonthlyAssessment.month == month).exists())))
-    made = 0
+    made, ledger_starts = 0, {}
     for sup in people:
-        record = load_record(job.db, sup, month)
+        record = load_record(job.db, sup, month, ledger_starts=ledger_starts)
         score, grade, breakdown = score_month(record, cfg)
         new_id = job.db.scalar(insert(MonthlyAssessment).values(
             supervisee_id=sup.id, office_id=sup.office_id, month=month, tier=record.tier, score=score, grade=grade,

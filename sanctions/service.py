@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from alerts.facts import ProposalDecided, Subject
+from alerts.intake import apply_facts
 from alerts.models import Alert
 from checkins.models import CheckinLedgerEntry
 from core.context import Ctx
@@ -94,6 +96,9 @@ def decide_sanction(*, ctx: Ctx, sanction_id: int, impose: bool, reason: str) ->
     ctx.record("sanction.impose" if impose else "sanction.reject", "sanction", row.id, detail={
         "supervisee_id": row.supervisee_id, "office_id": row.office_id, "kind": row.kind, "level": held.value,
         "required_level": required, "reason": reason})
+    sup = ctx.db.get(Supervisee, row.supervisee_id)
+    apply_facts(ctx.db, Subject(sup.id, sup.office_id, sup.tier), [ProposalDecided("sanction", row.id, row.status)],
+                now=ctx.clock.now(), cfg=ctx.settings.alerts)
     return sanction_out(row)
 
 

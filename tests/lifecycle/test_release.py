@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from alerts.models import Alert
+from api.app import TERM_END_STEPS
 from checkins.models import CheckinOccurrence
+from lifecycle.scheduled import end_terms
+from lifecycle.term import term_end_instant
 from supervision.models import Device, Supervisee
 from tests.checkins.helpers import tick
 from tests.factories import add_device
@@ -39,3 +42,14 @@ def test_early_release_cancels_open_windows_and_stops_only_that_supervision(clie
     assert db.scalar(select(Device.active).where(Device.supervisee_id == other)) is True
     audit = client.get(f"/supervisees/{sid}/lifecycle", headers=world.auth("auditor")).json()
     assert audit["release"]["reason"] == "收监执行" and audit["status"] == "ended"
+
+
+def test_a_suspended_supervision_ends_with_its_term(db, world, settings, job):
+    """The term runs by the calendar: a suspension of monitoring does not outlive it."""
+    sup = world.supervisees["a"]
+    add_device(db, settings, sup)
+    sup.status = "suspended"
+    db.flush()
+    ended = end_terms(job(term_end_instant(sup.term_end) + timedelta(minutes=5)), steps=TERM_END_STEPS)
+    assert sup.id in ended and db.get(Supervisee, sup.id).status == "ended"
+    assert db.scalar(select(Device.active).where(Device.supervisee_id == sup.id)) is False

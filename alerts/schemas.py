@@ -13,8 +13,8 @@ from pydantic import Field, field_validator
 
 from core.schemas import Id, Input, Output
 
-# `withdrawn` and `term_ended` are absent on purpose: only the system withdraws (late data disproved
-# the alert) or closes an alert because the supervision ended.
+# `withdrawn`, `term_ended` and `decided` are absent on purpose: only the system withdraws (late data
+# disproved the alert), closes an alert because the supervision ended, or a notice whose proposal was decided.
 ResolutionIn = Literal["confirmed_violation", "false_alarm", "excused", "police_notified"]
 
 # Keys that could hold a shape; dropped wherever they appear in free-form detail.

@@ -4,14 +4,16 @@ Runs the real server (uvicorn subprocess) on a scratch database holding the
 bench district (bench/world.py: 5,000 supervisees in 8 offices, 20,000 fences),
 connects N officer websockets spread over the offices, drives background
 ingest through ``POST /ingest/native`` at a set rate from a separate process
-(fixes near home: no alerts), and injects violations: one native batch per
+(fixes near home: no alerts) — one measured phase per request shape, batches of
+10 and one fix per request (what phones send) — and injects violations: one native batch per
 reserved supervisee that leaves the district (two fixes at home, three 65 km
 away an hour later), which opens a "left permitted area" alert.
 
 Latency is from just before sending the violating request to the receipt of
 the first event about that supervisee at each socket of its office; both
 timestamps come from ``time.perf_counter`` in this process. Prints one JSON
-object. Run: ./dev bench alerts [--sockets 200 --fixes-per-s 1000 --seconds 60 --workers 2 --bus-url postgres]
+object. Run: ./dev bench alerts [--sockets 200 --fixes-per-s 1000 --batches 10,1 --seconds 60 --workers 2
+--bus-url postgres]
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ import json
 import multiprocessing as mp
 import os
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,45 +73,30 @@ def violation_body(sup: int, home: tuple[float, float], t_end: datetime) -> byte
 
 def background(base: str, devices: list[tuple[str, float, float]], rate: float, batch: int, seconds: float,
                out: Any) -> None:
-    workers = 16
-    sent = [0] * workers
-    errors = [0] * workers
-    start = time.perf_counter()
-    t_start = datetime.now(UTC) - timedelta(minutes=30)
+    """``rate`` fixes/s near home (no alerts) in requests of ``batch`` fixes; batch 1 is what phones send."""
+    import numpy as np  # noqa: F811 - a spawned process imports afresh
 
-    def work(w: int) -> None:
-        mine = devices[w::workers]
-        cursor = {i: t_start for i in range(len(mine))}
-        per_worker = rate / workers / batch  # requests/s of this worker
-        rng = np.random.default_rng(w)
-        with httpx.Client(timeout=30) as client:
-            k = 0
-            while (now := time.perf_counter() - start) < seconds:
-                due = k / per_worker
-                if due > now:
-                    time.sleep(due - now)
-                i = k % len(mine)
-                secret, lon, lat = mine[i]
-                fixes = []
-                for j in range(batch):
-                    cursor[i] += timedelta(seconds=10)
-                    fixes.append({"id": f"b{k}-{j}", "time": cursor[i].isoformat(),
-                                  "lon": lon + float(rng.normal(0, 0.0002)), "lat": lat + float(rng.normal(0, 0.0002)),
-                                  "accuracy": 20})
-                r = client.post(base + "/ingest/native", json={"fixes": fixes},
-                                headers={"Authorization": f"Bearer {secret}"})
-                if r.status_code == 200:
-                    sent[w] += batch
-                else:
-                    errors[w] += 1
-                k += 1
+    from bench.loadgen import request_bytes, run_load
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    out.put({"fixes": sum(sent), "errors": sum(errors), "seconds": time.perf_counter() - start})
+    rng = np.random.default_rng(batch)
+    cursor = [datetime.now(UTC) - timedelta(minutes=30)] * len(devices)
+    host = base.split("://", 1)[1]
+
+    def make(k: int) -> bytes:
+        i = k % len(devices)
+        secret, lon, lat = devices[i]
+        fixes = []
+        for j in range(batch):
+            cursor[i] += timedelta(seconds=10)
+            fixes.append({"id": f"b{batch}-{k}-{j}", "time": cursor[i].isoformat(),
+                          "lon": lon + float(rng.normal(0, 0.0002)), "lat": lat + float(rng.normal(0, 0.0002)),
+                          "accuracy": 20})
+        return request_bytes(host, "/ingest/native", secret, json.dumps({"fixes": fixes}).encode())
+
+    result = asyncio.run(run_load(base, make, rate=rate / batch, seconds=seconds))
+    ok = result["statuses"].get(200, 0)
+    out.put({"fixes": ok * batch, "requests": result["requests"], "seconds": result["seconds"],
+             "errors": result["errors"] + result["requests"] - ok})
 
 
 def warm_up(base: str, devices: list[tuple[str, float, float]], when: datetime) -> float:
@@ -168,6 +154,54 @@ async def watch(ws_url: str, ticket: str, sock: Socket, ready: asyncio.Event, st
             sock.first.setdefault(alert.get("supervisee_id"), now)
 
 
+async def measure(args: argparse.Namespace, world, http: httpx.AsyncClient, sockets: list[Socket],
+                  office_of: dict[int, int], violators: list[int], bg, out) -> dict[str, Any]:
+    """Inject ``violators``' violations over the run while the background load runs; the phase's figures."""
+    sent: dict[int, float] = {}
+    statuses: dict[int, int] = {}
+    answered: dict[int, float] = {}  # violating request -> its HTTP response time
+    interval = (args.seconds - 4) / max(1, len(violators))
+    t_first = time.perf_counter()
+    for k, d in enumerate(violators):
+        due = t_first + k * interval
+        if (wait := due - time.perf_counter()) > 0:
+            await asyncio.sleep(wait)
+        sup = int(world.supervisee_ids[d])
+        body = violation_body(sup, (float(world.home_lon[d]), float(world.home_lat[d])), datetime.now(UTC))
+        sent[sup] = time.perf_counter()
+        r = await http.post("/ingest/native", content=body, headers={
+            "Authorization": f"Bearer {world.secrets[d]}", "Content-Type": "application/json"})
+        statuses[sup] = r.status_code
+        answered[sup] = time.perf_counter() - sent[sup]
+    background_result = await asyncio.to_thread(out.get, True, args.seconds + 60)
+    bg.join(30)
+    # Grace period for the last deliveries.
+    expected = {(i, sup) for i, s in enumerate(sockets) for sup in sent if office_of[sup] == s.office}
+    deadline = time.perf_counter() + 5
+    while time.perf_counter() < deadline:
+        if all(sup in sockets[i].first for i, sup in expected):
+            break
+        await asyncio.sleep(0.1)
+    latencies = [sockets[i].first[sup] - sent[sup] for i, sup in expected if sup in sockets[i].first]
+    t_last = max((sockets[i].first[sup] for i, sup in expected if sup in sockets[i].first), default=t_first)
+    ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "max_ms": round(float(ms.max()), 1),
+        "deliveries_per_s": round(len(latencies) / max(1e-9, t_last - t_first), 1),
+        "missing": len(expected) - len(latencies),
+        "background_fixes_per_s": round(background_result["fixes"] / background_result["seconds"], 1),
+        "background_requests_per_s": round(background_result["requests"] / background_result["seconds"], 1),
+        "background_errors": background_result["errors"],
+        "violation_request_p50_ms": round(float(np.percentile(list(answered.values()), 50)) * 1000, 1),
+        "violation_request_p99_ms": round(float(np.percentile(list(answered.values()), 99)) * 1000, 1),
+        "violations": len(sent),
+        "violation_requests_failed": sum(1 for s in statuses.values() if s != 200),
+        "deliveries": len(latencies),
+    }
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings()
     url = create_scratch("zj_bench_alerts")
@@ -204,63 +238,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 tasks.append(asyncio.create_task(watch(ws_url, r.json()["ticket"], sock, ready, stop)))
                 await asyncio.wait_for(ready.wait(), 30)
 
-            out: mp.Queue = mp.get_context("spawn").Queue()
-            bg = mp.get_context("spawn").Process(target=background, args=(
-                base, bg_devices, args.fixes_per_s, args.batch, args.seconds, out))
-            bg.start()
-            await asyncio.sleep(2)  # let the background load reach its rate first
-
-            sent: dict[int, float] = {}
-            statuses: dict[int, int] = {}
-            answered: dict[int, float] = {}  # violating request -> its HTTP response time
-            interval = (args.seconds - 4) / max(1, args.violations)
-            t_first = time.perf_counter()
-            for k, d in enumerate(violators):
-                due = t_first + k * interval
-                if (wait := due - time.perf_counter()) > 0:
-                    await asyncio.sleep(wait)
-                sup = int(world.supervisee_ids[d])
-                body = violation_body(sup, (float(world.home_lon[d]), float(world.home_lat[d])), datetime.now(UTC))
-                sent[sup] = time.perf_counter()
-                r = await http.post("/ingest/native", content=body, headers={
-                    "Authorization": f"Bearer {world.secrets[d]}", "Content-Type": "application/json"})
-                statuses[sup] = r.status_code
-                answered[sup] = time.perf_counter() - sent[sup]
-            background_result = await asyncio.to_thread(out.get, True, args.seconds + 60)
-            bg.join(30)
-            # Grace period for the last deliveries.
-            expected = {(i, sup) for i, s in enumerate(sockets) for sup in sent if office_of[sup] == s.office}
-            deadline = time.perf_counter() + 5
-            while time.perf_counter() < deadline:
-                if all(sup in sockets[i].first for i, sup in expected):
-                    break
-                await asyncio.sleep(0.1)
+            phases = {}
+            shares = [violators[i::len(args.batches)] for i in range(len(args.batches))]
+            for batch, mine in zip(args.batches, shares):
+                spawn = mp.get_context("spawn")
+                out = spawn.Queue()
+                bg = spawn.Process(target=background, args=(base, bg_devices, args.fixes_per_s, batch, args.seconds, out))
+                bg.start()
+                await asyncio.sleep(2)  # let the background load reach its rate first
+                phases["single_fix" if batch == 1 else f"batch_{batch}"] = await measure(
+                    args, world, http, sockets, office_of, mine, bg, out)
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-        latencies = [sockets[i].first[sup] - sent[sup] for i, sup in expected if sup in sockets[i].first]
-        t_last = max((sockets[i].first[sup] for i, sup in expected if sup in sockets[i].first), default=t_first)
-        ms = np.array(latencies) * 1000 if latencies else np.array([float("nan")])
-        return {
-            "p50_ms": round(float(np.percentile(ms, 50)), 1),
-            "p99_ms": round(float(np.percentile(ms, 99)), 1),
-            "max_ms": round(float(ms.max()), 1),
-            "deliveries_per_s": round(len(latencies) / max(1e-9, t_last - t_first), 1),
-            "out_of_scope": sum(s.out_of_scope for s in sockets),
-            "missing": len(expected) - len(latencies),
-            "sockets": len(sockets),
-            "background_fixes_per_s": round(background_result["fixes"] / background_result["seconds"], 1),
-            "background_errors": background_result["errors"],
-            "violation_request_p50_ms": round(float(np.percentile(list(answered.values()), 50)) * 1000, 1),
-            "violation_request_p99_ms": round(float(np.percentile(list(answered.values()), 99)) * 1000, 1),
-            "violations": len(sent),
-            "violation_requests_failed": sum(1 for s in statuses.values() if s != 200),
-            "deliveries": len(latencies),
-            "events_received": sum(s.events for s in sockets),
-            "bus_url": args.bus_url.split("://")[0] + ("://" if "://" in args.bus_url else ""),
-            "server_workers": args.workers,
-            "warm_up_seconds": round(warm_seconds, 1), "cpus": os.cpu_count(),
-        }
+        return {"phases": phases, "sockets": len(sockets), "out_of_scope": sum(s.out_of_scope for s in sockets),
+                "bus_url": args.bus_url.split("://")[0] + ("://" if "://" in args.bus_url else ""),
+                "server_workers": args.workers, "warm_up_seconds": round(warm_seconds, 1), "cpus": os.cpu_count(),
+                "load_average": [round(x, 2) for x in os.getloadavg()]}
     finally:
         if bg is not None and bg.is_alive():
             bg.terminate()
@@ -274,7 +267,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--fixes-per-s", type=float, default=1000.0)
-    parser.add_argument("--batch", type=int, default=10, help="fixes per background request")
+    parser.add_argument("--batches", type=lambda v: [int(x) for x in v.split(",")], default=[10, 1],
+                        help="fixes per background request, one measured phase each (1: one fix per request, "
+                             "as phones send)")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the measured run")
     parser.add_argument("--violations", type=int, default=240)
     parser.add_argument("--supervisees", type=int, default=5000)

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import start_server  # noqa: E402
+from bench.loadgen import request_bytes, run_load  # noqa: E402
 from bench.world import build, create_scratch, drop_scratch  # noqa: E402
 from core.security import issue_access_token  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -74,10 +75,6 @@ def violation_body(sup: int, home: tuple[float, float], t_end: datetime) -> byte
 def background(base: str, devices: list[tuple[str, float, float]], rate: float, batch: int, seconds: float,
                out: Any) -> None:
     """``rate`` fixes/s near home (no alerts) in requests of ``batch`` fixes; batch 1 is what phones send."""
-    import numpy as np  # noqa: F811 - a spawned process imports afresh
-
-    from bench.loadgen import request_bytes, run_load
-
     rng = np.random.default_rng(batch)
     cursor = [datetime.now(UTC) - timedelta(minutes=30)] * len(devices)
     host = base.split("://", 1)[1]

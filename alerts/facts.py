@@ -222,10 +222,14 @@ MAX_EVIDENCE = 20
 
 @dataclass(frozen=True)
 class TermEnding:
-    """The supervision's term ends in ``days_before`` days: a notice for the responsible officer (art. 44)."""
+    """The supervision's term ends soon: a notice for the responsible officer (art. 44).
+
+    ``days_before`` is the reminder step reached (30, 7...); ``days_left`` what the title says: a job
+    that first runs the day before the end has passed both steps, and "in 7 days" would be wrong."""
 
     term_end: str  # ISO date, local
     days_before: int
+    days_left: int
 
 
 @dataclass(frozen=True)

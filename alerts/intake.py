@@ -274,9 +274,11 @@ def _order_notice(call: _Call, fact: OrderNotice) -> list[int]:
 
 
 def _term_ending(call: _Call, fact: TermEnding) -> list[int]:
+    left = f"{fact.days_left} day" + ("" if fact.days_left == 1 else "s")
     alert = call.raise_(kind=AlertKind.term_ending, cause=f"term:{fact.term_end}:{fact.days_before}d",
-                        title=f"矫正期将满 · term ends {fact.term_end} (in {fact.days_before} days)",
-                        occurred_at=call.now, detail={"term_end": fact.term_end, "days_before": fact.days_before})
+                        title=f"矫正期将满 · term ends {fact.term_end} (in {left})",
+                        occurred_at=call.now, detail={"term_end": fact.term_end, "days_before": fact.days_before,
+                                                      "days_left": fact.days_left})
     return [alert.id]
 
 

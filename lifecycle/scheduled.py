@@ -55,8 +55,10 @@ def send_term_reminders(job: JobContext) -> int:
         if not due or set(due) <= done:
             continue
         nearest = min(due)
+        days_left = -(-(end - now) // timedelta(days=1))  # whole days, rounded up: "in 1 day" until the end
         [[alert_id]] = apply_facts(db, Subject(sup.id, sup.office_id, sup.tier),
-                                   [TermEnding(term_end=sup.term_end.isoformat(), days_before=nearest)],
+                                   [TermEnding(term_end=sup.term_end.isoformat(), days_before=nearest,
+                                               days_left=days_left)],
                                    now=now, cfg=job.settings.alerts)
         for d in set(due) - done:
             db.add(TermReminder(supervisee_id=sup.id, term_end=sup.term_end, days_before=d, alert_id=alert_id,

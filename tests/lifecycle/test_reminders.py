@@ -45,3 +45,17 @@ def test_an_ended_supervision_gets_no_reminder(db, world, clock, job):
     sup.status = "ended"
     db.flush()
     assert send_term_reminders(job()) == 0
+
+
+def test_a_first_reminder_the_day_before_the_end_says_one_day(db, world, clock, job):
+    """The job (or the system) was not running at 30 and 7 days: one notice, for the nearest step
+    passed, whose title tells the days actually left."""
+    sup = world.supervisees["a"]
+    sup.term_end = (clock.now() + timedelta(days=3)).astimezone(LOCAL_TZ).date()
+    db.flush()
+    end = term_end_instant(sup.term_end)
+    assert send_term_reminders(job(end - timedelta(hours=20))) == 1
+    [notice] = db.scalars(select(Alert).where(Alert.supervisee_id == sup.id, Alert.kind == "term_ending"))
+    assert (notice.detail["days_before"], notice.detail["days_left"]) == (7, 1)
+    assert notice.title.endswith(f"term ends {sup.term_end.isoformat()} (in 1 day)")
+    assert send_term_reminders(job(end - timedelta(hours=2))) == 0  # 1 day is not a default step; 7 and 30 are done

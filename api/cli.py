@@ -101,6 +101,7 @@ def seed_demo() -> None:
     from geo.demo import seed_demo as build
     from cameras.demo import seed_demo_cameras
     from leave.demo import seed_demo_leave
+    from sanctions.demo import seed_demo_obligations
 
     settings = get_settings()
     settings.require_secrets()
@@ -109,9 +110,10 @@ def seed_demo() -> None:
     audit = AuditLog(settings.audit.audit_key.encode(), SystemClock())
     leaves = seed_demo_leave(db, settings=settings, clock=SystemClock(), audit=audit)
     cameras = seed_demo_cameras(db)
+    hours = seed_demo_obligations(db, settings=settings, clock=SystemClock(), audit=audit)
     audit.record(
         db, RequestContext(None, source_addr="cli"), action="seed.demo",
-        detail={"accounts": len(accounts), "leave": leaves, "cameras": cameras})
+        detail={"accounts": len(accounts), "leave": leaves, "cameras": cameras, "obligation_entries": hours})
     db.commit()
     typer.echo("demo accounts and device tokens (fresh, shown once):")
     for acc in accounts:

@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.clock import Clock, ManualClock
-from core.context import Ctx
-from core.principal import Principal, RequestContext
 from core.settings import Settings
 from leave import approval, service
 from leave.models import LeaveRequest
 from leave.schemas import DestinationIn, LeaveIn, ReturnIn, WithdrawIn
-from supervision.models import Jurisdiction, Role, Supervisee, User
+from supervision.demo import acting_as
+from supervision.models import Role, Supervisee, User
 
 # (destination, lon, lat, days, reason, what happens to it)
 REQUESTS = [
@@ -42,14 +41,6 @@ IN_TIME = [
 ]
 
 
-def _ctx(db: Session, user: User, *, settings: Settings, clock: Clock, audit: AuditLog) -> Ctx:
-    path = db.scalar(select(Jurisdiction.path).where(Jurisdiction.id == user.jurisdiction_id))
-    principal = Principal(user.id, user.username, user.role, user.jurisdiction_id, path, user.supervisee_id,
-                          user.token_version)
-    return Ctx(db=db, request=RequestContext(principal, source_addr="demo-seed"), audit=audit, settings=settings,
-               clock=clock)
-
-
 def seed_demo_leave(db: Session, *, settings: Settings, clock: Clock, audit: AuditLog) -> int:
     """Leave requests in every state for the demo supervisees; returns how many were made. Caller commits."""
     if db.scalar(select(func.count()).select_from(LeaveRequest)):
@@ -63,12 +54,12 @@ def seed_demo_leave(db: Session, *, settings: Settings, clock: Clock, audit: Aud
     start = clock.now().replace(second=0, microsecond=0) + timedelta(days=1)
     for i, (address, lon, lat, days, reason, outcome) in enumerate(REQUESTS):
         person = people[i % len(people)]
-        ctx = _ctx(db, person, settings=settings, clock=clock, audit=audit)
+        ctx = acting_as(db, person, settings=settings, clock=clock, audit=audit)
         depart = start + timedelta(days=3 * i)
         leave = service.create_leave(ctx=ctx, data=LeaveIn(
             destination=DestinationIn(address=address, circle={"lon": lon, "lat": lat, "radius_m": 10_000}),
             reason=reason, depart_at=depart, return_at=depart + timedelta(days=days)))
-        officer = _ctx(db, officers[person.jurisdiction_id], settings=settings, clock=clock, audit=audit)
+        officer = acting_as(db, officers[person.jurisdiction_id], settings=settings, clock=clock, audit=audit)
         if outcome == "approved":
             approval.approve_leave(ctx=officer, leave_id=leave.id, reason="理由充分，准予外出，按时销假")
         elif outcome == "rejected":
@@ -79,11 +70,11 @@ def seed_demo_leave(db: Session, *, settings: Settings, clock: Clock, audit: Aud
     for j, (address, lon, lat, asked, departs, returns, reason, back) in enumerate(IN_TIME):
         person = people[(len(REQUESTS) + j) % len(people)]
         at = ManualClock(now + timedelta(hours=asked))
-        ctx = _ctx(db, person, settings=settings, clock=at, audit=audit)
+        ctx = acting_as(db, person, settings=settings, clock=at, audit=audit)
         leave = service.create_leave(ctx=ctx, data=LeaveIn(
             destination=DestinationIn(address=address, circle={"lon": lon, "lat": lat, "radius_m": 10_000}),
             reason=reason, depart_at=now + timedelta(hours=departs), return_at=now + timedelta(hours=returns)))
-        officer = _ctx(db, officers[person.jurisdiction_id], settings=settings, clock=at, audit=audit)
+        officer = acting_as(db, officers[person.jurisdiction_id], settings=settings, clock=at, audit=audit)
         approval.approve_leave(ctx=officer, leave_id=leave.id, reason="理由充分，准予外出，按时销假")
         if back:  # 销假 an hour before the return time, from home
             at.set(now + timedelta(hours=returns - 1))

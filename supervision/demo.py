@@ -24,6 +24,10 @@ from shapely.prepared import prep
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit import AuditLog
+from core.clock import Clock
+from core.context import Ctx
+from core.principal import Principal, RequestContext
 from core.security import broker_password_hash, generate_password, hash_password, keyed_hash, new_device_secret
 from supervision.jurisdictions import add_jurisdiction
 from supervision.models import Device, Jurisdiction, Role, SentenceType, Supervisee, Tier, User
@@ -182,3 +186,13 @@ def seed_people(db: Session, *, id_hash_key: str, today: date, district: MultiPo
     if device_key:
         _devices(db, accounts, device_key)
     return accounts
+
+
+def acting_as(db: Session, user: User, *, settings, clock: Clock, audit: AuditLog) -> Ctx:
+    """A service context as a demo person, so seeded records go through the services (their
+    checks, authority and audit rows) as in real use."""
+    path = db.scalar(select(Jurisdiction.path).where(Jurisdiction.id == user.jurisdiction_id))
+    principal = Principal(user.id, user.username, user.role, user.jurisdiction_id, path, user.supervisee_id,
+                          user.token_version)
+    return Ctx(db=db, request=RequestContext(principal, source_addr="demo-seed"), audit=audit, settings=settings,
+               clock=clock)

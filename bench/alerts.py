@@ -93,6 +93,7 @@ def background(base: str, devices: list[tuple[str, float, float]], rate: float, 
     result = asyncio.run(run_load(base, make, rate=rate / batch, seconds=seconds))
     ok = result["statuses"].get(200, 0)
     out.put({"fixes": ok * batch, "requests": result["requests"], "seconds": result["seconds"],
+             "unsent": result["unsent"],
              "errors": result["errors"] + result["requests"] - ok})
 
 
@@ -191,6 +192,7 @@ async def measure(args: argparse.Namespace, world, http: httpx.AsyncClient, sock
         "background_fixes_per_s": round(background_result["fixes"] / background_result["seconds"], 1),
         "background_requests_per_s": round(background_result["requests"] / background_result["seconds"], 1),
         "background_errors": background_result["errors"],
+        "background_unsent": background_result["unsent"],  # requests the server's pace left no time for
         "violation_request_p50_ms": round(float(np.percentile(list(answered.values()), 50)) * 1000, 1),
         "violation_request_p99_ms": round(float(np.percentile(list(answered.values()), 99)) * 1000, 1),
         "violations": len(sent),

@@ -12,8 +12,9 @@
   ``camera_offline_after`` offline. "busy" (our pool was full) is not the
   camera's failure: the probe is simply retried next round.
 - Offices: when at least ``camera_offline_alert_share`` of an office's active
-  cameras are offline an outage opens (audited, shown to the office's admins in
-  the summary), and it clears when the share falls below again.
+  cameras are offline an outage opens (audited, shown in the summary, and a notice
+  to every admin over the office: supervision.notices), and it clears when the
+  share falls below again (another notice).
 """
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ from cameras.service import check_url, credentials_for, require_reader
 from core.context import Ctx
 from core.errors import Invalid, NotFound
 from core.jobs import JobContext
+from core.localtime import LOCAL_TZ
 from core.settings import CameraSettings
 from supervision.models import Jurisdiction
+from supervision.notices import notify_admins
 
 if TYPE_CHECKING:
     from video.capture import GrabPool, GrabResult
@@ -177,15 +180,26 @@ def evaluate_office(job: JobContext, office_id: int) -> CameraOutage | None:
         job.record("camera.outage", "jurisdiction", office_id, outcome="opened",
                    detail={"offline": offline, "total": total, "share": round(share, 3)})
         log.warning("camera outage: office %s has %s of %s cameras offline", office_id, offline, total)
+        _tell_admins(job, office_id, "camera_outage",
+                     f"视频监控离线 · cameras offline: {offline} of {total} in {{office}} since {{since}}")
         return outage
     if outage is not None and not over:
         outage.cleared_at, outage.offline, outage.total = job.now, offline, total
         job.record("camera.outage", "jurisdiction", office_id, outcome="cleared",
                    detail={"offline": offline, "total": total, "share": round(share, 3)})
+        _tell_admins(job, office_id, "camera_outage_cleared",
+                     f"视频监控恢复 · cameras back: {offline} of {total} offline in {{office}} at {{since}}")
         return None
     if outage is not None:
         outage.offline, outage.total = offline, total
     return outage
+
+
+def _tell_admins(job: JobContext, office_id: int, kind: str, template: str) -> None:
+    """The office's admins and those above it get a notice (they have no alert socket)."""
+    name = job.db.scalar(select(Jurisdiction.name).where(Jurisdiction.id == office_id))
+    since = job.now.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    notify_admins(job.db, office_id, kind=kind, message=template.format(office=name, since=since), now=job.now)
 
 
 def health_summary(*, ctx: Ctx, jurisdiction_id: int | None = None) -> list[dict]:

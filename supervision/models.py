@@ -232,7 +232,8 @@ class ActivationCode(Base):
 
 
 class AccountNotice(Base):
-    """Something done to a user's account by someone else (a reset): shown at their next login and in /auth/me."""
+    """A notice for one user, shown at their next login and in /auth/me: something done to their
+    account by someone else (a reset), or for admins what needs their hands (supervision.notices)."""
 
     __tablename__ = "account_notices"
 

@@ -11,6 +11,8 @@ from sqlalchemy import select, text
 from cameras.health import next_slot, next_state, probe_cameras, round_seconds, slot
 from cameras.health_models import CameraHealth, CameraOutage
 from core.settings import CameraSettings
+from supervision.models import AccountNotice, Role
+from tests.factories import add_user
 from tests.cameras_fixture import camera_servers
 from video.capture import GrabPool
 
@@ -145,8 +147,14 @@ def test_probes_are_bounded_and_a_round_keeps_to_its_time(client, world, cams, r
     assert counts["left_for_next_round"] >= 3  # out of time: the rest wait for the next round
 
 
+def notices(db, user) -> list[str]:
+    return list(db.scalars(select(AccountNotice.kind).where(AccountNotice.user_id == user.id).order_by(AccountNotice.id)))
+
+
 def test_an_office_with_many_cameras_offline_opens_an_outage_seen_in_scope(client, world, db, cams, rounds, settings):
     settings.cameras.camera_offline_after = 1
+    admin_a = add_user(db, f"admin-a-{world.office_a.id}", Role.admin, world.office_a)
+    admin_b = add_user(db, f"admin-b-{world.office_b.id}", Role.admin, world.office_b)
     healthy = [register(client, world, cams.still) for _ in range(2)]
     hung = register(client, world, cams.black_hole)
     register(client, world, cams.still, jurisdiction=world.office_b)
@@ -155,6 +163,12 @@ def test_an_office_with_many_cameras_offline_opens_an_outage_seen_in_scope(clien
     outage = db.scalar(select(CameraOutage).where(CameraOutage.office_id == world.office_a.id))
     assert outage is not None and (outage.offline, outage.total, outage.cleared_at) == (1, 3, None)
     assert db.scalar(select(CameraOutage).where(CameraOutage.office_id == world.office_b.id)) is None
+    # The admins over office A are told (the office's own and the bureau's), office B's admin is not.
+    [told] = client.get("/auth/me", headers=world.auth("admin")).json()["notices"]
+    assert told["kind"] == "camera_outage" and "1 of 3" in told["message"] and world.office_a.name in told["message"]
+    assert notices(db, admin_a) == ["camera_outage"] and notices(db, admin_b) == []
+    rounds.next()  # still out: no second notice while it lasts
+    assert notices(db, admin_a) == ["camera_outage"]
 
     summary = client.get("/camera-health", headers=world.auth("admin")).json()["items"]
     a = next(i for i in summary if i["jurisdiction_id"] == world.office_a.id)
@@ -175,4 +189,5 @@ def test_an_office_with_many_cameras_offline_opens_an_outage_seen_in_scope(clien
     rounds.next()
     db.expire_all()
     assert db.get(CameraOutage, outage.id).cleared_at == rounds.t
+    assert notices(db, admin_a) == ["camera_outage", "camera_outage_cleared"] and notices(db, admin_b) == []
     assert all(health(db, i).state == "online" for i in [*healthy, hung])

@@ -42,6 +42,9 @@ const ZH = {
   compliance_on_time: "按时", compliance_in_review: "审核中", compliance_missed: "未报到",
   compliance_missed_outage: "故障未报到", compliance_failed: "确认未通过",
   scheduled: "未开始", due: "进行中", submitted: "已提交", missed: "未报到", missed_outage: "故障未报到", cancelled: "已取消",
+  admin: "系统管理", notices: "通知", camera_health: "视频监控状态", online: "在线", degraded: "不稳定",
+  offline: "离线", unknown: "未检测", offline_share: "离线比例", outage_since: "离线告警起于", last_probe: "最近检测",
+  decided: "已决定", term_ended: "矫正期满",
 };
 const EN = {
   brand: "zhijiao", title: "zhijiao community corrections", username: "Username", password: "Password",
@@ -90,6 +93,9 @@ const EN = {
   compliance_missed_outage: "Missed (outage)", compliance_failed: "Failed (confirmed)",
   scheduled: "Scheduled", due: "Open", submitted: "Submitted", missed: "Missed", missed_outage: "Missed (outage)",
   cancelled: "Cancelled",
+  admin: "Administration", notices: "Notices", camera_health: "Camera health", online: "Online",
+  degraded: "Degraded", offline: "Offline", unknown: "Not probed", offline_share: "Offline share",
+  outage_since: "Outage since", last_probe: "Last probe", decided: "Decided", term_ended: "Term ended",
 };
 let lang = "zh-CN";
 

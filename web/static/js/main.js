@@ -9,6 +9,7 @@ import { superviseePage } from "./supervisee.js";
 import { mePage } from "./me.js";
 import { managerPage } from "./manager.js";
 import { checkinsPage } from "./checkins.js";
+import { adminPage } from "./admin.js";
 import { AlertStore } from "./store.js";
 
 const STAFF = ["officer", "manager", "auditor"];
@@ -22,6 +23,7 @@ const PAGES = [
   { route: "risk", label: "risk", roles: STAFF, hidden: true },
   { route: "cameras", label: "cameras", roles: STAFF, hidden: true },
   { route: "me", label: "me", roles: ["supervisee"], render: mePage },
+  { route: "admin", label: "admin", roles: ["admin"], render: adminPage },
 ];
 const session = { user: null, feed: null, store: new AlertStore(), cleanup: null };
 window.zhijiao = session; // for the browser tests to observe (no secrets in it)

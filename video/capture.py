@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from video.camera_url import CameraUrl
 
 STARTUP_S = 60.0  # a deadline for a worker's start only: a loaded 2-core host imports cv2 slowly
+# The environment a grab worker inherits (see _Worker).
+WORKER_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LD_LIBRARY_PATH")
 ERRORS = ("timeout", "unreachable", "not_an_image", "refused", "stream_error", "busy")
 
 
@@ -73,8 +75,11 @@ class _Worker:
     """One worker process and its two pipes; used by one pool thread at a time."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "OPENCV_LOG_LEVEL": "OFF", "OPENCV_FFMPEG_LOGLEVEL": "-8",
-               "OPENCV_VIDEOIO_DEBUG": "0", "OPENCV_FFMPEG_CAPTURE_OPTIONS": ""}
+        # Only what a Python process needs: the server's environment holds its secrets (the
+        # keys, the database URL), and a worker talks to cameras that may not be ours.
+        env = {k: os.environ[k] for k in WORKER_ENV if k in os.environ}
+        env |= {"OPENCV_LOG_LEVEL": "OFF", "OPENCV_FFMPEG_LOGLEVEL": "-8", "OPENCV_VIDEOIO_DEBUG": "0",
+                "OPENCV_FFMPEG_CAPTURE_OPTIONS": "", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.proc = subprocess.Popen([sys.executable, "-m", "video.capture_worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
         self.uses = 0

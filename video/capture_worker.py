@@ -23,6 +23,7 @@ import socket
 import struct
 import sys
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -125,17 +126,69 @@ def _grab_still(cv2, np, client, req, deadline, first) -> list[bytes]:
     return frames
 
 
+def _rtsp_preflight(req: dict, timeout: float) -> None:
+    """Ask the pinned address for the stream ourselves first: FFmpeg's RTSP client follows a 3xx
+    to wherever its Location points (no option turns that off, unlike HTTP's max_redirects), which
+    would take the grab past the address the URL check pinned. A camera that redirects is refused."""
+    parts = urlsplit(req["url"])
+    netloc = parts.netloc.rpartition("@")[2]  # never send the credentials to a probe
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    try:
+        with socket.create_connection((req["address"], req["port"]), timeout=timeout) as conn:
+            conn.sendall(f"DESCRIBE {target} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n"
+                         f"User-Agent: Lavf\r\n\r\n".encode())
+            status = conn.recv(64).split(b"\r\n", 1)[0].split()
+    except TimeoutError:
+        raise GrabError("timeout") from None
+    except OSError:
+        raise GrabError("unreachable") from None
+    if len(status) < 2 or not status[0].startswith(b"RTSP/"):
+        raise GrabError("stream_error")
+    if status[1][:1] == b"3":
+        raise GrabError("refused")
+
+
+def _hex_address(text: str) -> tuple[str, int]:
+    """An address:port of /proc/net/tcp{,6} (the kernel's byte order) as (ip text, port)."""
+    addr, port = text.split(":")
+    raw = bytes.fromhex(addr)
+    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
+    ip = socket.inet_ntop(family, raw)
+    if ip.startswith("::ffff:") and "." in ip:
+        ip = ip[7:]
+    return ip, int(port, 16)
+
+
+def tcp_peers() -> set[tuple[str, int]]:
+    """The remote ends of this process's own connected TCP sockets."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    peers = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[9] in inodes and cols[3] in ("01", "02"):  # established or connecting
+                peers.add(_hex_address(cols[2]))
+    return peers
+
+
 def _grab_stream(cv2, req: dict, deadline: float) -> list[bytes]:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise GrabError("timeout")
-    if req["scheme"] == "rtsp":  # a refused port answers at once; say so rather than "stream_error"
-        try:
-            socket.create_connection((req["address"], req["port"]), timeout=min(req["answer_s"], remaining)).close()
-        except TimeoutError:
-            raise GrabError("timeout") from None
-        except OSError:
-            raise GrabError("unreachable") from None
+    if req["scheme"] == "rtsp":  # also: a refused port answers at once ("unreachable", not "stream_error")
+        _rtsp_preflight(req, min(req["answer_s"], remaining))
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = _ffmpeg_options(req, remaining)  # read by each open()
     ms = max(1, int(remaining * 1000))
     silent = min(req["answer_s"], remaining) * 0.9  # failing after this long = the camera went silent
@@ -145,6 +198,11 @@ def _grab_stream(cv2, req: dict, deadline: float) -> list[bytes]:
     try:
         if not cap.isOpened():
             raise GrabError("timeout" if time.monotonic() - opened_at >= silent else "stream_error")
+        # Whatever the camera told FFmpeg, it may only be connected to the pinned address: a
+        # redirect that got past the preflight (a camera answering it differently) ends here,
+        # before any frame of another host is read.
+        if any(peer != (req["address"], req["port"]) for peer in tcp_peers()):
+            raise GrabError("refused")
         frames: list[bytes] = []
         for i in range(req["frames"]):
             if i:

@@ -218,3 +218,87 @@ def test_a_hung_camera_asked_many_times_holds_one_worker(cameras):
         hung_done = time.monotonic() - start
     assert healthy_done < 0.9  # not behind the hung camera's grabs
     assert hung_done > 4 * 0.45  # the hung camera's four grabs took turns
+
+
+def test_a_worker_inherits_no_secret_of_the_server(cameras, monkeypatch):
+    canary = "canary-" + os.urandom(8).hex()
+    monkeypatch.setenv("ZHIJIAO_AUDIT_KEY", canary)
+    monkeypatch.setenv("ZHIJIAO_DATABASE_URL", f"postgresql://user:{canary}@127.0.0.1/db")
+    before = children()
+    with GrabPool(workers=1, deadline_s=3.0) as pool:
+        assert pool.grab(cam(cameras.still)).ok  # a working worker, without the server's environment
+        spawned = children() - before
+        assert spawned
+        for pid in spawned:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            assert canary.encode() not in environ and b"ZHIJIAO_" not in environ
+
+
+class _RtspRedirector:
+    """An RTSP 'camera' on 127.0.0.1 that answers every request with a 302 to a listener on
+    another loopback address (127.0.0.77, outside the camera network given), which counts the
+    connections it gets: there must be none."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.elsewhere = socket.create_server(("127.0.0.77", 0))
+        self.reached = 0
+        self.camera = socket.create_server(("127.0.0.1", 0))
+        self.url = f"rtsp://127.0.0.1:{self.camera.getsockname()[1]}/live"
+        self.location = f"rtsp://127.0.0.77:{self.elsewhere.getsockname()[1]}/live"
+        self._stop = False
+        for target in (self._serve, self._count):
+            threading.Thread(target=target, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.camera.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    while request := conn.recv(4096):
+                        cseq = next((line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+                                     if line.lower().startswith(b"cseq:")), b"1")
+                        conn.sendall(b"RTSP/1.0 302 Moved Temporarily\r\nCSeq: " + cseq +
+                                     b"\r\nLocation: " + self.location.encode() + b"\r\n\r\n")
+                except OSError:
+                    pass
+
+    def _count(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.elsewhere.accept()
+            except OSError:
+                return
+            self.reached += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self.camera.close()
+        self.elsewhere.close()
+
+
+def test_an_rtsp_redirect_to_another_host_is_refused_and_never_followed(pool):
+    redirector = _RtspRedirector()
+    try:
+        url = check_camera_url(redirector.url, networks=["127.0.0.1/32"])
+        result = pool.grab(url)
+        assert (result.ok, result.error, result.frames) == (False, "refused", ())
+        time.sleep(0.2)
+        assert redirector.reached == 0
+    finally:
+        redirector.close()
+
+
+def test_a_worker_knows_its_own_tcp_peers():
+    from video.capture_worker import tcp_peers
+
+    with socket.create_server(("127.0.0.1", 0)) as server, \
+            socket.create_connection(server.getsockname()) as client:
+        assert server.getsockname() in tcp_peers()
+        assert client.getsockname() not in tcp_peers()  # the other end: not accepted, so no fd of ours

@@ -113,6 +113,11 @@ def visible_snapshot(ctx: Ctx, snapshot_id: int) -> CameraSnapshot:
     return snap
 
 
+def get_snapshot(*, ctx: Ctx, snapshot_id: int) -> CameraSnapshot:
+    require_role(ctx.principal, STAFF_READERS, "read camera frames")
+    return visible_snapshot(ctx, snapshot_id)
+
+
 def read_frame(*, ctx: Ctx, snapshot_id: int, index: int):
     """One frame (a MediaBlob) of a visible snapshot; the read is audited by the media store."""
     require_role(ctx.principal, STAFF_READERS, "read camera frames")

@@ -96,6 +96,12 @@ def grab_for_alert(alert_id: Id, ctx: CtxDep):
     return SnapshotList(items=[_snap(r) for r in ondemand.grab_for_alert(ctx=ctx, alert_id=alert_id)])
 
 
+@router.get("/camera-snapshots/{snapshot_id}", response_model=SnapshotOut, responses=_404)
+def get_snapshot(snapshot_id: Id, ctx: CtxDep):
+    """One grab's state (an on-demand grab is "pending" until the snapshot job has taken it)."""
+    return _snap(snapshots.get_snapshot(ctx=ctx, snapshot_id=snapshot_id))
+
+
 @router.get("/camera-snapshots/{snapshot_id}/frames/{index}", response_class=Response, responses={
     **_404, 200: {"content": {"image/jpeg": {}}, "description": "the frame (JPEG)"}})
 def get_frame(snapshot_id: Id, index: Annotated[int, Path(ge=0, le=99)], ctx: CtxDep):

@@ -467,6 +467,8 @@ ROWS: list[Row] = [
         "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
     row("POST /alerts/{alert_id}/snapshots",
         "ok          404         404/ok/404  ok          403         403         403         403         401         401         401         401         401"),
+    row("GET /camera-snapshots/{snapshot_id}",
+        "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401"),
     row("GET /camera-snapshots/{snapshot_id}/frames/{index}",
         "ok          404         404/ok/404  ok          ok          403         403         403         401         401         401         401         401",
         fixed={"index": "0"}),

@@ -5,6 +5,7 @@ import { api, all } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h, superviseeNames } from "./names.js";
 import { fenceLayer, makeMap, textTip } from "./maplib.js";
+import { cameraLayer, frameImages, snapshotState } from "./cameras.js";
 
 const KINDS = ["left_permitted_area", "entered_exclusion_zone", "curfew_breach", "outside_leave_destination",
   "overdue_return", "signal_lost", "device", "integrity", "missed_checkin", "term_ending", "notice", "obligation_shortfall"];
@@ -44,6 +45,8 @@ export function desk(view, { session, toast }) {
   let names = new Map();
   let selected = null;
   let shownId = null;
+  let evidenceMap = null;
+  let frameUrls = [];
 
   function visible(a) {
     const f = new FormData(filters);
@@ -112,6 +115,9 @@ export function desk(view, { session, toast }) {
           outside.length ? distanceText(Math.max(...outside)) : "—"),
         a.resolution ? [h("dt", {}, t("resolve")), h("dd", {}, `${t(a.resolution)} · ${a.resolution_note || ""}`)] : null),
       h("h3", {}, `${t("evidence")} (${a.evidence_count})`), mapEl,
+      alertCameras(a) ? h("section", { id: "alert-cameras" }, h("h3", {}, t("camera_evidence")),
+        h("div", { class: "frames", id: "alert-frames" }, h("p", { class: "muted" }, "…")),
+        readOnly ? null : h("button", { id: "grab-again", onclick: () => grabAgain(id) }, t("grab_again"))) : null,
       readOnly ? null : h("div", { class: "actions" },
         a.state === "open" ? h("button", { id: "ack", class: "primary", onclick: () => act("acknowledge") }, t("acknowledge")) : null,
         h("form", { id: "assign-form", onsubmit: (e) => { e.preventDefault(); act("assign", { officer_id: Number(new FormData(e.target).get("officer")) }); } },
@@ -131,10 +137,52 @@ export function desk(view, { session, toast }) {
       const input = detail.querySelector(`#${form} input[name=${name}]`);
       if (input && value) input.value = value;
     }
-    drawEvidence(mapEl, a);
+    if (evidenceMap) evidenceMap.remove();
+    frameUrls.forEach((u) => URL.revokeObjectURL(u));
+    frameUrls = [];
+    evidenceMap = await drawEvidence(mapEl, a);
+    if (alertCameras(a)) await showCameraEvidence(detail.querySelector("#alert-frames"), evidenceMap, a, frameUrls);
   }
 
-  return () => unsubscribe();
+  async function grabAgain(id) {
+    try {
+      await api(`/alerts/${id}/snapshots`, { method: "POST" });
+      toast(t("grab_requested"));
+      if (selected === id) await open(id, false);
+    } catch (e) { toast(e.message); }
+  }
+
+  return () => {
+    unsubscribe();
+    if (evidenceMap) evidenceMap.remove();
+    frameUrls.forEach((u) => URL.revokeObjectURL(u));
+  };
+}
+
+// The cameras that could see where the violation began (attached when the alert was made).
+function alertCameras(alert) {
+  const cams = alert.evidence.flatMap((e) => (e.detail && e.detail.cameras) || []);
+  return cams.length ? cams : null;
+}
+
+// Each covering camera: its sector on the evidence map (when the camera is in the
+// officer's scope), its distance, and the frames grabbed from it around the alert's time.
+async function showCameraEvidence(el, map, alert, urls) {
+  const cams = alertCameras(alert);
+  const snaps = (await api(`/alerts/${alert.id}/snapshots`).catch(() => ({ items: [] }))).items;
+  const rows = [];
+  for (const c of cams) {
+    const cam = await api(`/cameras/${c.camera_id}`).catch(() => null);
+    if (cam) cameraLayer({ ...cam, distance_m: c.distance_m }).addTo(map);
+    const mine = snaps.filter((s) => s.camera_id === c.camera_id);
+    const images = [];
+    for (const s of mine.filter((x) => x.state === "done")) images.push(...await frameImages(s, urls).catch(() => []));
+    rows.push(h("figure", { class: "camera-evidence", "data-camera-id": c.camera_id },
+      h("figcaption", {}, `${c.name} (${c.code}) · ${Math.round(c.distance_m)} m`,
+        ...mine.map((s) => h("span", { class: `snap snap-${s.state}` }, ` · ${snapshotState(s)}`))),
+      ...images));
+  }
+  el.replaceChildren(...rows);
 }
 
 // The fixes behind the alert with their accuracy circles, and the fence it is about.
@@ -152,4 +200,5 @@ async function drawEvidence(el, alert) {
     try { fenceLayer(await api(`/fences/${alert.fence_id}`)).addTo(map); } catch { /* retired or not visible */ }
   }
   if (group.getLayers().length) map.fitBounds(group.getBounds().pad(0.5), { maxZoom: 15 });
+  return map;
 }

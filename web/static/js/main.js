@@ -10,18 +10,19 @@ import { mePage } from "./me.js";
 import { managerPage } from "./manager.js";
 import { checkinsPage } from "./checkins.js";
 import { adminPage } from "./admin.js";
+import { camerasPage } from "./cameras.js";
+import { riskPage } from "./decisions.js";
 import { AlertStore } from "./store.js";
 
 const STAFF = ["officer", "manager", "auditor"];
-// Pages by route; `roles` decides the nav. Risk/sanctions and cameras
-// get their pages when their APIs exist (`hidden` until then).
+// Pages by route; `roles` decides the nav.
 const PAGES = [
   { route: "desk", label: "desk", roles: STAFF, render: desk },
   { route: "map", label: "map", roles: STAFF, render: mapPage },
   { route: "approvals", label: "approvals", roles: ["officer", "manager", "auditor"], render: managerPage },
   { route: "checkins", label: "checkins", roles: STAFF, render: checkinsPage },
-  { route: "risk", label: "risk", roles: STAFF, hidden: true },
-  { route: "cameras", label: "cameras", roles: STAFF, hidden: true },
+  { route: "risk", label: "risk", roles: STAFF, render: riskPage },
+  { route: "cameras", label: "cameras", roles: STAFF, render: camerasPage },
   { route: "me", label: "me", roles: ["supervisee"], render: mePage },
   { route: "admin", label: "admin", roles: ["admin"], render: adminPage },
 ];

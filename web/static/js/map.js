@@ -6,6 +6,7 @@ import { api } from "./api.js";
 import { fmtTime, isoToShanghaiInput, shanghaiInputToIso, t } from "./i18n.js";
 import { h } from "./names.js";
 import { drawFences, drawTrack, makeMap } from "./maplib.js";
+import { CAMERA_MIN_ZOOM, cameraOverlay } from "./cameras.js";
 
 export function mapPage(view, { toast }) {
   const mapEl = h("div", { class: "map bigmap", id: "map" });
@@ -16,9 +17,12 @@ export function mapPage(view, { toast }) {
   const label = h("span", { class: "muted", id: "replay-label" }, "");
   const who = h("strong", { id: "map-selected" }, "");
   const loadTrack = h("button", { id: "load-track", disabled: true }, `${t("track")} · ${t("show")}`);
+  const camerasOn = h("input", { type: "checkbox", id: "show-cameras" });
+  const cameraCount = h("span", { class: "muted", id: "camera-count" }, "");
   view.append(h("section", { class: "card" },
     h("div", { class: "track-controls" }, h("span", { id: "position-count" }, t("positions")), who,
-      t("from"), since, t("to"), until, loadTrack, t("replay"), slider, label), mapEl));
+      t("from"), since, t("to"), until, loadTrack, t("replay"), slider, label,
+      h("label", {}, camerasOn, ` ${t("cameras")} `), cameraCount), mapEl));
   const map = makeMap(mapEl, { canvas: true });
   const fences = L.featureGroup().addTo(map);
   const track = L.featureGroup().addTo(map);
@@ -33,6 +37,12 @@ export function mapPage(view, { toast }) {
   // does on phones: what a pan uncovers is drawn when the pan ends.
   cluster._getExpandedVisibleBounds = function visible() { return this._checkBoundsMaxLat(this._map.getBounds()); };
   map.addLayer(cluster);
+  // Cameras and their sectors over the people (from zoom 14; the count says how many are drawn).
+  const cameras = cameraOverlay(map, { toast, onCount: (n) => {
+    cameraCount.textContent = n === null ? (camerasOn.checked ? t("zoom_in_for_cameras").replace("{z}", CAMERA_MIN_ZOOM) : "") : String(n);
+    mapEl.dataset.cameras = n === null ? "" : String(n);
+  } });
+  camerasOn.addEventListener("change", () => cameras.set(camerasOn.checked));
   let current = null;
 
   async function choose(p) {

@@ -1,11 +1,13 @@
 // The officer's page of one supervisee: record, devices, fences, leave, alerts, track.
-// Every read here is audited by the API. Risk and sanctions join when they land.
+// Every read here is audited by the API. Below them, the lawful lifecycle: risk with its
+// factors, tier proposals, sanctions, monthly assessments, positioning orders, end of term.
 /* global L */
 import { api } from "./api.js";
 import { fmtTime, isoToShanghaiInput, shanghaiInputToIso, t } from "./i18n.js";
 import { h } from "./names.js";
 import { drawFences, drawTrack, makeMap } from "./maplib.js";
 import { historyCard } from "./checkins.js";
+import { lifecycleCards } from "./decisions.js";
 
 export function superviseePage(view, { arg, toast, session }) {
   const id = Number(arg);
@@ -50,6 +52,9 @@ export function superviseePage(view, { arg, toast, session }) {
         h("section", { class: "card" }, h("h3", {}, t("alerts")), h("ul", {}, alerts.items.map((a) =>
           h("li", {}, `${fmtTime(a.occurred_at)} ${a.title} · ${t(a.state)}`)))),
         historyCard(id, urls));
+      const lifecycle = h("div", { class: "stack", id: "lifecycle-cards" });
+      lists.append(lifecycle);
+      lifecycleCards(lifecycle, id, { session, toast }).catch((e) => lifecycle.append(h("p", { class: "error" }, e.message)));
       if (["officer", "manager"].includes(session.user.role)) {
         card.append(h("button", { id: "spot-check", onclick: async () => {
           try {

@@ -47,6 +47,7 @@ export function desk(view, { session, toast }) {
   let shownId = null;
   let evidenceMap = null;
   let frameUrls = [];
+  let framesTimer = null;
 
   function visible(a) {
     const f = new FormData(filters);
@@ -90,7 +91,7 @@ export function desk(view, { session, toast }) {
     } catch (e) { toast(e.message); }
   }
 
-  async function open(id, redraw = true) {
+  async function open(id, redraw = true, tries = 0) {
     selected = id;
     if (redraw) draw();
     let a;
@@ -142,6 +143,10 @@ export function desk(view, { session, toast }) {
     frameUrls = [];
     evidenceMap = await drawEvidence(mapEl, a);
     if (alertCameras(a)) await showCameraEvidence(detail.querySelector("#alert-frames"), evidenceMap, a, frameUrls);
+    // Frames still being grabbed: look again shortly, while this alert stays open (a minute at most).
+    clearTimeout(framesTimer);
+    const waiting = detail.querySelector("#alert-frames .snap-pending");
+    if (waiting && tries < 20) framesTimer = setTimeout(() => { if (selected === id && shownId === id) open(id, false, tries + 1); }, 3000);
   }
 
   async function grabAgain(id) {
@@ -154,6 +159,7 @@ export function desk(view, { session, toast }) {
 
   return () => {
     unsubscribe();
+    clearTimeout(framesTimer);
     if (evidenceMap) evidenceMap.remove();
     frameUrls.forEach((u) => URL.revokeObjectURL(u));
   };

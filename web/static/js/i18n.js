@@ -64,6 +64,11 @@ const ZH = {
   term_end: "矫正期满", released: "解矫", purge_due: "数据清除日期", purged: "已清除", legal_holds: "法律保全",
   tier_proposals: "分级管理建议", sanctions: "考核奖惩", assessments: "月度考核", positioning_orders: "电子定位决定",
   pending_tiers: "待决定的分级建议", pending_sanctions: "待决定的奖惩建议",
+  rollcall: "远程点名", rollcall_start: "发起远程点名", rollcall_go: "请到摄像头前：", deadline: "截止",
+  minutes: "分钟内", no_camera_near: "附近没有摄像头", show_frames: "查看画面", rc_match: "人脸一致",
+  rc_inconclusive: "无法判定", rc_no_match: "人脸不一致", rc_no_face: "未检测到人脸", rc_camera_failed: "摄像头故障",
+  rc_confirmed: "已确认", rc_overturned: "已推翻", rc_state_waiting: "等待中", rc_state_done: "已完成",
+  rc_state_cancelled: "已取消", rc_confirm: "确认结果", rc_overturn: "推翻结果", rc_cancel: "取消点名",
 };
 const EN = {
   brand: "zhijiao", title: "zhijiao community corrections", username: "Username", password: "Password",
@@ -138,6 +143,12 @@ const EN = {
   purge_due: "Purge due", purged: "Purged", legal_holds: "Legal holds", tier_proposals: "Tier proposals",
   sanctions: "Sanctions and praise", assessments: "Monthly assessments", positioning_orders: "Positioning orders",
   pending_tiers: "Tier proposals to decide", pending_sanctions: "Sanction proposals to decide",
+  rollcall: "Remote roll-call", rollcall_start: "Start a roll-call", rollcall_go: "Stand in front of the camera:",
+  deadline: "by", minutes: "minutes", no_camera_near: "No camera nearby", show_frames: "Show frames",
+  rc_match: "Match", rc_inconclusive: "Inconclusive", rc_no_match: "No match", rc_no_face: "No face",
+  rc_camera_failed: "Camera failed", rc_confirmed: "Confirmed", rc_overturned: "Overturned",
+  rc_state_waiting: "Waiting", rc_state_done: "Done", rc_state_cancelled: "Cancelled", rc_confirm: "Confirm outcome",
+  rc_overturn: "Overturn outcome", rc_cancel: "Call off",
 };
 let lang = "zh-CN";
 

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { fmtTime, isoToShanghaiInput, shanghaiInputToIso, t } from "./i18n.js";
 import { h } from "./names.js";
 import { checkinCard, position } from "./checkin.js";
+import { myRollcalls } from "./rollcall.js";
 
 // Destinations offered as a 10 km circle around the city centre (WGS-84).
 const DESTINATIONS = [
@@ -26,7 +27,8 @@ export function mePage(view, { session, toast }) {
     h("label", {}, t("return_time"), h("input", { type: "datetime-local", name: "ret", required: true,
       value: isoToShanghaiInput(new Date(tomorrow.getTime() + 2 * 864e5)) })),
     h("button", { class: "primary" }, t("submit")));
-  view.append(obligations, checkinCard(toast), h("section", { class: "card" }, h("h2", {}, t("ask_leave")), form),
+  const rollcalls = h("section", { class: "card", id: "my-rollcalls", hidden: true });
+  view.append(rollcalls, obligations, checkinCard(toast), h("section", { class: "card" }, h("h2", {}, t("ask_leave")), form),
     h("section", { class: "card" }, h("h2", {}, t("my_leave")), leaveList));
 
   async function loadLeave() {
@@ -69,7 +71,7 @@ export function mePage(view, { session, toast }) {
         h("li", {}, t("stay_in_area"), me.permitted_area_codes.map((c) => AREAS[c] || c).join(" ∪ ") || "—"),
         // Curfews and active leave destinations only: the API withholds exclusion zones.
         fences.items.filter((f) => f.kind === "curfew" || f.kind === "leave_destination").map((f) => h("li", {}, `${t(f.kind)}: ${f.label}`))));
-      await loadLeave();
+      await Promise.all([loadLeave(), myRollcalls(rollcalls)]);
     } catch (err) { obligations.append(h("p", { class: "error" }, err.message)); }
   })();
 }

@@ -8,6 +8,7 @@ import { h } from "./names.js";
 import { drawFences, drawTrack, makeMap } from "./maplib.js";
 import { historyCard } from "./checkins.js";
 import { lifecycleCards } from "./decisions.js";
+import { rollcallCard } from "./rollcall.js";
 
 export function superviseePage(view, { arg, toast, session }) {
   const id = Number(arg);
@@ -51,7 +52,7 @@ export function superviseePage(view, { arg, toast, session }) {
             h("span", { class: `status status-${l.status}` }, t(l.status)))))),
         h("section", { class: "card" }, h("h3", {}, t("alerts")), h("ul", {}, alerts.items.map((a) =>
           h("li", {}, `${fmtTime(a.occurred_at)} ${a.title} · ${t(a.state)}`)))),
-        historyCard(id, urls));
+        historyCard(id, urls), rollcallCard(id, { session, toast, urls }));
       const lifecycle = h("div", { class: "stack", id: "lifecycle-cards" });
       lists.append(lifecycle);
       lifecycleCards(lifecycle, id, { session, toast }).catch((e) => lifecycle.append(h("p", { class: "error" }, e.message)));

@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cameras.models import Camera
+from sqlalchemy import select
+
+from cameras.models import Camera, CameraSnapshot
 from core.settings import Settings
 from tests.cameras_fixture import camera_servers
 from tests.conftest import migrated_database
@@ -79,8 +81,7 @@ def test_alert_camera_evidence_map_cameras_and_the_cameras_page(world_db, server
     assert page.eval_on_selector(f"{figure} img.frame", "img => img.src.startsWith('blob:')") is True
     assert "村口东" in page.inner_text(figure) and "50 m" in page.inner_text(figure)
     # The sector on the evidence map: its apex at the camera.
-    sectors = page.eval_on_selector("#evidence-map", "el => el.querySelectorAll('path.leaflet-interactive').length")
-    assert sectors >= 3  # the fixes' accuracy circles, the fence, and the camera's sector
+    assert len(page.query_selector_all("#evidence-map path.camera-sector")) == 1
     page.locator(figure).scroll_into_view_if_needed()
     screenshot(page, "desk-camera-evidence-desktop")
 
@@ -107,11 +108,24 @@ def test_alert_camera_evidence_map_cameras_and_the_cameras_page(world_db, server
 
 
 def test_another_office_sees_no_camera_and_no_frame(world_db, server: AppServer, browser: Browser) -> None:
-    _, world, _, camera_id, _ = world_db
+    url, world, _, camera_id, _ = world_db
     page = login(browser.context(), server.base, world.users["officer_b"].username, hash_="#/cameras")
     page.wait_for_selector("#cameras-none:not([hidden])")
     assert page.query_selector_all("#camera-rows tr") == []
     assert page.query_selector(f"[data-camera-id='{camera_id}']") is None
+    # The grabs themselves (the alert's, and the one asked for on the cameras page) and their
+    # frames answer another office exactly like ids that do not exist.
+    snaps = seed(url, lambda db: list(db.scalars(select(CameraSnapshot.id).where(CameraSnapshot.camera_id == camera_id))))
+    assert len(snaps) >= 2
+    b = {"Authorization": f"Bearer {_token(server.base, world.users['officer_b'].username)}"}
+    a = {"Authorization": f"Bearer {_token(server.base, world.users['officer_a'].username)}"}
+    missing = httpx.get(f"{server.base}/camera-snapshots/999999999", headers=b)
+    assert missing.status_code == 404
+    for sid in snaps:
+        assert httpx.get(f"{server.base}/camera-snapshots/{sid}", headers=a).status_code == 200
+        other = httpx.get(f"{server.base}/camera-snapshots/{sid}", headers=b)
+        assert (other.status_code, other.content) == (404, missing.content)
+        assert httpx.get(f"{server.base}/camera-snapshots/{sid}/frames/0", headers=b).status_code == 404
 
 
 def _token(base: str, username: str) -> str:

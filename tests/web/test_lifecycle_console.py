@@ -54,11 +54,15 @@ def server(world_db) -> Iterator[AppServer]:
         yield s
 
 
+def _token(base: str, world: World, who: str) -> str:
+    r = httpx.post(base + "/auth/login", json={"username": world.users[who].username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
 def _tier(base: str, world: World) -> str:
-    token = httpx.post(base + "/auth/login", json={"username": world.users["officer_a"].username,
-                                                   "password": PASSWORD}).json()["access_token"]
     return httpx.get(f"{base}/supervisees/{world.supervisees['a'].id}",
-                     headers={"Authorization": f"Bearer {token}"}).json()["tier"]
+                     headers={"Authorization": f"Bearer {_token(base, world, 'officer_a')}"}).json()["tier"]
 
 
 def test_the_officer_decides_what_the_system_proposes(world_db, server: AppServer, browser: Browser) -> None:
@@ -100,3 +104,19 @@ def test_another_office_sees_no_proposal(world_db, server: AppServer, browser: B
     page.wait_for_selector("#pending-tiers li.muted")
     page.wait_for_selector("#pending-sanctions li.muted")
     assert page.query_selector("[data-proposal-id], [data-sanction-id]") is None
+    # Office A's proposals (the tier one decided, the 警告 still pending) are not office B's to see or
+    # decide: the answers are those of ids that do not exist.
+    a = {"Authorization": f"Bearer {_token(server.base, world, 'officer_a')}"}
+    b = {"Authorization": f"Bearer {_token(server.base, world, 'officer_b')}"}
+    sid = world.supervisees["a"].id
+    [tier] = httpx.get(f"{server.base}/supervisees/{sid}/tier-proposals", headers=a).json()["items"]
+    pending = httpx.get(f"{server.base}/sanctions?pending=true", headers=a).json()["items"]
+    assert pending
+    body = {"decision": "reject", "reason": "越权"}
+    missing = httpx.post(f"{server.base}/sanctions/999999999/decide", json=body, headers=b)
+    assert missing.status_code == 404
+    other = httpx.post(f"{server.base}/sanctions/{pending[0]['id']}/decide", json=body, headers=b)
+    assert (other.status_code, other.content) == (404, missing.content)
+    assert httpx.post(f"{server.base}/tier-proposals/{tier['id']}/decide", json=body, headers=b).status_code == 404
+    assert httpx.get(f"{server.base}/supervisees/{sid}/tier-proposals", headers=b).status_code == 404
+    assert httpx.get(f"{server.base}/supervisees/{sid}/risk", headers=b).status_code == 404

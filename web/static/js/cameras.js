@@ -13,6 +13,7 @@ const M_PER_DEG = 111320;
 // a county's zoom would be a smear of wedges, and a slow one.
 export const CAMERA_MIN_ZOOM = 14;
 const CAMERA_STYLE = { color: "#6a1b9a", weight: 1, fillOpacity: 0.12 };
+const NEARBY_LIMIT = 200; // /cameras/nearby's cap
 
 // The sector's outline in [lat, lon] pairs: a small local projection around the
 // camera, as the engine's own (metres east/north), fine at a camera's range.
@@ -28,34 +29,38 @@ export function sectorLatLngs(cam, steps = 16) {
   return [[cam.lat, cam.lon], ...arc];
 }
 
+// The sector never takes a click: on the big map it lies over people's markers (one canvas
+// renderer picks the layer drawn last), so only the camera's own dot has the tooltip.
 export function cameraLayer(cam, style = {}) {
-  const group = L.featureGroup([
-    L.polygon(sectorLatLngs(cam), { ...CAMERA_STYLE, ...style }),
-    L.circleMarker([cam.lat, cam.lon], { radius: 3, color: style.color || CAMERA_STYLE.color, fillOpacity: 1 }),
-  ]);
   const distance = cam.distance_m !== undefined ? ` · ${Math.round(cam.distance_m)} m` : "";
-  return group.bindTooltip(textTip(`${t("camera")} ${cam.name} (${cam.code})${distance}`));
+  return L.featureGroup([
+    L.polygon(sectorLatLngs(cam), { ...CAMERA_STYLE, ...style, interactive: false, className: "camera-sector" }),
+    L.circleMarker([cam.lat, cam.lon], { radius: 4, color: style.color || CAMERA_STYLE.color, fillOpacity: 1,
+      className: "camera-dot" }).bindTooltip(textTip(`${t("camera")} ${cam.name} (${cam.code})${distance}`)),
+  ]);
 }
 
-// The big map's layer: the cameras in view, from zoom 14, reloaded when a pan or
-// zoom ends (at most 200: /cameras/nearby's cap, more than a street view holds).
+// The big map's layer: the cameras in view, from zoom 14, reloaded when a pan or zoom
+// ends (at most 200, /cameras/nearby's cap, nearest the centre first; the count says
+// when the view holds more).
 export function cameraOverlay(map, { toast, onCount }) {
   const group = L.featureGroup();
   let on = false;
   let asked = 0;
   async function load() {
+    const mine = ++asked; // a later pan's (or zoom-out's) answer wins over this one
     group.clearLayers();
     if (!on || map.getZoom() < CAMERA_MIN_ZOOM) { onCount(null); return; }
     const c = map.getCenter();
     const radius = Math.min(10000, Math.max(50, map.distance(c, map.getBounds().getNorthEast())));
-    const q = new URLSearchParams({ lon: c.lng.toFixed(6), lat: c.lat.toFixed(6), radius: radius.toFixed(0), limit: "200" });
-    const mine = ++asked;
+    const q = new URLSearchParams({ lon: c.lng.toFixed(6), lat: c.lat.toFixed(6), radius: radius.toFixed(0),
+      limit: String(NEARBY_LIMIT) });
     try {
       const hits = (await api(`/cameras/nearby?${q}`)).items;
-      if (mine !== asked || !on) return; // a later pan's answer wins
+      if (mine !== asked) return;
       for (const cam of hits) cameraLayer(cam).addTo(group);
-      onCount(hits.length);
-    } catch (e) { toast(e.message); }
+      onCount(hits.length, hits.length >= NEARBY_LIMIT);
+    } catch (e) { if (mine === asked) toast(e.message); }
   }
   map.on("moveend", load);
   return {
@@ -110,23 +115,38 @@ export function camerasPage(view, { session, toast }) {
   let offset = 0;
   let closed = false;
 
-  async function waitForFrame(snap) {
-    frame.replaceChildren(h("p", { class: "muted" }, snapshotState(snap)));
-    for (let i = 0; i < 60 && !closed && snap.state === "pending"; i += 1) {
+  let grabbing = 0; // the latest grab asked for owns #camera-frame
+
+  async function waitForFrame(snap, cam, mine) {
+    const stale = () => closed || mine !== grabbing;
+    frame.replaceChildren(h("p", { class: "muted" }, `${cam.name} · ${snapshotState(snap)}`));
+    for (let i = 0; i < 60 && snap.state === "pending"; i += 1) {
       await new Promise((r) => setTimeout(r, 2000));
+      if (stale()) return;
       snap = await api(`/camera-snapshots/${snap.id}`);
     }
-    frame.replaceChildren(h("p", { class: "muted", id: "camera-frame-state" }, snapshotState(snap)),
-      ...(snap.state === "done" ? await frameImages(snap, urls) : []));
+    if (stale()) return;
+    const images = snap.state === "done" ? await frameImages(snap, urls) : [];
+    if (closed) { urls.forEach((u) => URL.revokeObjectURL(u)); return; }
+    if (mine !== grabbing) return;
+    frame.replaceChildren(h("p", { class: "muted", id: "camera-frame-state" }, `${cam.name} · ${snapshotState(snap)}`),
+      ...images);
   }
 
   async function grab(cam) {
-    try { await waitForFrame(await api(`/cameras/${cam.id}/snapshots`, { method: "POST" })); } catch (e) { toast(e.message); }
+    const mine = ++grabbing;
+    try { await waitForFrame(await api(`/cameras/${cam.id}/snapshots`, { method: "POST" }), cam, mine); } catch (e) {
+      if (!closed) toast(e.message);
+    }
   }
 
+  let loading = false;
   async function page() {
+    if (loading) return; // a double click on 更多 loads one page, not the same one twice
+    loading = true;
     try {
       const p = await api(`/cameras?limit=50&offset=${offset}`);
+      if (closed) return;
       offset += p.items.length;
       more.hidden = offset >= p.total;
       none.hidden = p.total > 0;
@@ -137,13 +157,14 @@ export function camerasPage(view, { session, toast }) {
           h("td", {}, canGrab ? h("button", { class: "grab", onclick: (e) => { e.stopPropagation(); grab(cam); } }, t("grab_frame")) : "")));
       }
       if (offset === p.items.length && drawn.getLayers().length) map.fitBounds(drawn.getBounds().pad(0.1), { maxZoom: 16 });
-    } catch (e) { toast(e.message); }
+    } catch (e) { if (!closed) toast(e.message); } finally { loading = false; }
   }
   more.addEventListener("click", page);
 
   (async () => {
     try {
       const summary = await api("/camera-health");
+      if (closed) return;
       health.replaceChildren(...(summary.items.length ? [] : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("none")))]),
         ...summary.items.map((o) => h("tr", { class: o.outage_since ? "outage" : "", "data-jurisdiction-id": o.jurisdiction_id },
         h("td", {}, o.jurisdiction_name), h("td", {}, String(o.online)),

@@ -8,17 +8,21 @@ import { h, superviseeNames } from "./names.js";
 
 const DECIDERS = ["officer", "manager"];
 
-// A decision form: the choices as buttons, and the reason the law's file keeps.
-function decideForm(id, choices, send) {
+// A decision form: the choices as buttons, and the reason the law's file keeps. Each choice
+// is its own click (Enter in the reason field decides nothing: a custody proposal must not
+// be imposed by a key press), and the buttons are off while the decision is on its way.
+export function decideForm(id, choices, send) {
   const reason = h("input", { name: "reason", required: true, placeholder: t("reason") });
-  const form = h("form", { class: "decide", id }, reason);
-  for (const [value, label, cls] of choices) {
-    form.append(h("button", { type: "submit", value, class: cls || "" }, t(label)));
+  const form = h("form", { class: "decide", id, onsubmit: (e) => e.preventDefault() }, reason);
+  const buttons = choices.map(([value, label, cls]) => h("button", { type: "button", value, class: cls || "" }, t(label)));
+  for (const button of buttons) {
+    button.addEventListener("click", async () => {
+      if (!reason.reportValidity()) return;
+      buttons.forEach((b) => { b.disabled = true; });
+      try { await send(button.value, reason.value); } finally { buttons.forEach((b) => { b.disabled = false; }); }
+    });
+    form.append(button);
   }
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    send(e.submitter ? e.submitter.value : choices[0][0], reason.value);
-  });
   return form;
 }
 
@@ -54,8 +58,12 @@ export function tierItem(p, { role, name, onDone, toast }) {
     li.append(decideForm(`decide-tier-${p.id}`, [["confirm", "confirm", "primary"], ["reject", "reject"]],
       async (decision, reason) => {
         try {
-          await api(`/tier-proposals/${p.id}/decide`, { method: "POST", body: { decision, reason } });
-          toast(t("done")); onDone();
+          const decided = await api(`/tier-proposals/${p.id}/decide`, { method: "POST", body: { decision, reason } });
+          toast(t("done"));
+          // The record card above says the tier too: the new one, from now on.
+          const shown = document.querySelector("#record-tier");
+          if (shown && decided.status === "confirmed") shown.textContent = t(decided.to_tier);
+          onDone();
         } catch (e) { toast(e.message); }
       }));
   }
@@ -102,10 +110,15 @@ function orderItem(o) {
     o.end_reason ? h("p", { class: "muted" }, `${t("reason")}: ${o.end_reason}`) : null);
 }
 
+// The term's end instant is local midnight after its last day: the officer reads the last day.
+function lastDay(iso) {
+  return new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai" }).format(new Date(new Date(iso).getTime() - 1000));
+}
+
 function lifecycleCard(l) {
   return h("section", { class: "card", id: "lifecycle-card" }, h("h3", {}, t("lifecycle")), h("dl", { class: "kv" },
     h("dt", {}, t("state")), h("dd", {}, t(`supervision_${l.status}`)),
-    h("dt", {}, t("term_end")), h("dd", {}, fmtTime(l.term_end_at)),
+    h("dt", {}, t("term_end")), h("dd", {}, lastDay(l.term_end_at)),
     l.release ? [h("dt", {}, t("released")), h("dd", {}, `${fmtTime(l.release.released_at)} · ${l.release.reason}`),
       h("dt", {}, t("purge_due")), h("dd", {}, l.release.purged_at ? `${t("purged")} ${fmtTime(l.release.purged_at)}`
         : fmtTime(l.release.purge_due_at))] : null,

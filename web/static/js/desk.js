@@ -48,6 +48,9 @@ export function desk(view, { session, toast }) {
   let evidenceMap = null;
   let frameUrls = [];
   let framesTimer = null;
+  // Each open() is one generation: an answer that arrives after another alert was opened
+  // (or the page was left) is dropped, so a slow alert never paints over the one shown.
+  let openSeq = 0;
 
   function visible(a) {
     const f = new FormData(filters);
@@ -91,17 +94,23 @@ export function desk(view, { session, toast }) {
     } catch (e) { toast(e.message); }
   }
 
-  async function open(id, redraw = true, tries = 0) {
+  async function open(id, redraw = true) {
+    const gen = ++openSeq;
     selected = id;
     if (redraw) draw();
     let a;
-    try { a = await api(`/alerts/${id}`); } catch (e) { detail.replaceChildren(h("p", { class: "error" }, e.message)); return; }
+    try { a = await api(`/alerts/${id}`); } catch (e) {
+      if (gen === openSeq) detail.replaceChildren(h("p", { class: "error" }, e.message));
+      return;
+    }
     const officers = session.user.role === "auditor" ? [] : await all("/users?role=officer").catch(() => []);
+    if (gen !== openSeq) return;
     const mapEl = h("div", { class: "map", id: "evidence-map" });
     const outside = a.evidence.map((e) => e.distance_m).filter((d) => d !== null && d !== undefined);
     const readOnly = session.user.role === "auditor" || a.state === "resolved";
-    // What the officer was typing survives a redraw of the same alert.
-    const typed = id === shownId ? [...detail.querySelectorAll("input[name]")].map((i) => [i.closest("form")?.id, i.name, i.value]) : [];
+    // What the officer was typing or choosing survives a redraw of the same alert.
+    const typed = id === shownId ? [...detail.querySelectorAll("input[name], select[name]")]
+      .map((i) => [i.closest("form")?.id, i.name, i.value]) : [];
     shownId = id;
     detail.replaceChildren(
       h("h2", {}, a.title),
@@ -135,18 +144,55 @@ export function desk(view, { session, toast }) {
       h("h3", {}, t("notes")),
       h("ul", {}, a.notes.length ? a.notes.map((n) => h("li", {}, `${fmtTime(n.created_at)} ${n.body}`)) : h("li", { class: "muted" }, t("none"))));
     for (const [form, name, value] of typed) {
-      const input = detail.querySelector(`#${form} input[name=${name}]`);
+      const input = detail.querySelector(`#${form} [name=${name}]`);
       if (input && value) input.value = value;
     }
+    dropEvidence();
+    evidenceMap = makeMap(mapEl, { zoom: 13 });
+    const map = evidenceMap;
+    await drawEvidence(map, a, () => gen !== openSeq);
+    if (gen !== openSeq) return;
+    if (alertCameras(a)) await cameraEvidence(a, map, gen);
+  }
+
+  // The previous alert's map, frames and polling, before another is drawn (or the page is left).
+  function dropEvidence() {
+    clearTimeout(framesTimer);
     if (evidenceMap) evidenceMap.remove();
+    evidenceMap = null;
     frameUrls.forEach((u) => URL.revokeObjectURL(u));
     frameUrls = [];
-    evidenceMap = await drawEvidence(mapEl, a);
-    if (alertCameras(a)) await showCameraEvidence(detail.querySelector("#alert-frames"), evidenceMap, a, frameUrls);
-    // Frames still being grabbed: look again shortly, while this alert stays open (a minute at most).
-    clearTimeout(framesTimer);
-    const waiting = detail.querySelector("#alert-frames .snap-pending");
-    if (waiting && tries < 20) framesTimer = setTimeout(() => { if (selected === id && shownId === id) open(id, false, tries + 1); }, 3000);
+  }
+
+  // The covering cameras' sectors (once) and the frames grabbed from them. While a grab is
+  // pending, only this part is looked at again (every 3 s, a minute at most): the rest of
+  // the detail, and what the officer is typing or choosing there, stays as it is.
+  async function cameraEvidence(a, map, gen) {
+    const cams = alertCameras(a);
+    const urls = frameUrls;
+    const stale = () => gen !== openSeq;
+    for (const c of cams) {
+      const cam = await api(`/cameras/${c.camera_id}`).catch(() => null);
+      if (stale()) return;
+      if (cam) cameraLayer({ ...cam, distance_m: c.distance_m }).addTo(map);
+    }
+    const images = new Map(); // snapshot id -> its <img>s
+    for (let tries = 0; ; tries += 1) {
+      const snaps = (await api(`/alerts/${a.id}/snapshots`).catch(() => ({ items: [] }))).items;
+      if (stale()) return;
+      for (const snap of snaps.filter((x) => x.state === "done" && !images.has(x.id))) {
+        const imgs = await frameImages(snap, urls).catch(() => []);
+        if (stale()) { urls.forEach((u) => URL.revokeObjectURL(u)); return; }
+        images.set(snap.id, imgs);
+      }
+      const el = detail.querySelector("#alert-frames");
+      if (!el) return;
+      el.replaceChildren(...cameraFigures(cams, snaps, images));
+      if (!snaps.some((x) => x.state === "pending")) return;
+      if (tries >= 20) { el.append(h("p", { class: "muted" }, t("frames_later"))); return; }
+      await new Promise((resolve) => { framesTimer = setTimeout(resolve, 3000); });
+      if (stale()) return;
+    }
   }
 
   async function grabAgain(id) {
@@ -159,9 +205,8 @@ export function desk(view, { session, toast }) {
 
   return () => {
     unsubscribe();
-    clearTimeout(framesTimer);
-    if (evidenceMap) evidenceMap.remove();
-    frameUrls.forEach((u) => URL.revokeObjectURL(u));
+    openSeq += 1; // whatever is still on its way is dropped
+    dropEvidence();
   };
 }
 
@@ -171,29 +216,23 @@ function alertCameras(alert) {
   return cams.length ? cams : null;
 }
 
-// Each covering camera: its sector on the evidence map (when the camera is in the
-// officer's scope), its distance, and the frames grabbed from it around the alert's time.
-async function showCameraEvidence(el, map, alert, urls) {
-  const cams = alertCameras(alert);
-  const snaps = (await api(`/alerts/${alert.id}/snapshots`).catch(() => ({ items: [] }))).items;
-  const rows = [];
-  for (const c of cams) {
-    const cam = await api(`/cameras/${c.camera_id}`).catch(() => null);
-    if (cam) cameraLayer({ ...cam, distance_m: c.distance_m }).addTo(map);
-    const mine = snaps.filter((s) => s.camera_id === c.camera_id);
-    const images = [];
-    for (const s of mine.filter((x) => x.state === "done")) images.push(...await frameImages(s, urls).catch(() => []));
-    rows.push(h("figure", { class: "camera-evidence", "data-camera-id": c.camera_id },
-      h("figcaption", {}, `${c.name} (${c.code}) · ${Math.round(c.distance_m)} m`,
-        ...mine.map((s) => h("span", { class: `snap snap-${s.state}` }, ` · ${snapshotState(s)}`))),
-      ...images));
-  }
-  el.replaceChildren(...rows);
+// One figure per camera: the covering ones first (nearest first, as attached), then any other
+// camera asked again for this alert; each with its grabs' states and frames.
+function cameraFigures(cams, snaps, images) {
+  const named = new Map(cams.map((c) => [c.camera_id, c]));
+  const ids = [...named.keys(), ...new Set(snaps.map((x) => x.camera_id).filter((cid) => !named.has(cid)))];
+  return ids.map((cid) => {
+    const c = named.get(cid);
+    const mine = snaps.filter((x) => x.camera_id === cid);
+    return h("figure", { class: "camera-evidence", "data-camera-id": cid },
+      h("figcaption", {}, c ? `${c.name} (${c.code}) · ${Math.round(c.distance_m)} m` : `${t("camera")} #${cid}`,
+        ...mine.map((x) => h("span", { class: `snap snap-${x.state}` }, ` · ${snapshotState(x)}`))),
+      ...mine.flatMap((x) => images.get(x.id) || []));
+  });
 }
 
 // The fixes behind the alert with their accuracy circles, and the fence it is about.
-async function drawEvidence(el, alert) {
-  const map = makeMap(el, { zoom: 13 });
+async function drawEvidence(map, alert, stale) {
   const group = L.featureGroup().addTo(map);
   for (const e of alert.evidence) {
     if (e.lat === null || e.lon === null) continue;
@@ -203,8 +242,9 @@ async function drawEvidence(el, alert) {
       .addTo(group);
   }
   if (alert.fence_id) {
-    try { fenceLayer(await api(`/fences/${alert.fence_id}`)).addTo(map); } catch { /* retired or not visible */ }
+    const fence = await api(`/fences/${alert.fence_id}`).catch(() => null); // retired or not visible
+    if (stale()) return; // another alert was opened meanwhile: this map is gone
+    if (fence) fenceLayer(fence).addTo(map);
   }
   if (group.getLayers().length) map.fitBounds(group.getBounds().pad(0.5), { maxZoom: 15 });
-  return map;
 }

@@ -38,8 +38,9 @@ export function mapPage(view, { toast }) {
   cluster._getExpandedVisibleBounds = function visible() { return this._checkBoundsMaxLat(this._map.getBounds()); };
   map.addLayer(cluster);
   // Cameras and their sectors over the people (from zoom 14; the count says how many are drawn).
-  const cameras = cameraOverlay(map, { toast, onCount: (n) => {
-    cameraCount.textContent = n === null ? (camerasOn.checked ? t("zoom_in_for_cameras").replace("{z}", CAMERA_MIN_ZOOM) : "") : String(n);
+  const cameras = cameraOverlay(map, { toast, onCount: (n, more) => {
+    cameraCount.textContent = n === null ? (camerasOn.checked ? t("zoom_in_for_cameras").replace("{z}", CAMERA_MIN_ZOOM) : "")
+      : `${n}${more ? ` · ${t("cameras_nearest")}` : ""}`;
     mapEl.dataset.cameras = n === null ? "" : String(n);
   } });
   camerasOn.addEventListener("change", () => cameras.set(camerasOn.checked));

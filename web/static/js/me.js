@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { fmtTime, isoToShanghaiInput, shanghaiInputToIso, t } from "./i18n.js";
 import { h } from "./names.js";
 import { checkinCard, position } from "./checkin.js";
-import { myRollcalls } from "./rollcall.js";
+import { myRollcalls, watchMyRollcalls } from "./rollcall.js";
 
 // Destinations offered as a 10 km circle around the city centre (WGS-84).
 const DESTINATIONS = [
@@ -74,4 +74,5 @@ export function mePage(view, { session, toast }) {
       await Promise.all([loadLeave(), myRollcalls(rollcalls)]);
     } catch (err) { obligations.append(h("p", { class: "error" }, err.message)); }
   })();
+  return watchMyRollcalls(rollcalls);
 }

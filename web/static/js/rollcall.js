@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h } from "./names.js";
+import { decideForm } from "./decisions.js";
 
 const OFFICERS = ["officer", "manager"];
 
@@ -25,27 +26,27 @@ function rollcallItem(r, { role, toast, urls, redraw }) {
   const li = h("li", { "data-rollcall-id": r.id, class: `rollcall state-${r.state}` },
     h("strong", {}, r.camera.name), ` · ${r.prompt} · ${t("deadline")} ${fmtTime(r.deadline_at)} · ${t(`rc_state_${r.state}`)}${outcome}`,
     r.decision ? h("p", { class: "muted" }, `${t(`rc_${r.decision}`)}: ${r.decision_reason}`) : null);
-  if (r.state !== "waiting") {
+  // Frames of a person's face: the officers' and managers' only (the API refuses auditors).
+  if (r.state !== "waiting" && OFFICERS.includes(role)) {
     li.append(h("button", { class: "show-frames", onclick: async (e) => {
-      e.target.remove();
+      const button = e.target;
+      button.disabled = true;
       try {
         const full = await api(`/rollcalls/${r.id}`);
         li.append(h("div", { class: "frames" }, ...(full.frames.length ? await frameImages(full.frames, urls)
           : [h("span", { class: "muted" }, t("none"))])));
-      } catch (err) { toast(err.message); }
+        button.remove();
+      } catch (err) { button.disabled = false; toast(err.message); }
     } }, t("show_frames")));
   }
   const act = (path, body) => api(`/rollcalls/${r.id}/${path}`, { method: "POST", body })
-    .then(() => { toast(t("done")); redraw(); }, (err) => toast(err.message));
+    .then(() => { toast(t("done")); return redraw(); }, (err) => toast(err.message));
   if (OFFICERS.includes(role) && r.state === "done" && !r.decision) {
-    const reason = h("input", { name: "reason", required: true, placeholder: t("reason") });
-    li.append(h("form", { class: "decide", onsubmit: (e) => { e.preventDefault(); act("decision", { decision: e.submitter.value, reason: reason.value }); } },
-      reason, h("button", { value: "confirmed", class: "primary" }, t("rc_confirm")), h("button", { value: "overturned" }, t("rc_overturn"))));
+    li.append(decideForm(`decide-rollcall-${r.id}`, [["confirmed", "rc_confirm", "primary"], ["overturned", "rc_overturn"]],
+      (decision, reason) => act("decision", { decision, reason })));
   }
   if (OFFICERS.includes(role) && r.state === "waiting") {
-    const reason = h("input", { name: "reason", required: true, placeholder: t("reason") });
-    li.append(h("form", { class: "decide", onsubmit: (e) => { e.preventDefault(); act("cancel", { reason: reason.value }); } },
-      reason, h("button", {}, t("rc_cancel"))));
+    li.append(decideForm(`cancel-rollcall-${r.id}`, [["cancel", "rc_cancel"]], (_, reason) => act("cancel", { reason })));
   }
   return li;
 }
@@ -68,10 +69,12 @@ export function rollcallCard(superviseeId, { session, toast, urls }) {
     if (page.items.some((r) => r.state === "waiting")) later();
   }
   function later() {
+    clearTimeout(timer);
     timer = setTimeout(() => {
       if (!card.isConnected) return;
-      if ([...list.querySelectorAll("input")].some((i) => i.value)) later();
-      else redraw().catch(() => {});
+      // Not under the officer's hands: a reason being typed, or frames opened, wait.
+      if ([...list.querySelectorAll("input")].some((i) => i.value) || list.querySelector(".frames")) later();
+      else redraw().catch(() => later()); // a failed look is tried again, not given up
     }, 5000);
   }
 
@@ -104,10 +107,18 @@ export function rollcallCard(superviseeId, { session, toast, urls }) {
   return card;
 }
 
-// The supervisee's phone: which camera, which gesture, until when.
+// The supervisee's phone: which camera, which gesture, until when. Supervisees have no
+// live socket, so the page looks every 30 s while it is shown (a roll-call's window is minutes).
+const MINE_EVERY_MS = 30_000;
+
 export async function myRollcalls(el) {
   const open = await api("/rollcalls/mine");
   el.hidden = open.length === 0;
   el.replaceChildren(h("h2", {}, t("rollcall")), ...open.map((r) => h("p", { class: "prompt", "data-rollcall-id": r.id },
     `${t("rollcall_go")} ${r.camera.name} · ${r.prompt} · ${t("deadline")} ${fmtTime(r.deadline_at)}`)));
+}
+
+export function watchMyRollcalls(el) {
+  const timer = setInterval(() => { if (el.isConnected) myRollcalls(el).catch(() => {}); }, MINE_EVERY_MS);
+  return () => clearInterval(timer);
 }

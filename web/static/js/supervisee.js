@@ -37,7 +37,7 @@ export function superviseePage(view, { arg, toast, session }) {
     try {
       const s = await api(`/supervisees/${id}`);
       card.append(h("h2", {}, s.name), h("dl", { class: "kv" },
-        h("dt", {}, t("tier")), h("dd", {}, t(s.tier)), h("dt", {}, t("sentence")), h("dd", {}, s.sentence_type),
+        h("dt", {}, t("tier")), h("dd", { id: "record-tier" }, t(s.tier)), h("dt", {}, t("sentence")), h("dd", {}, s.sentence_type),
         h("dt", {}, t("term")), h("dd", {}, `${s.term_start} — ${s.term_end}`),
         h("dt", {}, t("residence")), h("dd", {}, s.residence_address || "—"),
         h("dt", {}, t("permitted")), h("dd", {}, s.permitted_area_codes.join(" ∪ "))),

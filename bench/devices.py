@@ -107,12 +107,17 @@ def main() -> None:
                     help="share of the devices sending one backlog per hour, at one fix a minute")
     ap.add_argument("--batched-requests", type=int, default=40, help="requests of 1,000 fixes for the batched path")
     ap.add_argument("--naive", type=int, default=1500, help="fixes for the naive baseline")
+    ap.add_argument("--with-jobs", action="store_true",
+                    help="let the server run its periodic jobs too (off by default: on 5,000 fresh supervisees the"
+                         " daily risk round and the silence check compete with the load and blur the figure)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: ./dev bench devices installs it (Debian package wrk)")
 
     env = dict(os.environ)
+    if not args.with_jobs:
+        env["ZHIJIAO_JOBS_ENABLED"] = "false"
     for name in ("JWT_SECRET", "ID_HASH_KEY", "DEVICE_KEY", "AUDIT_KEY"):
         env.setdefault(f"ZHIJIAO_{name}", secrets.token_hex(16))
     rng = np.random.default_rng(1)
@@ -155,6 +160,7 @@ def main() -> None:
             alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
         print(json.dumps({
             "devices": args.devices, "connections": args.connections, "server_workers": args.workers,
+            "server_jobs": args.with_jobs,
             "backlog_share": args.backlog_share,
             "zhijiao": measured, "warm_up": {k: warm[k] for k in ("requests_per_s", "ack_p99_ms", "errors")},
             "ceiling": ceiling, "batched": batched, "naive_fixes_per_s": round(naive_rate),

@@ -65,6 +65,15 @@ export async function all(path, cap = 5000) {
   return items;
 }
 
+// A picture behind the token as a blob URL (never the token in a URL); the caller's
+// ``urls`` collects it, to be revoked when the page goes.
+export async function blobUrl(path, urls) {
+  const r = await api(path, { raw: true });
+  const url = URL.createObjectURL(await r.blob());
+  urls.push(url);
+  return url;
+}
+
 // A download through fetch (the token is a header, never in the URL).
 export async function download(path, filename) {
   const r = await api(path, { raw: true });

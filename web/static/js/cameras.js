@@ -3,7 +3,7 @@
 // camera layer, and the cameras page (health per office, the registry in scope,
 // a frame grabbed on demand).
 /* global L */
-import { api } from "./api.js";
+import { api, blobUrl } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h } from "./names.js";
 import { makeMap, textTip } from "./maplib.js";
@@ -77,9 +77,7 @@ export function cameraOverlay(map, { toast, onCount }) {
 export async function frameImages(snap, urls) {
   const images = [];
   for (let i = 0; i < snap.frames; i += 1) {
-    const r = await api(`/camera-snapshots/${snap.id}/frames/${i}`, { raw: true });
-    const url = URL.createObjectURL(await r.blob());
-    urls.push(url);
+    const url = await blobUrl(`/camera-snapshots/${snap.id}/frames/${i}`, urls);
     images.push(h("img", { class: "frame", src: url, alt: `${t("frame")} ${i + 1}`, "data-snapshot-id": snap.id }));
   }
   return images;

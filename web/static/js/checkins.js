@@ -3,18 +3,17 @@
 // check-in history, and the managers' per-office compliance table. Photos are
 // fetched with the token in a header and shown from blob URLs (never cached:
 // the API answers no-store), and every read is audited by the API.
-import { api } from "./api.js";
+import { api, blobUrl } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h, superviseeNames } from "./names.js";
+import { decideForm } from "./forms.js";
 
 const WRITERS = ["officer", "manager"];
 
 // One stored photo as an <img>; the blob URL is released when the page goes.
 export function photoImg(mediaId, urls) {
   const img = h("img", { class: "checkin-photo", alt: t("photo"), "data-media-id": mediaId });
-  api(`/checkins/photos/${mediaId}`, { raw: true }).then((r) => r.blob()).then((b) => {
-    const url = URL.createObjectURL(b); urls.push(url); img.src = url;
-  }).catch(() => { img.alt = t("photo_unavailable"); });
+  blobUrl(`/checkins/photos/${mediaId}`, urls).then((url) => { img.src = url; }).catch(() => { img.alt = t("photo_unavailable"); });
   return img;
 }
 
@@ -65,18 +64,14 @@ export function checkinsPage(view, { session, toast }) {
       }).catch((err) => detail.append(h("p", { class: "error" }, err.message)));
     }
     if (WRITERS.includes(role)) {
-      const reason = h("input", { name: "reason", required: true, placeholder: t("reason") });
-      const decide = (decision) => async (ev) => {
-        ev.preventDefault();
-        if (!reason.value.trim()) { reason.focus(); return; }
-        try {
-          await api(`/checkins/ledger/${e.id}/decide`, { method: "POST", body: { decision, reason: reason.value } });
-          toast(t("done")); loadQueue();
-        } catch (err) { toast(err.message); }
-      };
-      detail.append(h("form", { class: "decide" }, reason,
-        h("button", { class: "confirm", onclick: decide("confirmed") }, t("decide_confirm")),
-        h("button", { class: "overturn", onclick: decide("overturned") }, t("decide_overturn"))));
+      detail.append(decideForm(`decide-ledger-${e.id}`,
+        [["confirmed", "decide_confirm", "confirm"], ["overturned", "decide_overturn", "overturn"]],
+        async (decision, reason) => {
+          try {
+            await api(`/checkins/ledger/${e.id}/decide`, { method: "POST", body: { decision, reason } });
+            toast(t("done")); loadQueue();
+          } catch (err) { toast(err.message); }
+        }));
     }
     return li;
   }

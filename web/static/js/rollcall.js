@@ -2,19 +2,17 @@
 // the phone's last position and starts it; the supervisee's phone page says which camera,
 // which gesture and until when; the server grabs frames in that window and matches faces;
 // the officer sees the outcome with its frames and confirms or overturns it with a reason.
-import { api } from "./api.js";
+import { api, blobUrl } from "./api.js";
 import { fmtTime, t } from "./i18n.js";
 import { h } from "./names.js";
-import { decideForm } from "./decisions.js";
+import { decideForm } from "./forms.js";
 
 const OFFICERS = ["officer", "manager"];
 
 async function frameImages(frames, urls) {
   const out = [];
   for (const f of frames) {
-    const r = await api(`/rollcall-frames/${f.id}`, { raw: true });
-    const url = URL.createObjectURL(await r.blob());
-    urls.push(url);
+    const url = await blobUrl(`/rollcall-frames/${f.id}`, urls);
     out.push(h("figure", { class: "camera-evidence" }, h("img", { class: "frame", src: url, alt: t("frame") }),
       h("figcaption", {}, `${fmtTime(f.grabbed_at)} · ${t(`rc_${f.outcome}`)}`)));
   }

@@ -22,6 +22,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def checkpoint_path_for(url: str) -> str:
+    """The audit checkpoint file of one test database, beside the session's own (tests/conftest.py).
+
+    A server's checkpoint job signs its database's chain head into this file and
+    refuses, loudly, a head behind the file's last line (rows were removed). Every
+    test database starts its chain at seq 1, so servers of different databases
+    sharing one file would each see the other's head as tampering. Test
+    databases have unique names; a restart on the same database keeps its file.
+    """
+    from urllib.parse import urlsplit
+
+    session_file = Path(os.environ["ZHIJIAO_AUDIT_CHECKPOINT_PATH"])
+    name = urlsplit(url).path.lstrip("/") or "default"
+    return str(session_file.with_name(f"checkpoints-{name}.jsonl"))
+
+
 def start_server(url: str, *, log: IO | None = None, log_level: str = "warning", port: int | None = None,
                  startup: float = STARTUP, **env: str) -> tuple[subprocess.Popen, str]:
     """Start `uvicorn api.main:app` on ``port`` (default: a free one) against ``url`` (extra
@@ -30,7 +46,8 @@ def start_server(url: str, *, log: IO | None = None, log_level: str = "warning",
     included) go there. A restart on the same port (the crash test) keeps the clients'
     address."""
     port = port or free_port()
-    full_env = {**os.environ, "ZHIJIAO_DATABASE_URL": url, **env}
+    full_env = {**os.environ, "ZHIJIAO_DATABASE_URL": url,
+                "ZHIJIAO_AUDIT_CHECKPOINT_PATH": checkpoint_path_for(url), **env}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
                              str(port), "--log-level", log_level], cwd=ROOT, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT if log is not None else None)

@@ -45,6 +45,8 @@ from core.settings import Settings, get_settings
 from geo import purge as geo_purge
 from geo import scheduled as geo_jobs
 from geo.fences.cache import FenceCache
+from geo.ingest.device_cache import DeviceCache
+from geo.ingest.group_commit import GroupCommitter
 from geo.ingest.jt808.listener import Jt808Listener
 from leave import purge as leave_purge
 from leave import scheduled as leave_jobs
@@ -124,8 +126,8 @@ def job_runner(app: FastAPI) -> JobRunner:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Per-process background work: the alert bus, websocket hub and outbox relay,
-    the periodic jobs (escalation, silence, overdue returns, checkpoints…), and
-    the JT/T 808 TCP listener when enabled."""
+    the periodic jobs (escalation, silence, overdue returns, checkpoints…), the
+    ingest group commit, and the JT/T 808 TCP listener when enabled."""
     state = app.state
     async with run_delivery(settings=state.settings, engine=state.engine, clock=state.clock) as delivery:
         state.delivery = delivery
@@ -136,11 +138,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                   clock=state.clock, audit=state.audit, fences=state.fence_cache)
             await jt808.start()
         state.jt808 = jt808
+        if state.settings.ingest.group_commit:
+            state.group_commit = GroupCommitter(session_factory=state.session_factory, settings=state.settings,
+                                                clock=state.clock, fences=state.fence_cache,
+                                                devices=state.device_cache)
+            await state.group_commit.start()
         if jobs is not None:
             await jobs.start()
         try:
             yield
         finally:
+            if state.group_commit is not None:
+                await state.group_commit.stop()
+                state.group_commit = None
             if jobs is not None:
                 await jobs.stop()
             if jt808 is not None:
@@ -196,6 +206,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.audit = AuditLog(settings.audit.audit_key.encode(), app.state.clock)
     app.state.fence_cache = FenceCache()
+    app.state.device_cache = DeviceCache()
+    app.state.group_commit = None  # started by the lifespan (settings.ingest.group_commit)
     app.state.hash_slots = HashSlots(settings.auth.password_hash_slots)
     app.state.limits = make_limits(settings)
     app.state.term_end_steps = TERM_END_STEPS

@@ -53,6 +53,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     if settings.testing.unsafe_ack_before_commit:
         raise typer.BadParameter("ZHIJIAO_UNSAFE_ACK_BEFORE_COMMIT is a test switch that loses acknowledged "
                                  "fixes; unset it")
+    if settings.testing.group_commit_delay_seconds:
+        raise typer.BadParameter("ZHIJIAO_GROUP_COMMIT_DELAY_SECONDS is a test switch that holds every ingest "
+                                 "request; unset it")
     # Rate limits are kept per process and divide their rates by this (api/limits.py).
     os.environ.setdefault("ZHIJIAO_SERVER_PROCESSES", str(workers))
     if workers > 1 and settings.api.bus_url.startswith("memory"):

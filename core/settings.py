@@ -85,6 +85,9 @@ class IngestSettings(BaseSettings):
     ingest_device_fixes_per_second: float = Field(10.0, gt=0, description="Fixes one device credential may send a second, sustained, whatever the batching (checked once a batch is decoded, before it is judged and stored).")
     ingest_device_fix_burst: int = Field(2000, ge=1, description="... and at once: a phone's backlog of a few hundred fixes (up to two full batches) is not refused.")
     silence_check_seconds: float = Field(60.0, gt=0, description="How often the 'signal lost' job runs.")
+    group_commit: bool = Field(True, description="Judge and commit concurrent ingest requests together, one transaction per group (geo/ingest/group_commit.py); each request is answered after the commit that holds its fixes. Off: one transaction per request.")
+    group_window_ms: float = Field(1.0, ge=0, le=1000, description="Once a request waits and no group is being written, wait this much longer for others to join its group (requests arriving while a group is written join the next one anyway).")
+    group_max_requests: int = Field(128, ge=1, le=4096, description="Most requests in one group commit.")
 
 
 class Jt808Settings(BaseSettings):
@@ -202,6 +205,7 @@ class UnsafeTestSettings(BaseSettings):
 
     model_config = SettingsConfigDict(**_COMMON)
     unsafe_ack_before_commit: bool = Field(False, description="TEST ONLY, loses data: ingest answers before its transaction commits (the crash test's negative control). `zhijiao serve` refuses to start with it.")
+    group_commit_delay_seconds: float = Field(0.0, ge=0, description="TEST ONLY: a group commit waits this long between writing its group and COMMIT, so a test can kill the server there. `zhijiao serve` refuses to start with it.")
 
 
 class MqttSettings(BaseSettings):

@@ -147,6 +147,10 @@ def settings():
     # Background jobs would commit behind the rolled-back test transaction;
     # tests call each job directly with the manual clock instead.
     value.api.jobs_enabled = False
+    # Likewise the ingest group commit (it owns its transactions): in-process
+    # tests ingest in the request's own unit of work, on the shared session.
+    # Servers the tests start (tests/servers.py) run it, as in production.
+    value.ingest.group_commit = False
     # Random bureau review of registrations would make tests that register flaky;
     # tests of the review set the share themselves.
     value.supervision.registration_review_share = 0.0

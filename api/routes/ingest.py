@@ -1,8 +1,10 @@
 """Ingest routes: one per device protocol, plus GPX upload by an officer.
 
-Each route authenticates the device, decodes with its protocol's decoder,
-runs the pipeline; the unit of work commits — and only then is the answer sent: an acknowledged fix is
-durable. Device credentials are accepted here and nowhere else.
+Each route authenticates the device (from the credential cache), decodes with its
+protocol's decoder, runs the pipeline, and answers only once the transaction holding its
+fixes has committed: an acknowledged fix is durable. Concurrent requests share one
+transaction (geo/ingest/group_commit.py). Device credentials are accepted here and
+nowhere else.
 """
 from __future__ import annotations
 
@@ -18,13 +20,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from sqlalchemy.orm import Session
 
-from api.deps import UowDep
+from api.deps import UnitOfWork, UowDep
 from api.limits import check_device, check_device_fixes, heavy_route
 from core.errors import Forbidden, Invalid, Unauthorized
 from core.schemas import Id
 from geo.datum import DatumName
 from geo.ingest.decoders import Decoded, DeviceMessage, gpx, native, osmand, owntracks
-from geo.ingest.devices import DeviceIdentity, authenticate_owntracks, authenticate_secret
+from geo.ingest.devices import CredentialLookup, DeviceIdentity, authenticate_owntracks, authenticate_secret
 from geo.ingest.errors import DecodeError
 from geo.ingest.pipeline import IngestContext, ingest
 from supervision.models import DeviceProtocol, Role
@@ -59,18 +61,42 @@ def _decode(decoder: Decoder, message: DeviceMessage) -> Decoded:
         raise _decode_error(exc) from None
 
 
-def _run(request: Request, session: Session, auth: Callable[[Session], DeviceIdentity],
-         decoded: Callable[[], Decoded], credential: Callable[[], str]) -> dict:
-    """Authenticate, decode, limit and ingest in one worker thread and one transaction
-    (the unit of work commits it before the answer is sent)."""
+Auth = Callable[[Session, CredentialLookup], DeviceIdentity]
+
+
+def _prepare(request: Request, auth: Auth, decoded: Callable[[], Decoded],
+             credential: Callable[[], str]) -> Callable[[Session, CredentialLookup], tuple[DeviceIdentity, list]]:
+    """What refuses a request before the pipeline: authenticate, decode, limit its fixes."""
+    def prepare(db: Session, lookup: CredentialLookup) -> tuple[DeviceIdentity, list]:
+        device = auth(db, lookup)
+        fixes = decoded().fixes
+        check_device_fixes(request, credential(), len(fixes))
+        return device, fixes
+
+    return prepare
+
+
+async def _ingest(request: Request, uow: UnitOfWork, auth: Auth, decoded: Callable[[], Decoded],
+                  credential: Callable[[], str]) -> dict:
+    """The request's fixes ingested and committed; the acknowledgement."""
+    state = request.app.state
+    prepare = _prepare(request, auth, decoded, credential)
+    if state.group_commit is not None and not state.settings.testing.unsafe_ack_before_commit:
+        return await state.group_commit.submit(prepare)
+    return await run_in_threadpool(_run, request, uow.session, prepare)
+
+
+def _run(request: Request, session: Session, prepare) -> dict:
+    """One request alone, in one worker thread and the unit of work's transaction (it
+    commits before the answer is sent): with group commit off (the in-process tests'
+    shared session), and for the crash test's negative control."""
     state = request.app.state
     late = None
     if state.settings.testing.unsafe_ack_before_commit:
         session = late = state.session_factory()  # the crash test's negative control only
     try:
-        device = auth(session)
-        fixes = decoded().fixes
-        check_device_fixes(request, credential(), len(fixes))
+        cache = state.device_cache
+        device, fixes = prepare(session, functools.partial(cache.lookup, session, cache.sync(session)))
         ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
                             fences=state.fence_cache)
         result = ingest(fixes, ctx).as_dict()
@@ -120,9 +146,10 @@ async def ingest_native(request: Request, uow: UowDep):
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     # The credential is checked before the body is decoded: no parsing work for strangers.
-    return await run_in_threadpool(_run, request, uow.session,
-                                   lambda db: authenticate_secret(db, key, token, protocol=DeviceProtocol.native),
-                                   lambda: _decode(native.decode, message), lambda: token)
+    return await _ingest(request, uow,
+                         lambda db, lookup: authenticate_secret(db, key, token, protocol=DeviceProtocol.native,
+                                                                lookup=lookup),
+                         lambda: _decode(native.decode, message), lambda: token)
 
 
 @router.get("/ingest/osmand", operation_id="ingest_osmand_query", summary="OsmAnd / Traccar Client, query string",
@@ -135,10 +162,10 @@ async def ingest_osmand(request: Request, uow: UowDep):
     # The device key travels inside the message, so this protocol decodes
     # before it authenticates: once, in the worker thread, not on the event loop.
     decoded = functools.cache(lambda: _decode(osmand.decode, message))
-    await run_in_threadpool(_run, request, uow.session,
-                            lambda db: authenticate_secret(db, key, _limited(request, decoded().device_key),
-                                                           protocol=DeviceProtocol.osmand),
-                            decoded, lambda: decoded().device_key)
+    await _ingest(request, uow,
+                  lambda db, lookup: authenticate_secret(db, key, _limited(request, decoded().device_key),
+                                                         protocol=DeviceProtocol.osmand, lookup=lookup),
+                  decoded, lambda: decoded().device_key)
     return PlainTextResponse("OK")
 
 
@@ -157,9 +184,8 @@ async def ingest_owntracks(request: Request, uow: UowDep):
     key = request.app.state.settings.auth.device_key
     x_user = request.headers.get("x-limit-u") or user
     x_device = request.headers.get("x-limit-d")
-    await run_in_threadpool(_run, request, uow.session,
-                            lambda db: authenticate_owntracks(db, key, x_user, password, x_device),
-                            lambda: _decode(owntracks.decode, message), lambda: password)
+    await _ingest(request, uow, lambda db, lookup: authenticate_owntracks(db, key, x_user, password, x_device, lookup),
+                  lambda: _decode(owntracks.decode, message), lambda: password)
     return JSONResponse([])
 
 

@@ -10,6 +10,7 @@ with, so a native app's bearer secret never works in a URL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Session
 from core.errors import Forbidden, Unauthorized
 from core.security import keyed_hash
 from supervision.models import Device, DeviceProtocol, Supervisee
+
+if TYPE_CHECKING:
+    from geo.ingest.device_cache import CachedDevice
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,22 +65,41 @@ def _active(ident: DeviceIdentity) -> DeviceIdentity:
     return ident
 
 
-def authenticate_secret(db: Session, device_key: str, secret: str, *, protocol: str) -> DeviceIdentity:
-    """A bearer token or OsmAnd id of a ``protocol`` device: the keyed hash finds it in one lookup."""
-    ident = _lookup(db, device_key, secret, protocol)
+class CredentialLookup(Protocol):
+    """What the ingest routes authenticate against: geo.ingest.device_cache.DeviceCache, synced
+    in the request's transaction (``lookup(credential_hash, protocol)``)."""
+
+    def __call__(self, credential_hash: str, protocol: str) -> CachedDevice | None: ...
+
+
+def authenticate_secret(db: Session, device_key: str, secret: str, *, protocol: str,
+                        lookup: CredentialLookup | None = None) -> DeviceIdentity:
+    """A bearer token or OsmAnd id of a ``protocol`` device: the keyed hash finds it in one lookup
+    (from the credential cache when one is given)."""
+    if lookup is not None:
+        found = lookup(keyed_hash(device_key, secret), protocol) if secret else None
+        ident = found.identity if found else None
+    else:
+        ident = _lookup(db, device_key, secret, protocol)
     if ident is None:
         raise Unauthorized("unknown or inactive device credential")
     return _active(ident)
 
 
-def authenticate_owntracks(db: Session, device_key: str, user: str, password: str, device: str | None) -> DeviceIdentity:
-    ident = _lookup(db, device_key, password, DeviceProtocol.owntracks)
+def authenticate_owntracks(db: Session, device_key: str, user: str, password: str, device: str | None,
+                           lookup: CredentialLookup | None = None) -> DeviceIdentity:
+    if lookup is not None:
+        found = lookup(keyed_hash(device_key, password), DeviceProtocol.owntracks) if password else None
+        ident, names = (found.identity, (found.owntracks_user, found.owntracks_device)) if found else (None, None)
+    else:
+        ident = _lookup(db, device_key, password, DeviceProtocol.owntracks)
+        names = ident and tuple(db.execute(select(Device.owntracks_user, Device.owntracks_device)
+                                           .where(Device.id == ident.device_id)).one())
     if ident is None:
         raise Unauthorized("unknown or inactive device credential")
-    row = db.execute(select(Device.owntracks_user, Device.owntracks_device).where(Device.id == ident.device_id)).one()
     # The secret decides; the names must also match what was registered, so a
     # leaked secret cannot be replayed under another OwnTracks identity.
-    if row.owntracks_user != user or (device is not None and row.owntracks_device != device):
+    if names[0] != user or (device is not None and names[1] != device):
         raise Unauthorized("OwnTracks user/device does not match the credential")
     return _active(ident)
 

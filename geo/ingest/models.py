@@ -128,3 +128,22 @@ class SuperviseeSignal(Base):
     fixes_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     silence_alerted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DeviceAuthGeneration(Base):
+    """One row: a value that changes whenever anything a device's authentication reads changes.
+
+    Triggers (migration 0024) set it from a sequence on every change to a device's
+    credential, protocol, kind, owner or activity, and to a supervision's status,
+    tier or office. The ingest routes' in-process credential cache
+    (geo.ingest.device_cache) reads it in the request's own transaction and
+    drops every entry when it moved, so a disabled or rotated device is refused
+    from the first request after its change commits — never "within a minute".
+    A sequence, not ``gen + 1``: a rolled-back change must never give a value a
+    later change will give again.
+    """
+
+    __tablename__ = "device_auth_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    gen: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,190 @@
+"""Group commit: the fixes of concurrent ingest requests judged and committed together.
+
+A phone sends one fix per request. Alone, each request pays for a
+transaction of its own: a connection checkout, a credential lookup, its
+round trips and a commit (an fsync). Here the requests a process receives
+while the previous group is being written wait in a queue (at most
+``group_window_ms`` more once one is waiting), and the next group goes
+through the pipeline in one transaction:
+
+    sync the credential cache (one query) → per request: authenticate,
+    decode, limit → in supervisee-id order: the pipeline (geo.ingest.pipeline)
+    → one COMMIT → every request of the group is answered
+
+- **Nothing acknowledged is lost.** A request's future is resolved only
+  after the COMMIT holding its fixes returned; a crash before it answers no
+  one, and the devices send again (idempotent: dedup keys).
+- **A refusal refuses one request.** A request whose pipeline raises (a
+  conflicting duplicate, a positioning fix outside every order, a bug) gets
+  its own error; the transaction is rolled back and the rest of the group run
+  again without it (refusals are rare; a savepoint per request would cost two
+  round trips each on every group instead).
+- **Per-supervisee ordering holds.** The pipeline takes each supervisee's
+  ingest lock (store.prefetch) and keeps it to the group's commit. Taking
+  them in id order means two groups (two workers) never wait on each other
+  in a cycle; a supervisee's lock is re-entrant within the group, so two
+  requests of one phone in one group run one after the other in arrival
+  order, the second seeing the first's fixes. Late-fix replay is the
+  pipeline's own, unchanged.
+- **The fleet is not serialised.** Each worker process has one group in
+  flight; the others run theirs on other supervisees at the same time.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.clock import Clock
+from core.db import is_database_outage
+from core.settings import Settings
+from geo.fences.cache import FenceCache
+from geo.ingest.device_cache import DeviceCache
+from geo.ingest.devices import CredentialLookup, DeviceIdentity
+from geo.ingest.fix import DecodedFix
+from geo.ingest.pipeline import IngestContext, ingest
+
+log = logging.getLogger("zhijiao.ingest")
+
+# prepare(db, lookup) -> (the device, its decoded fixes): authentication, decoding and
+# the per-credential limits — everything that refuses a request before the pipeline.
+Prepare = Callable[[Session, CredentialLookup], tuple[DeviceIdentity, list[DecodedFix]]]
+_RETRIED_SQLSTATES = {"40P01", "40001"}  # deadlock, serialisation failure: the whole group again
+_ATTEMPTS = 3
+
+
+@dataclass(eq=False)
+class _Request:
+    prepare: Prepare
+    future: asyncio.Future
+    device: DeviceIdentity | None = None
+    fixes: list[DecodedFix] = field(default_factory=list)
+    result: dict | None = None
+    error: BaseException | None = None
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(orig, "sqlstate", None)
+
+
+class GroupCommitter:
+    """One per server process: ``await submit(prepare)`` is a request's acknowledgement."""
+
+    def __init__(self, *, session_factory: sessionmaker[Session], settings: Settings, clock: Clock,
+                 fences: FenceCache, devices: DeviceCache) -> None:
+        self.session_factory, self.settings, self.clock = session_factory, settings, clock
+        self.fences, self.devices = fences, devices
+        cfg = settings.ingest
+        self.window = cfg.group_window_ms / 1000
+        self.max_requests = cfg.group_max_requests
+        self.delay_before_commit = settings.testing.group_commit_delay_seconds
+        self._queue: list[_Request] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._closing = False
+        self.groups = self.requests = 0  # for the benchmark's report
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="ingest group commit")
+
+    async def stop(self) -> None:
+        """Write and answer what is queued, then stop (the server has stopped taking requests)."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def submit(self, prepare: Prepare) -> dict:
+        """The request's acknowledgement, once its fixes are committed (or its error)."""
+        if self._task is None or self._task.done() or self._closing:
+            raise RuntimeError("ingest group commit is not running")
+        request = _Request(prepare, asyncio.get_running_loop().create_future())
+        self._queue.append(request)
+        self._wakeup.set()
+        return await request.future
+
+    async def _loop(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            if self.window and len(self._queue) < self.max_requests and not self._closing:
+                await asyncio.sleep(self.window)
+            group, self._queue = self._queue[:self.max_requests], self._queue[self.max_requests:]
+            try:
+                await asyncio.to_thread(self._write, group)
+            except Exception as exc:  # noqa: BLE001 - the group's failure is every request's answer
+                for request in group:
+                    if request.error is None:
+                        request.error, request.result = exc, None
+            for request in group:
+                if request.future.done():
+                    continue  # the client went away; its fixes are committed all the same
+                if request.error is not None:
+                    request.future.set_exception(request.error)
+                else:
+                    request.future.set_result(request.result)
+
+    def _write(self, group: list[_Request]) -> None:
+        """In a worker thread: the group's one transaction."""
+        self.groups += 1
+        self.requests += len(group)
+        for attempt in range(_ATTEMPTS):
+            try:
+                self._attempt(group)
+                return
+            except DBAPIError as exc:
+                if _sqlstate(exc) not in _RETRIED_SQLSTATES or attempt == _ATTEMPTS - 1:
+                    raise
+                log.warning("ingest group of %d requests: %s; writing it again", len(group), type(exc.orig).__name__)
+
+    def _attempt(self, group: list[_Request]) -> None:
+        with self.session_factory() as db:
+            gen = self.devices.sync(db)
+            lookup = functools.partial(self.devices.lookup, db, gen)
+            for request in group:
+                if request.device is None and request.error is None:
+                    try:
+                        request.device, request.fixes = request.prepare(db, lookup)
+                    except DBAPIError:
+                        raise  # the database's failure, not this request's: the whole group
+                    except Exception as exc:  # noqa: BLE001 - this request's refusal (401, 403, 422, 429)
+                        request.error = exc
+            while True:
+                ready = sorted((r for r in group if r.error is None),
+                               key=lambda r: r.device.supervisee_id)  # stable: arrival order per supervisee
+                failed = self._run_pipeline(db, ready)
+                if failed is None:
+                    break
+                db.rollback()  # the refused request's writes go, and everyone else's with them: run again
+            if self.delay_before_commit:
+                time.sleep(self.delay_before_commit)  # TEST ONLY: the crash test kills the server here
+            db.commit()
+
+    def _run_pipeline(self, db: Session, ready: list[_Request]) -> _Request | None:
+        """Every ready request through the pipeline, or the first that raised (with its error set)."""
+        now = self.clock.now()
+        for request in ready:
+            ctx = IngestContext(db=db, now=now, settings=self.settings, device=request.device, fences=self.fences)
+            try:
+                request.result = ingest(request.fixes, ctx).as_dict()
+            except DBAPIError as exc:
+                if _sqlstate(exc) in _RETRIED_SQLSTATES or is_database_outage(exc):
+                    raise  # not this request's fault: the whole group
+                request.error = exc
+                return request
+            except Exception as exc:  # noqa: BLE001 - this request's refusal or bug, not the group's
+                request.error = exc
+                return request
+        return None
+

@@ -140,35 +140,56 @@ def raise_batch_alerts(batch: Batch, ctx: IngestContext) -> None:
         batch.alert_ids.update(alert_ids)
 
 
-def update_signal(batch: Batch, ctx: IngestContext) -> None:
-    """Last contact; a fix after silence clears the "signal lost" alert.
-
-    Only fixes that passed the integrity checks count as contact: a single
-    future-dated (or mock) fix must not switch the silence alarm off."""
+def _latest_trusted(batch: Batch, ctx: IngestContext) -> tuple[int, int] | None:
+    """(index of the batch's latest trusted fix, how many trusted) — only fixes that
+    passed the integrity checks count as contact: a single future-dated (or mock)
+    fix must not switch the silence alarm off."""
     trusted = [i for i in batch.new if not batch.flags.get(i) and batch.fixes[i].time <= ctx.now]
     if not trusted:
+        return None
+    return max(trusted, key=lambda i: batch.fixes[i].time), len(trusted)
+
+
+_SIGNAL = text(
+    "WITH v AS (SELECT * FROM unnest(CAST(:s AS bigint[]), CAST(:t AS timestamptz[]), CAST(:lon AS float8[]),"
+    "  CAST(:lat AS float8[]), CAST(:b AS float8[]), CAST(:n AS bigint[])) AS v(s, t, lon, lat, b, n) ORDER BY s),"
+    " prev AS (SELECT supervisee_id, silence_alerted FROM supervisee_signal WHERE supervisee_id IN (SELECT s FROM v))"
+    " INSERT INTO supervisee_signal (supervisee_id, last_fix_t, last_fix_lon, last_fix_lat, last_received_at,"
+    " battery_pct, fixes_total, silence_alerted, version) SELECT s, t, lon, lat, :now, b, n, false, 1 FROM v"
+    " ON CONFLICT (supervisee_id) DO UPDATE SET"
+    "  last_fix_lon = CASE WHEN EXCLUDED.last_fix_t > supervisee_signal.last_fix_t OR supervisee_signal.last_fix_t IS NULL"
+    "   THEN EXCLUDED.last_fix_lon ELSE supervisee_signal.last_fix_lon END,"
+    "  last_fix_lat = CASE WHEN EXCLUDED.last_fix_t > supervisee_signal.last_fix_t OR supervisee_signal.last_fix_t IS NULL"
+    "   THEN EXCLUDED.last_fix_lat ELSE supervisee_signal.last_fix_lat END,"
+    "  last_fix_t = GREATEST(supervisee_signal.last_fix_t, EXCLUDED.last_fix_t),"
+    "  last_received_at = EXCLUDED.last_received_at,"
+    "  battery_pct = COALESCE(EXCLUDED.battery_pct, supervisee_signal.battery_pct),"
+    "  fixes_total = supervisee_signal.fixes_total + EXCLUDED.fixes_total,"
+    "  silence_alerted = false, version = supervisee_signal.version + 1"
+    " RETURNING supervisee_id,"
+    "  (SELECT p.silence_alerted FROM prev p WHERE p.supervisee_id = supervisee_signal.supervisee_id)")
+
+
+def update_signal(batches: list[tuple[Batch, IngestContext]]) -> None:
+    """Last contact of every batch's supervisee (one statement for a whole wave); a fix
+    after silence clears the "signal lost" alert. The supervisees are distinct."""
+    rows = []
+    for batch, ctx in batches:
+        latest = _latest_trusted(batch, ctx)
+        if latest is not None:
+            rows.append((batch, ctx, *latest))
+    if not rows:
         return
-    latest = max(trusted, key=lambda i: batch.fixes[i].time)
-    f = batch.fixes[latest]
-    sid = ctx.device.supervisee_id
-    was_silent = ctx.db.execute(text(
-        "WITH prev AS (SELECT silence_alerted FROM supervisee_signal WHERE supervisee_id = :s)"
-        " INSERT INTO supervisee_signal (supervisee_id, last_fix_t, last_fix_lon, last_fix_lat, last_received_at,"
-        " battery_pct, fixes_total, silence_alerted, version) VALUES (:s, :t, :lon, :lat, :now, :b, :n, false, 1)"
-        " ON CONFLICT (supervisee_id) DO UPDATE SET"
-        "  last_fix_lon = CASE WHEN EXCLUDED.last_fix_t > supervisee_signal.last_fix_t OR supervisee_signal.last_fix_t IS NULL"
-        "   THEN EXCLUDED.last_fix_lon ELSE supervisee_signal.last_fix_lon END,"
-        "  last_fix_lat = CASE WHEN EXCLUDED.last_fix_t > supervisee_signal.last_fix_t OR supervisee_signal.last_fix_t IS NULL"
-        "   THEN EXCLUDED.last_fix_lat ELSE supervisee_signal.last_fix_lat END,"
-        "  last_fix_t = GREATEST(supervisee_signal.last_fix_t, EXCLUDED.last_fix_t),"
-        "  last_received_at = EXCLUDED.last_received_at,"
-        "  battery_pct = COALESCE(EXCLUDED.battery_pct, supervisee_signal.battery_pct),"
-        "  fixes_total = supervisee_signal.fixes_total + EXCLUDED.fixes_total,"
-        "  silence_alerted = false, version = supervisee_signal.version + 1"
-        " RETURNING (SELECT silence_alerted FROM prev)"),
-        {"s": sid, "t": f.time, "lon": float(batch.lon[latest]), "lat": float(batch.lat[latest]), "now": ctx.now,
-         "b": f.battery_pct, "n": len(trusted)}).scalar()
-    if not was_silent:
-        return  # the common case: no "signal lost" alert can be waiting for this fix
-    [restored] = apply_facts(ctx.db, _subject(ctx), [ContactRestored(f.time)], now=ctx.now, cfg=ctx.settings.alerts)
-    batch.alert_ids.update(restored)
+    db, now = rows[0][1].db, rows[0][1].now
+    silent = {sid for sid, was_silent in db.execute(_SIGNAL, {
+        "s": [ctx.device.supervisee_id for _, ctx, _, _ in rows],
+        "t": [batch.fixes[i].time for batch, _, i, _ in rows],
+        "lon": [float(batch.lon[i]) for batch, _, i, _ in rows],
+        "lat": [float(batch.lat[i]) for batch, _, i, _ in rows],
+        "b": [batch.fixes[i].battery_pct for batch, _, i, _ in rows],
+        "n": [n for _, _, _, n in rows], "now": now}) if was_silent}
+    for batch, ctx, i, _ in rows:
+        if ctx.device.supervisee_id in silent:  # rare: a "signal lost" alert waits for this fix
+            [restored] = apply_facts(ctx.db, _subject(ctx), [ContactRestored(batch.fixes[i].time)], now=ctx.now,
+                                     cfg=ctx.settings.alerts)
+            batch.alert_ids.update(restored)

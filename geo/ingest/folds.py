@@ -144,18 +144,18 @@ def next_snapshots(snapshots: Snapshots | None, *, state: PersistenceState,
     return kept
 
 
-def write_snapshots(db: Session, supervisee_id: int, snapshots: dict[int, list[dict[str, Any]]],
-                      now: datetime) -> None:
-    """Every fold of the batch in one statement (one round trip, not one per fence)."""
-    if not snapshots:
+def write_snapshots(db: Session, folds: list[tuple[int, int, Snapshots]], now: datetime) -> None:
+    """Every fold's new snapshots, (fence id, supervisee id, snapshots) each, in one
+    statement: one round trip for a whole wave of batches, not one per fence."""
+    if not folds:
         return
     db.flush()
-    ids = list(snapshots)
+    folds = sorted(folds, key=lambda f: f[0])  # row locks in one order, whoever writes
     store.raw_connection(db).execute(
         "INSERT INTO fence_folds (fence_id, supervisee_id, snapshots, updated_at)"
-        " SELECT f, %s, c::jsonb, %s FROM unnest(%s::bigint[], %s::text[]) AS u(f, c)"
+        " SELECT f, s, c::jsonb, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS u(f, s, c)"
         " ON CONFLICT (fence_id) DO UPDATE SET snapshots = EXCLUDED.snapshots, updated_at = EXCLUDED.updated_at",
-        (supervisee_id, now, ids, [orjson.dumps(snapshots[f]).decode() for f in ids]))
+        (now, [f[0] for f in folds], [f[1] for f in folds], [orjson.dumps(f[2]).decode() for f in folds]))
 
 
 def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,

@@ -14,11 +14,15 @@ through the pipeline in one transaction:
 - **Nothing acknowledged is lost.** A request's future is resolved only
   after the COMMIT holding its fixes returned; a crash before it answers no
   one, and the devices send again (idempotent: dedup keys).
-- **A refusal refuses one request.** A request whose pipeline raises (a
-  conflicting duplicate, a positioning fix outside every order, a bug) gets
-  its own error; the transaction is rolled back and the rest of the group run
-  again without it (refusals are rare; a savepoint per request would cost two
-  round trips each on every group instead).
+- **One round trip per step, not per request.** The group runs as waves
+  of distinct supervisees (geo.ingest.pipeline.ingest_many): each wave
+  prefetches, reads and writes folds, copies its fixes and updates last
+  contact once for all its batches.
+- **A refusal refuses one request.** A request refused by the pipeline's
+  checks (a conflicting duplicate, a positioning fix outside every order) is
+  refused before it wrote anything, and the rest of its wave goes on. Should
+  anything else fail (a bug), the group is rolled back and each request run
+  alone in a savepoint, so only the one that fails gets the error.
 - **Per-supervisee ordering holds.** The pipeline takes each supervisee's
   ingest lock (store.prefetch) and keeps it to the group's commit. Taking
   them in id order means two groups (two workers) never wait on each other
@@ -48,7 +52,7 @@ from geo.fences.cache import FenceCache
 from geo.ingest.device_cache import DeviceCache
 from geo.ingest.devices import CredentialLookup, DeviceIdentity
 from geo.ingest.fix import DecodedFix
-from geo.ingest.pipeline import IngestContext, ingest
+from geo.ingest.pipeline import IngestContext, ingest, ingest_many
 
 log = logging.getLogger("zhijiao.ingest")
 
@@ -160,31 +164,56 @@ class GroupCommitter:
                         raise  # the database's failure, not this request's: the whole group
                     except Exception as exc:  # noqa: BLE001 - this request's refusal (401, 403, 422, 429)
                         request.error = exc
-            while True:
-                ready = sorted((r for r in group if r.error is None),
-                               key=lambda r: r.device.supervisee_id)  # stable: arrival order per supervisee
-                failed = self._run_pipeline(db, ready)
-                if failed is None:
-                    break
-                db.rollback()  # the refused request's writes go, and everyone else's with them: run again
+            ready = [r for r in group if r.error is None]
+            try:
+                self._run_waves(db, ready)
+            except DBAPIError as exc:
+                if _sqlstate(exc) in _RETRIED_SQLSTATES or is_database_outage(exc):
+                    raise  # not one request's fault: the whole group (again, or its error)
+                db.rollback()
+                self._run_alone(db, ready)
+            except Exception:  # noqa: BLE001 - a bug somewhere in the group: find whose
+                db.rollback()
+                self._run_alone(db, ready)
             if self.delay_before_commit:
                 time.sleep(self.delay_before_commit)  # TEST ONLY: the crash test kills the server here
             db.commit()
 
-    def _run_pipeline(self, db: Session, ready: list[_Request]) -> _Request | None:
-        """Every ready request through the pipeline, or the first that raised (with its error set)."""
+    def _context(self, db: Session, request: _Request, now) -> IngestContext:
+        return IngestContext(db=db, now=now, settings=self.settings, device=request.device, fences=self.fences)
+
+    def _run_waves(self, db: Session, ready: list[_Request]) -> None:
+        """The group in waves: wave k holds the k-th request of each supervisee, in
+        arrival order, so a phone's second request reads what its first wrote."""
+        now = self.clock.now()
+        waves: list[list[_Request]] = []
+        seen: dict[int, int] = {}
+        for request in sorted(ready, key=lambda r: r.device.supervisee_id):  # stable: arrival order kept
+            k = seen.get(request.device.supervisee_id, 0)
+            seen[request.device.supervisee_id] = k + 1
+            if k == len(waves):
+                waves.append([])
+            waves[k].append(request)
+        for wave in waves:
+            results = ingest_many([(r.fixes, self._context(db, r, now)) for r in wave])
+            for request, result in zip(wave, results):
+                if isinstance(result, BaseException):
+                    request.error = result  # refused before it wrote anything; the others go on
+                else:
+                    request.result = result.as_dict()
+
+    def _run_alone(self, db: Session, ready: list[_Request]) -> None:
+        """After a failure no refusal explains: each request alone, in a savepoint, so
+        the one that fails gets its error (a 500, logged) and the rest are written."""
         now = self.clock.now()
         for request in ready:
-            ctx = IngestContext(db=db, now=now, settings=self.settings, device=request.device, fences=self.fences)
+            request.result = request.error = None
             try:
-                request.result = ingest(request.fixes, ctx).as_dict()
+                with db.begin_nested():
+                    request.result = ingest(request.fixes, self._context(db, request, now)).as_dict()
             except DBAPIError as exc:
                 if _sqlstate(exc) in _RETRIED_SQLSTATES or is_database_outage(exc):
-                    raise  # not this request's fault: the whole group
+                    raise
                 request.error = exc
-                return request
-            except Exception as exc:  # noqa: BLE001 - this request's refusal or bug, not the group's
+            except Exception as exc:  # noqa: BLE001 - this request's bug or refusal, not the group's
                 request.error = exc
-                return request
-        return None
-

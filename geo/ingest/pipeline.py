@@ -5,9 +5,15 @@
     outside an order, Law art. 29) → flag suspicious → judge against fences
     → fold episodes → store fixes (COPY) → raise alerts → update last contact
 
-Every step reads and extends one ``Batch``. Everything happens in the
-caller's transaction; the route commits, and only then acknowledges, so an
-acknowledged fix is durable and its alerts exist with it (outbox).
+Every step reads and extends one ``Batch`` (one device's fixes). A *wave* is
+several batches of distinct supervisees (a group commit's requests,
+geo/ingest/group_commit.py): the steps that talk to the database do it once
+for the whole wave — one prefetch round trip, one fold read and write, one
+COPY, one last-contact upsert — so a wave of a hundred phones' single fixes
+costs about what one phone's did. A single batch is a wave of one.
+Everything happens in the caller's transaction; the caller commits, and only
+then acknowledges, so an acknowledged fix is durable and its alerts exist with
+it (outbox).
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, Forbidden
+from core.errors import Conflict, Forbidden, ServiceError
 from core.settings import Settings
 from geo.datum import to_wgs84
 from geo.engine import FenceSet, Judgement, PersistenceRule
@@ -77,14 +83,18 @@ def convert_datum(batch: Batch, ctx: IngestContext) -> None:
     batch.lon, batch.lat = lon, lat
 
 
-def prefetch(batch: Batch, ctx: IngestContext) -> None:
-    """Lock the supervisee's ingest and read what the next steps need, in one round trip."""
-    dev = ctx.device
-    times = [f.time for f in batch.fixes]
-    batch.prefetched = store.prefetch(ctx.db, device_id=dev.device_id, supervisee_id=dev.supervisee_id,
-                                      keys=list({f.dedup_key for f in batch.fixes}), first=min(times),
-                                      last=max(times), count=len(batch.fixes),
-                                      windows=needs_order(dev.kind, dev.positioning_grade))
+def prefetch(wave: list[tuple[Batch, IngestContext]]) -> None:
+    """Lock every supervisee's ingest and read what the next steps need: one round trip for the wave."""
+    requests = []
+    for batch, ctx in wave:
+        dev = ctx.device
+        times = [f.time for f in batch.fixes]
+        requests.append(store.PrefetchRequest(
+            device_id=dev.device_id, supervisee_id=dev.supervisee_id, keys=list({f.dedup_key for f in batch.fixes}),
+            first=min(times), last=max(times), count=len(batch.fixes),
+            windows=needs_order(dev.kind, dev.positioning_grade)))
+    for (batch, _), prefetched in zip(wave, store.prefetch_many(wave[0][1].db, requests)):
+        batch.prefetched = prefetched
 
 
 def deduplicate(batch: Batch, ctx: IngestContext) -> None:
@@ -202,32 +212,41 @@ def allocate_ids(batch: Batch, ctx: IngestContext) -> None:
         batch.ids[i] = fix_id
 
 
-def fold_episodes(batch: Batch, ctx: IngestContext) -> None:
-    """Persistence per supervisee + fence, in fix-time order whatever the arrival order."""
+def _observations(batch: Batch) -> dict[int, list]:
+    """The batch's judged fixes as (time, fix id, status) per fence."""
     if batch.judgement is None:
-        return
-    j = batch.judgement
+        return {}
     idx = batch.judged
     t = np.fromiter((batch.fixes[i].time.timestamp() for i in idx), np.float64, len(idx))
     ids = np.fromiter((batch.ids[i] for i in idx), np.int64, len(idx))
-    per_fence = j.observations(t, ids)
-    if not per_fence:
+    return batch.judgement.observations(t, ids)
+
+
+def fold_episodes(wave: list[tuple[Batch, IngestContext]]) -> None:
+    """Persistence per supervisee + fence, in fix-time order whatever the arrival order:
+    the wave's stored folds read in one query and written back in one statement."""
+    per_batch = [(batch, ctx, _observations(batch)) for batch, ctx in wave]
+    fence_ids = sorted(fid for _, _, per_fence in per_batch for fid in per_fence)
+    if not fence_ids:
         return
-    fences = {f.id: f for f in batch.fence_set.fences}
-    folds = load_folds(ctx.db, sorted(per_fence))
-    snapshots = {}
-    for fence_id in sorted(per_fence):
-        fence = fences[fence_id]
-        rule = fence.persistence if isinstance(fence.persistence, PersistenceRule) else PersistenceRule()
-        result, snapshots[fence_id] = fold_fence(
-            ctx.db, supervisee_id=ctx.device.supervisee_id, fence_id=fence_id, kind=str(fence.kind), rule=rule,
-            new_obs=per_fence[fence_id], fold=folds.get(fence_id))
-        batch.folds.append(result)
-    write_snapshots(ctx.db, ctx.device.supervisee_id, snapshots, ctx.now)
+    db, now = wave[0][1].db, wave[0][1].now
+    folds = load_folds(db, fence_ids)
+    written = []
+    for batch, ctx, per_fence in per_batch:
+        fences = {f.id: f for f in batch.fence_set.fences} if per_fence else {}
+        sid = ctx.device.supervisee_id
+        for fence_id in sorted(per_fence):
+            fence = fences[fence_id]
+            rule = fence.persistence if isinstance(fence.persistence, PersistenceRule) else PersistenceRule()
+            result, snapshots = fold_fence(
+                db, supervisee_id=sid, fence_id=fence_id, kind=str(fence.kind), rule=rule,
+                new_obs=per_fence[fence_id], fold=folds.get(fence_id))
+            batch.folds.append(result)
+            written.append((fence_id, sid, snapshots))
+    write_snapshots(db, written, now)
 
 
-def store_fixes(batch: Batch, ctx: IngestContext) -> None:
-    """One COPY of every new fix, flagged ones included (they are evidence)."""
+def _fix_rows(batch: Batch, ctx: IngestContext) -> list[tuple]:
     dev = ctx.device
     rows = []
     for i in batch.new:
@@ -237,14 +256,24 @@ def store_fixes(batch: Batch, ctx: IngestContext) -> None:
                      ctx.now, float(batch.lon[i]), float(batch.lat[i]), f.accuracy_m, f.speed_mps, f.heading_deg,
                      f.altitude_m, f.battery_pct, f.datum, f.protocol, f.raw, store.PgTextArray(flags), bool(flags),
                      batch.decisions.get(i, []), batch.purposes[i]))
-    store.copy_fixes(ctx.db, rows)
+    return rows
+
+
+def store_fixes(wave: list[tuple[Batch, IngestContext]]) -> None:
+    """One COPY of every new fix of the wave, flagged ones included (they are evidence)."""
+    rows = [row for batch, ctx in wave for row in _fix_rows(batch, ctx)]
+    if rows:
+        store.copy_fixes(wave[0][1].db, rows)
 
 
 Step = Callable[[Batch, IngestContext], None]
-STEPS: tuple[Step, ...] = (
-    convert_datum, prefetch, deduplicate, assign_purpose, flag_suspicious, judge, allocate_ids, fold_episodes, store_fixes,
-    raise_batch_alerts, update_signal,
-)
+Wave = list[tuple[Batch, IngestContext]]
+# A wave holds at most one batch per supervisee. Steps taking a Batch run per batch;
+# those taking the wave read or write for all its batches in one round trip.
+# CHECKS may refuse a batch (409, 403) — before it has written anything, so the
+# rest of the wave goes on without it.
+CHECKS: tuple[Step, ...] = (deduplicate, assign_purpose)
+JUDGE: tuple[Step, ...] = (flag_suspicious, judge, allocate_ids)
 
 
 @dataclass
@@ -269,12 +298,47 @@ class IngestResult:
         return out
 
 
-def ingest(fixes: list[DecodedFix], ctx: IngestContext) -> IngestResult:
-    """Run every step over one device's batch. The caller commits, then acknowledges."""
-    batch = Batch(fixes=fixes)
-    if fixes:
-        for step in STEPS:
-            step(batch, ctx)
+def ingest_many(items: list[tuple[list[DecodedFix], IngestContext]]) -> list[IngestResult | ServiceError]:
+    """Run every step over a wave of batches, one per supervisee, in one transaction
+    (the contexts share it). Each batch's result, or the refusal of that batch alone
+    (the others are written). The caller commits, then acknowledges."""
+    wave: Wave = [(Batch(fixes=fixes), ctx) for fixes, ctx in items]
+    refusals: dict[int, ServiceError] = {}
+    live = [(batch, ctx) for batch, ctx in wave if batch.fixes]
+    if live:
+        for batch, ctx in live:
+            convert_datum(batch, ctx)
+        prefetch(live)
+        checked = []
+        for batch, ctx in live:
+            try:
+                for step in CHECKS:
+                    step(batch, ctx)
+            except ServiceError as exc:
+                refusals[id(batch)] = exc
+                continue
+            checked.append((batch, ctx))
+        live = checked
+        for batch, ctx in live:
+            for step in JUDGE:
+                step(batch, ctx)
+        fold_episodes(live)
+        store_fixes(live)
+        for batch, ctx in live:
+            raise_batch_alerts(batch, ctx)
+        update_signal(live)
+    return [refusals.get(id(batch)) or _result(batch, ctx) for batch, ctx in wave]
+
+
+def _result(batch: Batch, ctx: IngestContext) -> IngestResult:
     reason = refusal_message(batch.fixes[batch.refused[0]].time, ctx.device.kind) if batch.refused else None
-    return IngestResult(len(fixes), len(batch.new), batch.duplicates, len(batch.flags), sorted(batch.alert_ids),
+    return IngestResult(len(batch.fixes), len(batch.new), batch.duplicates, len(batch.flags), sorted(batch.alert_ids),
                         len(batch.refused), reason)
+
+
+def ingest(fixes: list[DecodedFix], ctx: IngestContext) -> IngestResult:
+    """One device's batch (a wave of one). The caller commits, then acknowledges."""
+    [result] = ingest_many([(fixes, ctx)])
+    if isinstance(result, ServiceError):
+        raise result
+    return result

@@ -109,33 +109,68 @@ class Prefetched:
     windows: list[tuple[int, datetime, datetime]]
 
 
-def prefetch(db: Session, *, device_id: int | None, supervisee_id: int, keys: Sequence[str], first: datetime,
-             last: datetime, count: int, windows: bool = False) -> Prefetched:
-    """Take the supervisee's ingest lock, then read dedup fingerprints, time
-    neighbours, the fence generation and fresh fix ids — pipelined, so a small
-    batch from a phone costs one round trip here instead of five. The lock is
-    sent first, so every read after it sees whatever the previous batch of
-    this supervisee committed."""
+@dataclass(frozen=True, slots=True)
+class PrefetchRequest:
+    """What one device's batch needs read: its dedup keys and its time span."""
+
+    device_id: int | None  # None: an officer's GPX import (dedup per supervisee)
+    supervisee_id: int
+    keys: list[str]
+    first: datetime
+    last: datetime
+    count: int  # fix ids to draw
+    windows: bool = False  # positioning windows too (devices that need an order)
+
+
+_NEIGHBOUR_COLS = "t, lat, lon, accuracy_m FROM fixes WHERE supervisee_id = %(s)s AND NOT excluded"
+_NEIGHBOURS = (f"(SELECT {_NEIGHBOUR_COLS} AND t < %(a)s ORDER BY t DESC LIMIT 1) UNION ALL"
+               f" (SELECT {_NEIGHBOUR_COLS} AND t >= %(a)s AND t <= %(b)s ORDER BY t LIMIT 5000) UNION ALL"
+               f" (SELECT {_NEIGHBOUR_COLS} AND t > %(b)s ORDER BY t LIMIT 1) ORDER BY 1")
+_WINDOWS = ("SELECT order_id, starts_at, ends_at FROM positioning_windows WHERE supervisee_id = %s"
+            " AND starts_at <= %s AND ends_at > %s ORDER BY starts_at, order_id")
+
+
+def prefetch_many(db: Session, requests: Sequence[PrefetchRequest]) -> list[Prefetched]:
+    """Take each supervisee's ingest lock, then read dedup fingerprints, time
+    neighbours, positioning windows, the fence generation and fresh fix ids, for
+    every batch at once — pipelined, so a group of phones' requests costs one
+    round trip here, not one each (nor five each).
+
+    The locks are sent first, in supervisee-id order (two groups in two
+    processes never wait on each other in a cycle), so every read after them
+    sees whatever the previous batch of each supervisee committed. The
+    supervisees must be distinct: a second batch of one supervisee must read
+    what the first wrote, so it comes in a later call (geo.ingest.pipeline's waves).
+    """
+    sids = [r.supervisee_id for r in requests]
+    if len(set(sids)) != len(sids):
+        raise ValueError("prefetch_many: one batch per supervisee")
     conn = raw_connection(db)
-    if device_id is not None:
-        fp_sql, fp_arg = "SELECT dedup_key, fingerprint FROM fixes WHERE device_id = %s AND dedup_key = ANY(%s)", device_id
-    else:
-        fp_sql = ("SELECT dedup_key, fingerprint FROM fixes WHERE device_id IS NULL AND supervisee_id = %s"
-                  " AND dedup_key = ANY(%s)")
-        fp_arg = supervisee_id
-    cols = "t, lat, lon, accuracy_m FROM fixes WHERE supervisee_id = %(s)s AND NOT excluded"
-    neighbour_sql = (f"(SELECT {cols} AND t < %(a)s ORDER BY t DESC LIMIT 1) UNION ALL"
-                     f" (SELECT {cols} AND t >= %(a)s AND t <= %(b)s ORDER BY t LIMIT 5000) UNION ALL"
-                     f" (SELECT {cols} AND t > %(b)s ORDER BY t LIMIT 1) ORDER BY 1")
+    order = sorted(range(len(requests)), key=lambda k: sids[k])
     with conn.pipeline():
-        conn.execute("SELECT pg_advisory_xact_lock(1, CAST(%s AS integer))", (supervisee_id % 2_000_000_000,))
-        fps = conn.execute(fp_sql, (fp_arg, list(keys)))
-        neighbours = conn.execute(neighbour_sql, {"s": supervisee_id, "a": first, "b": last})
+        for k in order:
+            conn.execute("SELECT pg_advisory_xact_lock(1, CAST(%s AS integer))", (sids[k] % 2_000_000_000,))
+        cursors = {}
+        for k in order:
+            r = requests[k]
+            if r.device_id is not None:
+                fps = conn.execute("SELECT dedup_key, fingerprint FROM fixes WHERE device_id = %s"
+                                   " AND dedup_key = ANY(%s)", (r.device_id, list(r.keys)))
+            else:
+                fps = conn.execute("SELECT dedup_key, fingerprint FROM fixes WHERE device_id IS NULL"
+                                   " AND supervisee_id = %s AND dedup_key = ANY(%s)", (r.supervisee_id, list(r.keys)))
+            neighbours = conn.execute(_NEIGHBOURS, {"s": r.supervisee_id, "a": r.first, "b": r.last})
+            wins = conn.execute(_WINDOWS, (r.supervisee_id, r.last, r.first)) if r.windows else None
+            cursors[k] = (fps, neighbours, wins)
         gen = conn.execute("SELECT coalesce(max(gen), 0) FROM fence_versions")
-        ids = conn.execute("SELECT nextval('fixes_id_seq') FROM generate_series(1, %s)", (count,))
-        wins = conn.execute(
-            "SELECT order_id, starts_at, ends_at FROM positioning_windows WHERE supervisee_id = %s"
-            " AND starts_at <= %s AND ends_at > %s ORDER BY starts_at, order_id",
-            (supervisee_id, last, first)) if windows else None
-    return Prefetched(dict(fps.fetchall()), [tuple(r) for r in neighbours.fetchall()], gen.fetchone()[0],
-                      [r[0] for r in ids.fetchall()], [tuple(r) for r in wins.fetchall()] if wins else [])
+        ids = conn.execute("SELECT nextval('fixes_id_seq') FROM generate_series(1, %s)",
+                           (sum(r.count for r in requests),))
+    fence_gen = gen.fetchone()[0]
+    all_ids = [row[0] for row in ids.fetchall()]
+    out, at = [], 0
+    for k, r in enumerate(requests):
+        fps, neighbours, wins = cursors[k]
+        out.append(Prefetched(dict(fps.fetchall()), [tuple(row) for row in neighbours.fetchall()], fence_gen,
+                              all_ids[at:at + r.count], [tuple(row) for row in wins.fetchall()] if wins else []))
+        at += r.count
+    return out

@@ -151,11 +151,13 @@ def write_snapshots(db: Session, folds: list[tuple[int, int, Snapshots]], now: d
         return
     db.flush()
     folds = sorted(folds, key=lambda f: f[0])  # row locks in one order, whoever writes
+    # One JSON document, not a text[]: the driver escapes array elements character
+    # by character, which for a wave's snapshots cost more than the statement.
     store.raw_connection(db).execute(
         "INSERT INTO fence_folds (fence_id, supervisee_id, snapshots, updated_at)"
-        " SELECT f, s, c::jsonb, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS u(f, s, c)"
+        " SELECT (e->>0)::bigint, (e->>1)::bigint, e->2, %s FROM jsonb_array_elements(%s::jsonb) AS e"
         " ON CONFLICT (fence_id) DO UPDATE SET snapshots = EXCLUDED.snapshots, updated_at = EXCLUDED.updated_at",
-        (now, [f[0] for f in folds], [f[1] for f in folds], [orjson.dumps(f[2]).decode() for f in folds]))
+        (now, orjson.dumps([[f[0], f[1], f[2]] for f in folds]).decode()))
 
 
 def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,

@@ -122,10 +122,21 @@ class PrefetchRequest:
     windows: bool = False  # positioning windows too (devices that need an order)
 
 
-_NEIGHBOUR_COLS = "t, lat, lon, accuracy_m FROM fixes WHERE supervisee_id = %(s)s AND NOT excluded"
-_NEIGHBOURS = (f"(SELECT {_NEIGHBOUR_COLS} AND t < %(a)s ORDER BY t DESC LIMIT 1) UNION ALL"
-               f" (SELECT {_NEIGHBOUR_COLS} AND t >= %(a)s AND t <= %(b)s ORDER BY t LIMIT 5000) UNION ALL"
-               f" (SELECT {_NEIGHBOUR_COLS} AND t > %(b)s ORDER BY t LIMIT 1) ORDER BY 1")
+_NEIGHBOUR_COLS = "t, lat, lon, accuracy_m FROM fixes WHERE supervisee_id = u.s AND NOT excluded"
+# Per batch k: the stored fix just before its span, those within it, the one just after.
+_NEIGHBOURS = (
+    "SELECT u.k, n.t, n.lat, n.lon, n.accuracy_m"
+    " FROM unnest(%s::int[], %s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS u(k, s, a, b)"
+    f" CROSS JOIN LATERAL ((SELECT {_NEIGHBOUR_COLS} AND t < u.a ORDER BY t DESC LIMIT 1) UNION ALL"
+    f" (SELECT {_NEIGHBOUR_COLS} AND t >= u.a AND t <= u.b ORDER BY t LIMIT 5000) UNION ALL"
+    f" (SELECT {_NEIGHBOUR_COLS} AND t > u.b ORDER BY t LIMIT 1)) AS n ORDER BY u.k, n.t")
+_FINGERPRINTS = ("SELECT u.k, f.dedup_key, f.fingerprint FROM unnest(%s::int[], %s::bigint[], %s::text[]) AS u(k, d, key)"
+                 " JOIN fixes f ON f.device_id = u.d AND f.dedup_key = u.key")
+_IMPORTED_FINGERPRINTS = ("SELECT dedup_key, fingerprint FROM fixes WHERE device_id IS NULL AND supervisee_id = %s"
+                          " AND dedup_key = ANY(%s)")
+# The locks in supervisee-id order: the subquery's order is the order they are taken in.
+_LOCKS = ("SELECT count(pg_advisory_xact_lock(1, s)) FROM"
+          " (SELECT CAST(x %% 2000000000 AS integer) AS s FROM unnest(%s::bigint[]) AS x ORDER BY x) AS q")
 _WINDOWS = ("SELECT order_id, starts_at, ends_at FROM positioning_windows WHERE supervisee_id = %s"
             " AND starts_at <= %s AND ends_at > %s ORDER BY starts_at, order_id")
 
@@ -133,10 +144,10 @@ _WINDOWS = ("SELECT order_id, starts_at, ends_at FROM positioning_windows WHERE 
 def prefetch_many(db: Session, requests: Sequence[PrefetchRequest]) -> list[Prefetched]:
     """Take each supervisee's ingest lock, then read dedup fingerprints, time
     neighbours, positioning windows, the fence generation and fresh fix ids, for
-    every batch at once — pipelined, so a group of phones' requests costs one
-    round trip here, not one each (nor five each).
+    every batch at once — a handful of set-based statements, pipelined, so a group
+    of phones' requests costs one round trip here, not one (nor five) each.
 
-    The locks are sent first, in supervisee-id order (two groups in two
+    The locks are taken first, in supervisee-id order (two groups in two
     processes never wait on each other in a cycle), so every read after them
     sees whatever the previous batch of each supervisee committed. The
     supervisees must be distinct: a second batch of one supervisee must read
@@ -146,31 +157,33 @@ def prefetch_many(db: Session, requests: Sequence[PrefetchRequest]) -> list[Pref
     if len(set(sids)) != len(sids):
         raise ValueError("prefetch_many: one batch per supervisee")
     conn = raw_connection(db)
-    order = sorted(range(len(requests)), key=lambda k: sids[k])
+    devices = [(k, r) for k, r in enumerate(requests) if r.device_id is not None]
+    pairs = [(k, r.device_id, key) for k, r in devices for key in r.keys]
     with conn.pipeline():
-        for k in order:
-            conn.execute("SELECT pg_advisory_xact_lock(1, CAST(%s AS integer))", (sids[k] % 2_000_000_000,))
-        cursors = {}
-        for k in order:
-            r = requests[k]
-            if r.device_id is not None:
-                fps = conn.execute("SELECT dedup_key, fingerprint FROM fixes WHERE device_id = %s"
-                                   " AND dedup_key = ANY(%s)", (r.device_id, list(r.keys)))
-            else:
-                fps = conn.execute("SELECT dedup_key, fingerprint FROM fixes WHERE device_id IS NULL"
-                                   " AND supervisee_id = %s AND dedup_key = ANY(%s)", (r.supervisee_id, list(r.keys)))
-            neighbours = conn.execute(_NEIGHBOURS, {"s": r.supervisee_id, "a": r.first, "b": r.last})
-            wins = conn.execute(_WINDOWS, (r.supervisee_id, r.last, r.first)) if r.windows else None
-            cursors[k] = (fps, neighbours, wins)
+        conn.execute(_LOCKS, (sids,))
+        fps = conn.execute(_FINGERPRINTS, ([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs]))
+        imported = {k: conn.execute(_IMPORTED_FINGERPRINTS, (r.supervisee_id, list(r.keys)))
+                    for k, r in enumerate(requests) if r.device_id is None}
+        neighbours = conn.execute(_NEIGHBOURS, (list(range(len(requests))), sids, [r.first for r in requests],
+                                                [r.last for r in requests]))
+        wins = {k: conn.execute(_WINDOWS, (r.supervisee_id, r.last, r.first))
+                for k, r in enumerate(requests) if r.windows}
         gen = conn.execute("SELECT coalesce(max(gen), 0) FROM fence_versions")
         ids = conn.execute("SELECT nextval('fixes_id_seq') FROM generate_series(1, %s)",
                            (sum(r.count for r in requests),))
+    known: list[dict[str, str]] = [{} for _ in requests]
+    for k, key, fingerprint in fps.fetchall():
+        known[k][key] = fingerprint
+    for k, cur in imported.items():
+        known[k] = dict(cur.fetchall())
+    near: list[list[tuple]] = [[] for _ in requests]
+    for k, *row in neighbours.fetchall():
+        near[k].append(tuple(row))
     fence_gen = gen.fetchone()[0]
     all_ids = [row[0] for row in ids.fetchall()]
     out, at = [], 0
     for k, r in enumerate(requests):
-        fps, neighbours, wins = cursors[k]
-        out.append(Prefetched(dict(fps.fetchall()), [tuple(row) for row in neighbours.fetchall()], fence_gen,
-                              all_ids[at:at + r.count], [tuple(row) for row in wins.fetchall()] if wins else []))
+        out.append(Prefetched(known[k], near[k], fence_gen, all_ids[at:at + r.count],
+                              [tuple(row) for row in wins[k].fetchall()] if k in wins else []))
         at += r.count
     return out

@@ -153,9 +153,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                                 clock=state.clock, fences=state.fence_cache,
                                                 devices=state.device_cache)
             await state.group_commit.start()
-        if jobs is not None:
-            await jobs.start()
         try:
+            if jobs is not None:
+                await jobs.start()
             yield
         finally:
             if state.group_commit is not None:

@@ -38,15 +38,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock
 from core.db import is_database_outage
+from core.errors import Busy
 from core.settings import Settings
 from geo.fences.cache import FenceCache
 from geo.ingest.device_cache import DeviceCache
@@ -69,13 +72,24 @@ class _Request:
     future: asyncio.Future
     device: DeviceIdentity | None = None
     fixes: list[DecodedFix] = field(default_factory=list)
-    result: dict | None = None
-    error: BaseException | None = None
+    refused: BaseException | None = None  # by prepare (401, 403, 422, 429): final, never retried
+    result: dict | None = None  # the pipeline's outcome in the current attempt...
+    error: BaseException | None = None  # ...or its refusal there (reset when the group is written again)
+
+
+# The pipeline talks to the database through SQLAlchemy and through the raw psycopg
+# connection (COPY, pipelined prefetch): errors of both kinds are the database's.
+DatabaseError = (DBAPIError, psycopg.Error)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     return getattr(orig, "sqlstate", None)
+
+
+def _groups_fault(exc: BaseException) -> bool:
+    """A deadlock, a serialisation failure or an outage: not one request's doing."""
+    return _sqlstate(exc) in _RETRIED_SQLSTATES or is_database_outage(exc)
 
 
 class GroupCommitter:
@@ -88,6 +102,9 @@ class GroupCommitter:
         cfg = settings.ingest
         self.window = cfg.group_window_ms / 1000
         self.max_requests = cfg.group_max_requests
+        # Beyond this many waiting requests the server is saturated: a fast 503 with
+        # Retry-After (devices resend) instead of unbounded memory and latency.
+        self.max_queued = 8 * cfg.group_max_requests
         self.delay_before_commit = settings.testing.group_commit_delay_seconds
         self._queue: list[_Request] = []
         self._wakeup = asyncio.Event()
@@ -97,6 +114,16 @@ class GroupCommitter:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="ingest group commit")
+        self._task.add_done_callback(self._loop_ended)
+
+    def _loop_ended(self, task: asyncio.Task) -> None:
+        """Should the loop ever die, nobody waits for an answer that cannot come."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ingest group commit stopped", exc_info=task.exception())
+        for request in self._queue:
+            if not request.future.done():
+                request.future.set_exception(Busy("ingest is not running in this server process; send again"))
+        self._queue.clear()
 
     async def stop(self) -> None:
         """Write and answer what is queued, then stop (the server has stopped taking requests)."""
@@ -108,7 +135,9 @@ class GroupCommitter:
     async def submit(self, prepare: Prepare) -> dict:
         """The request's acknowledgement, once its fixes are committed (or its error)."""
         if self._task is None or self._task.done() or self._closing:
-            raise RuntimeError("ingest group commit is not running")
+            raise Busy("ingest is not running in this server process (shutting down); send again")
+        if len(self._queue) >= self.max_queued:
+            raise Busy(f"ingest saturated: {len(self._queue)} requests waiting in this server process; send again")
         request = _Request(prepare, asyncio.get_running_loop().create_future())
         self._queue.append(request)
         self._wakeup.set()
@@ -129,51 +158,62 @@ class GroupCommitter:
                 await asyncio.to_thread(self._write, group)
             except Exception as exc:  # noqa: BLE001 - the group's failure is every request's answer
                 for request in group:
-                    if request.error is None:
+                    if request.refused is None and request.error is None:
                         request.error, request.result = exc, None
             for request in group:
                 if request.future.done():
                     continue  # the client went away; its fixes are committed all the same
-                if request.error is not None:
-                    request.future.set_exception(request.error)
+                error = request.refused or request.error
+                if error is not None:
+                    request.future.set_exception(error)
                 else:
                     request.future.set_result(request.result)
 
     def _write(self, group: list[_Request]) -> None:
-        """In a worker thread: the group's one transaction."""
+        """In a worker thread: the group's one transaction (again after a deadlock)."""
         self.groups += 1
         self.requests += len(group)
         for attempt in range(_ATTEMPTS):
             try:
                 self._attempt(group)
                 return
-            except DBAPIError as exc:
+            except DatabaseError as exc:
                 if _sqlstate(exc) not in _RETRIED_SQLSTATES or attempt == _ATTEMPTS - 1:
                     raise
-                log.warning("ingest group of %d requests: %s; writing it again", len(group), type(exc.orig).__name__)
+                log.warning("ingest group of %d requests: sqlstate %s; writing it again", len(group), _sqlstate(exc))
+                time.sleep(random.uniform(0.001, 0.02))  # so that two retrying groups do not meet again
 
     def _attempt(self, group: list[_Request]) -> None:
         with self.session_factory() as db:
             gen = self.devices.sync(db)
             lookup = functools.partial(self.devices.lookup, db, gen)
             for request in group:
-                if request.device is None and request.error is None:
+                # Authenticated, decoded and charged to the device's limits once: a group
+                # written again after a deadlock keeps that (the identity as it was read
+                # when the request was first taken, as any transaction reads it at its start).
+                if request.device is None and request.refused is None:
                     try:
                         request.device, request.fixes = request.prepare(db, lookup)
-                    except DBAPIError:
+                    except DatabaseError:
                         raise  # the database's failure, not this request's: the whole group
                     except Exception as exc:  # noqa: BLE001 - this request's refusal (401, 403, 422, 429)
-                        request.error = exc
-            ready = [r for r in group if r.error is None]
+                        request.refused = exc
+            ready = [r for r in group if r.refused is None]
+            for request in ready:
+                request.result = request.error = None  # nothing of a rolled-back attempt stays
             try:
                 self._run_waves(db, ready)
-            except DBAPIError as exc:
-                if _sqlstate(exc) in _RETRIED_SQLSTATES or is_database_outage(exc):
-                    raise  # not one request's fault: the whole group (again, or its error)
+            except DatabaseError as exc:
+                if _groups_fault(exc):
+                    raise  # the whole group: written again, or its error for everyone
                 db.rollback()
+                log.error("ingest group of %d requests failed (%s); writing each alone to find which",
+                          len(ready), type(exc).__name__)
                 self._run_alone(db, ready)
-            except Exception:  # noqa: BLE001 - a bug somewhere in the group: find whose
+            except Exception as exc:  # noqa: BLE001 - a bug somewhere in the group: find whose
                 db.rollback()
+                log.error("ingest group of %d requests failed; writing each alone to find which", len(ready),
+                          exc_info=exc)
                 self._run_alone(db, ready)
             if self.delay_before_commit:
                 time.sleep(self.delay_before_commit)  # TEST ONLY: the crash test kills the server here
@@ -204,15 +244,16 @@ class GroupCommitter:
 
     def _run_alone(self, db: Session, ready: list[_Request]) -> None:
         """After a failure no refusal explains: each request alone, in a savepoint, so
-        the one that fails gets its error (a 500, logged) and the rest are written."""
+        the one that fails gets its error (a 500, logged) and the rest are written.
+        In supervisee-id order, as the waves take their locks."""
         now = self.clock.now()
-        for request in ready:
+        for request in sorted(ready, key=lambda r: r.device.supervisee_id):
             request.result = request.error = None
             try:
                 with db.begin_nested():
                     request.result = ingest(request.fixes, self._context(db, request, now)).as_dict()
-            except DBAPIError as exc:
-                if _sqlstate(exc) in _RETRIED_SQLSTATES or is_database_outage(exc):
+            except DatabaseError as exc:
+                if _groups_fault(exc):
                     raise
                 request.error = exc
             except Exception as exc:  # noqa: BLE001 - this request's bug or refusal, not the group's

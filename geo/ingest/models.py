@@ -133,7 +133,7 @@ class SuperviseeSignal(Base):
 class DeviceAuthGeneration(Base):
     """One row: a value that changes whenever anything a device's authentication reads changes.
 
-    Triggers (migration 0024) set it from a sequence on every change to a device's
+    Triggers (migration 0024) set it from a sequence on every real change to a device's
     credential, protocol, kind, owner or activity, and to a supervision's status,
     tier or office. The ingest routes' in-process credential cache
     (geo.ingest.device_cache) reads it in the request's own transaction and

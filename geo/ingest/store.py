@@ -134,9 +134,10 @@ _FINGERPRINTS = ("SELECT u.k, f.dedup_key, f.fingerprint FROM unnest(%s::int[], 
                  " JOIN fixes f ON f.device_id = u.d AND f.dedup_key = u.key")
 _IMPORTED_FINGERPRINTS = ("SELECT dedup_key, fingerprint FROM fixes WHERE device_id IS NULL AND supervisee_id = %s"
                           " AND dedup_key = ANY(%s)")
-# The locks in supervisee-id order: the subquery's order is the order they are taken in.
+# The locks in key order (the supervisee id's, below 2e9): a subquery with ORDER BY is not
+# flattened, so the volatile lock function runs row by row in the sort's order.
 _LOCKS = ("SELECT count(pg_advisory_xact_lock(1, s)) FROM"
-          " (SELECT CAST(x %% 2000000000 AS integer) AS s FROM unnest(%s::bigint[]) AS x ORDER BY x) AS q")
+          " (SELECT DISTINCT CAST(x %% 2000000000 AS integer) AS s FROM unnest(%s::bigint[]) AS x ORDER BY s) AS q")
 _WINDOWS = ("SELECT order_id, starts_at, ends_at FROM positioning_windows WHERE supervisee_id = %s"
             " AND starts_at <= %s AND ends_at > %s ORDER BY starts_at, order_id")
 

@@ -1,7 +1,7 @@
 """device_auth_generation: what invalidates the ingest routes' device credential cache
 
-One row, set from a sequence by statement-level triggers whenever a device is
-added, removed, re-keyed, moved, enabled or disabled (or its protocol, kind,
+One row, set from a sequence by triggers whenever a device is removed,
+re-keyed, moved, enabled or disabled (or its protocol, kind,
 OwnTracks names or positioning grade change), and whenever a supervision's
 status, tier or office changes. ``last_seen_at`` is not watched: ingest touches
 it. See geo.ingest.models.DeviceAuthGeneration.
@@ -17,9 +17,13 @@ down_revision = '0023'
 branch_labels = None
 depends_on = None
 
-DEVICE_COLUMNS = ("active, credential_hash, owntracks_user, owntracks_device, protocol, supervisee_id, kind,"
-                  " positioning_grade")
-SUPERVISEE_COLUMNS = "status, tier, office_id"
+DEVICE_COLUMNS = ("active", "credential_hash", "owntracks_user", "owntracks_device", "protocol", "supervisee_id",
+                  "kind", "positioning_grade")
+SUPERVISEE_COLUMNS = ("status", "tier", "office_id")
+
+
+def _changed(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
 
 
 def upgrade() -> None:
@@ -35,18 +39,24 @@ def upgrade() -> None:
             UPDATE device_auth_generation SET gen = nextval('device_auth_generation_seq') WHERE id = 1;
             RETURN NULL;
         END $$""")
-    op.execute("CREATE TRIGGER devices_auth_insert_delete AFTER INSERT OR DELETE ON devices"
+    # Row triggers that fire only when a watched value really changed: ingest's own
+    # updates (last_seen_at) and no-op updates neither flush the caches nor take the
+    # generation row's lock. A new device needs no trigger: misses are never cached.
+    op.execute("CREATE TRIGGER devices_auth_delete AFTER DELETE ON devices"
                " FOR EACH STATEMENT EXECUTE FUNCTION zhijiao_bump_device_auth()")
-    op.execute(f"CREATE TRIGGER devices_auth_update AFTER UPDATE OF {DEVICE_COLUMNS} ON devices"
+    op.execute(f"CREATE TRIGGER devices_auth_update AFTER UPDATE ON devices FOR EACH ROW"
+               f" WHEN ({_changed(DEVICE_COLUMNS)}) EXECUTE FUNCTION zhijiao_bump_device_auth()")
+    op.execute("CREATE TRIGGER supervisees_auth_delete AFTER DELETE ON supervisees"
                " FOR EACH STATEMENT EXECUTE FUNCTION zhijiao_bump_device_auth()")
-    op.execute("CREATE TRIGGER supervisees_auth_update AFTER UPDATE OF " + SUPERVISEE_COLUMNS +
-               " OR DELETE ON supervisees FOR EACH STATEMENT EXECUTE FUNCTION zhijiao_bump_device_auth()")
+    op.execute(f"CREATE TRIGGER supervisees_auth_update AFTER UPDATE ON supervisees FOR EACH ROW"
+               f" WHEN ({_changed(SUPERVISEE_COLUMNS)}) EXECUTE FUNCTION zhijiao_bump_device_auth()")
 
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER supervisees_auth_update ON supervisees")
+    op.execute("DROP TRIGGER supervisees_auth_delete ON supervisees")
     op.execute("DROP TRIGGER devices_auth_update ON devices")
-    op.execute("DROP TRIGGER devices_auth_insert_delete ON devices")
+    op.execute("DROP TRIGGER devices_auth_delete ON devices")
     op.execute("DROP FUNCTION zhijiao_bump_device_auth()")
     op.execute("DROP SEQUENCE device_auth_generation_seq")
     op.drop_table('device_auth_generation')

@@ -233,3 +233,33 @@ def test_killed_before_its_commit_the_server_answered_no_one(server_url: str, tm
         assert stored() == len(calls)
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT count(DISTINCT xmin::text) FROM fixes WHERE dedup_key LIKE 'k-%'").fetchone()[0] == 1
+
+
+def test_the_credential_cache_generation_moves_only_on_what_authentication_reads(scene: Scene) -> None:
+    sid, did = scene.world.supervisees["b"].id, scene.device_ids["b"]
+
+    def gen(conn) -> int:
+        return conn.execute("SELECT gen FROM device_auth_generation").fetchone()[0]
+
+    with psycopg.connect(scene.url, autocommit=True) as conn:
+        g0 = gen(conn)
+        conn.execute("UPDATE devices SET last_seen_at = now() WHERE id = %s", (did,))  # ingest's own update
+        conn.execute("UPDATE supervisees SET tier = tier WHERE id = %s", (sid,))  # no change
+        assert gen(conn) == g0
+        for sql in ("UPDATE supervisees SET tier = CASE tier WHEN 'strict' THEN 'ordinary' ELSE 'strict' END"
+                    " WHERE id = %s", "UPDATE devices SET kind = 'wristband' WHERE id = %s",
+                    "UPDATE devices SET positioning_grade = true WHERE id = %s"):
+            before = gen(conn)
+            conn.execute(sql, (sid if "supervisees" in sql else did,))
+            assert gen(conn) != before, sql
+        conn.execute("UPDATE devices SET kind = 'phone', positioning_grade = false WHERE id = %s", (did,))
+        conn.execute("UPDATE supervisees SET tier = 'ordinary' WHERE id = %s", (sid,))
+        # A rolled-back change leaves a value no later change will give again.
+        conn.execute("BEGIN")
+        conn.execute("UPDATE devices SET active = false WHERE id = %s", (did,))
+        inside = gen(conn)
+        conn.execute("ROLLBACK")
+        conn.execute("UPDATE devices SET active = true WHERE id = %s", (did,))  # no change: stays
+        conn.execute("UPDATE devices SET protocol = 'osmand' WHERE id = %s", (did,))
+        assert gen(conn) not in (inside,)
+        conn.execute("UPDATE devices SET protocol = 'native' WHERE id = %s", (did,))

@@ -6,9 +6,10 @@ import logging
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from core.audit import AuditUnavailable
 from core.db import database_outage_reason, is_database_outage
@@ -35,6 +36,13 @@ def _words(class_name: str) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up while its body was being read (a load generator
+        # stopping, a phone losing signal): nothing was done and nobody is left
+        # to answer. Not a server error, so no traceback in the log.
+        return Response(status_code=400)
+
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
         if isinstance(exc, NotFound):

@@ -50,11 +50,16 @@ def start_server(url: str, env: dict[str, str], workers: int) -> tuple[subproces
     port = free_port()
     # The scratch database gets its own checkpoint file: its audit heads must
     # never land in the development database's file (audit verify would fail).
-    env = {**env, "ZHIJIAO_AUDIT_CHECKPOINT_PATH": os.path.join(tempfile.mkdtemp(prefix="zj-bench-"), "cp.jsonl")}
+    scratch = tempfile.mkdtemp(prefix="zj-bench-")
+    env = {**env, "ZHIJIAO_AUDIT_CHECKPOINT_PATH": os.path.join(scratch, "cp.jsonl")}
+    # The server's output goes to a file: a pipe nobody reads fills up (64 KiB) and
+    # then blocks the server on its next log line.
+    log = open(os.path.join(scratch, "server.log"), "w+b")  # noqa: SIM115 - the server's lifetime
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env={**env, "ZHIJIAO_DATABASE_URL": url}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env={**env, "ZHIJIAO_DATABASE_URL": url}, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = log.name  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -63,7 +68,8 @@ def start_server(url: str, env: dict[str, str], workers: int) -> tuple[subproces
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise SystemExit("server failed: " + proc.stderr.read().decode()[-2000:])
+            log.seek(0)
+            raise SystemExit("server failed: " + log.read().decode(errors="replace")[-2000:])
         time.sleep(0.1)
     raise SystemExit("server did not start")
 

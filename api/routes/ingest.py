@@ -76,20 +76,27 @@ def _prepare(request: Request, auth: Auth, decoded: Callable[[], Decoded],
     return prepare
 
 
-async def _ingest(request: Request, uow: UnitOfWork, auth: Auth, decoded: Callable[[], Decoded],
-                  credential: Callable[[], str]) -> dict:
-    """The request's fixes ingested and committed; the acknowledgement."""
+async def _ingest(request: Request, uow: UnitOfWork, message: DeviceMessage, auth: Auth,
+                  decoded: Callable[[], Decoded], credential: Callable[[], str]) -> dict:
+    """The request's fixes ingested and committed; the acknowledgement.
+
+    Small requests (a phone's fix, a short backlog) join the process's group
+    commit. A large batch already pays its round trips and commit once for many
+    fixes; in a group it would only make the phones behind it wait, and run
+    one batch at a time where several can overlap, so it has its own
+    transaction, in a worker thread, as every request had before groups."""
     state = request.app.state
     prepare = _prepare(request, auth, decoded, credential)
-    if state.group_commit is not None and not state.settings.testing.unsafe_ack_before_commit:
+    if (state.group_commit is not None and len(message.body) <= state.settings.ingest.group_max_body_bytes
+            and not state.settings.testing.unsafe_ack_before_commit):
         return await state.group_commit.submit(prepare)
     return await run_in_threadpool(_run, request, uow.session, prepare)
 
 
 def _run(request: Request, session: Session, prepare) -> dict:
     """One request alone, in one worker thread and the unit of work's transaction (it
-    commits before the answer is sent): with group commit off (the in-process tests'
-    shared session), and for the crash test's negative control."""
+    commits before the answer is sent): a large batch, any request with group commit
+    off (the in-process tests' shared session), and the crash test's negative control."""
     state = request.app.state
     late = None
     if state.settings.testing.unsafe_ack_before_commit:
@@ -146,7 +153,7 @@ async def ingest_native(request: Request, uow: UowDep):
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     # The credential is checked before the body is decoded: no parsing work for strangers.
-    return await _ingest(request, uow,
+    return await _ingest(request, uow, message,
                          lambda db, lookup: authenticate_secret(db, key, token, protocol=DeviceProtocol.native,
                                                                 lookup=lookup),
                          lambda: _decode(native.decode, message), lambda: token)
@@ -162,7 +169,7 @@ async def ingest_osmand(request: Request, uow: UowDep):
     # The device key travels inside the message, so this protocol decodes
     # before it authenticates: once, in the worker thread, not on the event loop.
     decoded = functools.cache(lambda: _decode(osmand.decode, message))
-    await _ingest(request, uow,
+    await _ingest(request, uow, message,
                   lambda db, lookup: authenticate_secret(db, key, _limited(request, decoded().device_key),
                                                          protocol=DeviceProtocol.osmand, lookup=lookup),
                   decoded, lambda: decoded().device_key)
@@ -184,7 +191,7 @@ async def ingest_owntracks(request: Request, uow: UowDep):
     key = request.app.state.settings.auth.device_key
     x_user = request.headers.get("x-limit-u") or user
     x_device = request.headers.get("x-limit-d")
-    await _ingest(request, uow, lambda db, lookup: authenticate_owntracks(db, key, x_user, password, x_device, lookup),
+    await _ingest(request, uow, message, lambda db, lookup: authenticate_owntracks(db, key, x_user, password, x_device, lookup),
                   lambda: _decode(owntracks.decode, message), lambda: password)
     return JSONResponse([])
 

@@ -31,12 +31,17 @@ through the pipeline in one transaction:
   order, the second seeing the first's fixes. Late-fix replay is the
   pipeline's own, unchanged.
 - **The fleet is not serialised.** Each worker process has one group in
-  flight; the others run theirs on other supervisees at the same time.
+  flight; the others run theirs on other supervisees at the same time. A
+  group only *tries* its supervisees' locks: one whose lock another
+  transaction holds (a GPX import, an MQTT batch, another process's group) is
+  left out of the group and written on its own right after, waiting for that
+  lock in its own transaction, so only its own requests wait.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
+from concurrent.futures import ThreadPoolExecutor
 import logging
 import random
 import time
@@ -55,7 +60,7 @@ from geo.fences.cache import FenceCache
 from geo.ingest.device_cache import DeviceCache
 from geo.ingest.devices import CredentialLookup, DeviceIdentity
 from geo.ingest.fix import DecodedFix
-from geo.ingest.pipeline import IngestContext, ingest, ingest_many
+from geo.ingest.pipeline import IngestContext, SuperviseeBusy, ingest, ingest_many
 
 log = logging.getLogger("zhijiao.ingest")
 
@@ -75,6 +80,7 @@ class _Request:
     refused: BaseException | None = None  # by prepare (401, 403, 422, 429): final, never retried
     result: dict | None = None  # the pipeline's outcome in the current attempt...
     error: BaseException | None = None  # ...or its refusal there (reset when the group is written again)
+    busy: bool = False  # its supervisee's lock was held elsewhere: written on its own, after the group
 
 
 # The pipeline talks to the database through SQLAlchemy and through the raw psycopg
@@ -110,6 +116,10 @@ class GroupCommitter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._closing = False
+        # Requests whose supervisee was locked elsewhere wait for that lock here, each in a
+        # transaction of its own, so that only they wait (a few threads: they mostly sleep).
+        self._alone_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-alone")
+        self._alone_tasks: set[asyncio.Task] = set()
         self.groups = self.requests = 0  # for the benchmark's report
 
     async def start(self) -> None:
@@ -131,6 +141,8 @@ class GroupCommitter:
         self._wakeup.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*self._alone_tasks, return_exceptions=True)
+        self._alone_pool.shutdown(wait=False)
 
     async def submit(self, prepare: Prepare) -> dict:
         """The request's acknowledgement, once its fixes are committed (or its error)."""
@@ -161,6 +173,10 @@ class GroupCommitter:
                     if request.refused is None and request.error is None:
                         request.error, request.result = exc, None
             for request in group:
+                if request.busy and request.refused is None and request.error is None:
+                    self._alone_tasks.add(task := asyncio.create_task(self._write_alone(request)))
+                    task.add_done_callback(self._alone_tasks.discard)
+                    continue
                 if request.future.done():
                     continue  # the client went away; its fixes are committed all the same
                 error = request.refused or request.error
@@ -199,8 +215,8 @@ class GroupCommitter:
                     except Exception as exc:  # noqa: BLE001 - this request's refusal (401, 403, 422, 429)
                         request.refused = exc
             ready = [r for r in group if r.refused is None]
-            for request in ready:
-                request.result = request.error = None  # nothing of a rolled-back attempt stays
+            for request in ready:  # nothing of a rolled-back attempt stays
+                request.result, request.error, request.busy = None, None, False
             try:
                 self._run_waves(db, ready)
             except DatabaseError as exc:
@@ -209,15 +225,45 @@ class GroupCommitter:
                 db.rollback()
                 log.error("ingest group of %d requests failed (%s); writing each alone to find which",
                           len(ready), type(exc).__name__)
-                self._run_alone(db, ready)
+                self._run_one_by_one(db, ready)
             except Exception as exc:  # noqa: BLE001 - a bug somewhere in the group: find whose
                 db.rollback()
                 log.error("ingest group of %d requests failed; writing each alone to find which", len(ready),
                           exc_info=exc)
-                self._run_alone(db, ready)
+                self._run_one_by_one(db, ready)
             if self.delay_before_commit:
                 time.sleep(self.delay_before_commit)  # TEST ONLY: the crash test kills the server here
             db.commit()
+
+    async def _write_alone(self, request: _Request) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._alone_pool, self._write_alone_sync, request)
+        except Exception as exc:  # noqa: BLE001 - this request's answer
+            request.error, request.result = exc, None
+        if request.future.done():
+            return
+        if request.error is not None:
+            request.future.set_exception(request.error)
+        else:
+            request.future.set_result(request.result)
+
+    def _write_alone_sync(self, request: _Request) -> None:
+        """One request in its own transaction, waiting for its supervisee's lock."""
+        for attempt in range(_ATTEMPTS):
+            request.result = request.error = None
+            try:
+                with self.session_factory() as db:
+                    request.result = ingest(request.fixes, self._context(db, request, self.clock.now())).as_dict()
+                    db.commit()
+                return
+            except DatabaseError as exc:
+                if _sqlstate(exc) not in _RETRIED_SQLSTATES or attempt == _ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.001, 0.02))
+            except Exception as exc:  # noqa: BLE001 - a refusal (409, 403) or a bug: this request's answer
+                request.result, request.error = None, exc
+                return
 
     def _context(self, db: Session, request: _Request, now) -> IngestContext:
         return IngestContext(db=db, now=now, settings=self.settings, device=request.device, fences=self.fences)
@@ -234,21 +280,31 @@ class GroupCommitter:
             if k == len(waves):
                 waves.append([])
             waves[k].append(request)
+        busy: set[int] = set()
         for wave in waves:
-            results = ingest_many([(r.fixes, self._context(db, r, now)) for r in wave])
+            for request in wave:
+                request.busy = request.device.supervisee_id in busy
+            wave = [r for r in wave if not r.busy]
+            # Locks are tried, not waited for: a supervisee another transaction holds (a
+            # GPX import, an MQTT batch, another process's group) must not hold up the
+            # group; its requests are written on their own once this group is answered.
+            results = ingest_many([(r.fixes, self._context(db, r, now)) for r in wave], wait_for_locks=False)
             for request, result in zip(wave, results):
-                if isinstance(result, BaseException):
+                if isinstance(result, SuperviseeBusy):
+                    request.busy = True
+                    busy.add(request.device.supervisee_id)
+                elif isinstance(result, BaseException):
                     request.error = result  # refused before it wrote anything; the others go on
                 else:
                     request.result = result.as_dict()
 
-    def _run_alone(self, db: Session, ready: list[_Request]) -> None:
+    def _run_one_by_one(self, db: Session, ready: list[_Request]) -> None:
         """After a failure no refusal explains: each request alone, in a savepoint, so
         the one that fails gets its error (a 500, logged) and the rest are written.
         In supervisee-id order, as the waves take their locks."""
         now = self.clock.now()
         for request in sorted(ready, key=lambda r: r.device.supervisee_id):
-            request.result = request.error = None
+            request.result, request.error, request.busy = None, None, False
             try:
                 with db.begin_nested():
                     request.result = ingest(request.fixes, self._context(db, request, now)).as_dict()

@@ -83,7 +83,7 @@ def convert_datum(batch: Batch, ctx: IngestContext) -> None:
     batch.lon, batch.lat = lon, lat
 
 
-def prefetch(wave: list[tuple[Batch, IngestContext]]) -> None:
+def prefetch(wave: list[tuple[Batch, IngestContext]], *, wait: bool = True) -> None:
     """Lock every supervisee's ingest and read what the next steps need: one round trip for the wave."""
     requests = []
     for batch, ctx in wave:
@@ -93,7 +93,7 @@ def prefetch(wave: list[tuple[Batch, IngestContext]]) -> None:
             device_id=dev.device_id, supervisee_id=dev.supervisee_id, keys=list({f.dedup_key for f in batch.fixes}),
             first=min(times), last=max(times), count=len(batch.fixes),
             windows=needs_order(dev.kind, dev.positioning_grade)))
-    for (batch, _), prefetched in zip(wave, store.prefetch_many(wave[0][1].db, requests)):
+    for (batch, _), prefetched in zip(wave, store.prefetch_many(wave[0][1].db, requests, wait=wait)):
         batch.prefetched = prefetched
 
 
@@ -298,19 +298,31 @@ class IngestResult:
         return out
 
 
-def ingest_many(items: list[tuple[list[DecodedFix], IngestContext]]) -> list[IngestResult | ServiceError]:
+class SuperviseeBusy(Exception):
+    """Not written: another transaction holds this supervisee's ingest lock (ingest_many
+    with ``wait_for_locks=False``). The caller writes the batch again, on its own."""
+
+
+def ingest_many(items: list[tuple[list[DecodedFix], IngestContext]], *,
+                wait_for_locks: bool = True) -> list[IngestResult | ServiceError | SuperviseeBusy]:
     """Run every step over a wave of batches, one per supervisee, in one transaction
     (the contexts share it). Each batch's result, or the refusal of that batch alone
-    (the others are written). The caller commits, then acknowledges."""
+    (the others are written), or — without ``wait_for_locks`` — SuperviseeBusy for a
+    supervisee whose lock another transaction holds. The caller commits, then acknowledges."""
     wave: Wave = [(Batch(fixes=fixes), ctx) for fixes, ctx in items]
-    refusals: dict[int, ServiceError] = {}
+    refusals: dict[int, Exception] = {}
     live = [(batch, ctx) for batch, ctx in wave if batch.fixes]
     if live:
         for batch, ctx in live:
             convert_datum(batch, ctx)
-        prefetch(live)
+        prefetch(live, wait=wait_for_locks)
+        for batch, _ in live:
+            if not batch.prefetched.locked:
+                refusals[id(batch)] = SuperviseeBusy()
         checked = []
         for batch, ctx in live:
+            if id(batch) in refusals:
+                continue
             try:
                 for step in CHECKS:
                     step(batch, ctx)

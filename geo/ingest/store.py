@@ -107,6 +107,9 @@ class Prefetched:
     # (order_id, starts_at, ends_at) of positioning windows overlapping the
     # batch's time span; read only for devices that need an order.
     windows: list[tuple[int, datetime, datetime]]
+    # False: another transaction holds the supervisee's ingest lock and the caller
+    # asked not to wait (prefetch_many(wait=False)); nothing else here is to be used.
+    locked: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +141,15 @@ _IMPORTED_FINGERPRINTS = ("SELECT dedup_key, fingerprint FROM fixes WHERE device
 # flattened, so the volatile lock function runs row by row in the sort's order.
 _LOCKS = ("SELECT count(pg_advisory_xact_lock(1, s)) FROM"
           " (SELECT DISTINCT CAST(x %% 2000000000 AS integer) AS s FROM unnest(%s::bigint[]) AS x ORDER BY s) AS q")
+# Without waiting: the keys another transaction holds (try-locks never wait, so their
+# order does not matter for deadlocks; they are still taken in key order).
+_TRY_LOCKS = ("SELECT s FROM (SELECT DISTINCT CAST(x %% 2000000000 AS integer) AS s FROM unnest(%s::bigint[]) AS x"
+              " ORDER BY s) AS q WHERE NOT pg_try_advisory_xact_lock(1, s)")
 _WINDOWS = ("SELECT order_id, starts_at, ends_at FROM positioning_windows WHERE supervisee_id = %s"
             " AND starts_at <= %s AND ends_at > %s ORDER BY starts_at, order_id")
 
 
-def prefetch_many(db: Session, requests: Sequence[PrefetchRequest]) -> list[Prefetched]:
+def prefetch_many(db: Session, requests: Sequence[PrefetchRequest], *, wait: bool = True) -> list[Prefetched]:
     """Take each supervisee's ingest lock, then read dedup fingerprints, time
     neighbours, positioning windows, the fence generation and fresh fix ids, for
     every batch at once — a handful of set-based statements, pipelined, so a group
@@ -153,6 +160,10 @@ def prefetch_many(db: Session, requests: Sequence[PrefetchRequest]) -> list[Pref
     sees whatever the previous batch of each supervisee committed. The
     supervisees must be distinct: a second batch of one supervisee must read
     what the first wrote, so it comes in a later call (geo.ingest.pipeline's waves).
+
+    With ``wait=False`` a lock another transaction holds is not waited for: that
+    batch comes back with ``locked=False`` (a group commit then writes it on its
+    own, so that one long transaction elsewhere does not hold up the whole group).
     """
     sids = [r.supervisee_id for r in requests]
     if len(set(sids)) != len(sids):
@@ -161,7 +172,9 @@ def prefetch_many(db: Session, requests: Sequence[PrefetchRequest]) -> list[Pref
     devices = [(k, r) for k, r in enumerate(requests) if r.device_id is not None]
     pairs = [(k, r.device_id, key) for k, r in devices for key in r.keys]
     with conn.pipeline():
-        conn.execute(_LOCKS, (sids,))
+        busy = conn.execute(_TRY_LOCKS, (sids,)) if not wait else None
+        if wait:
+            conn.execute(_LOCKS, (sids,))
         fps = conn.execute(_FINGERPRINTS, ([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs]))
         imported = {k: conn.execute(_IMPORTED_FINGERPRINTS, (r.supervisee_id, list(r.keys)))
                     for k, r in enumerate(requests) if r.device_id is None}
@@ -181,10 +194,12 @@ def prefetch_many(db: Session, requests: Sequence[PrefetchRequest]) -> list[Pref
     for k, *row in neighbours.fetchall():
         near[k].append(tuple(row))
     fence_gen = gen.fetchone()[0]
+    held_elsewhere = {row[0] for row in busy.fetchall()} if busy is not None else set()
     all_ids = [row[0] for row in ids.fetchall()]
     out, at = [], 0
     for k, r in enumerate(requests):
         out.append(Prefetched(known[k], near[k], fence_gen, all_ids[at:at + r.count],
-                              [tuple(row) for row in wins[k].fetchall()] if k in wins else []))
+                              [tuple(row) for row in wins[k].fetchall()] if k in wins else [],
+                              locked=r.supervisee_id % 2_000_000_000 not in held_elsewhere))
         at += r.count
     return out

@@ -269,3 +269,39 @@ def test_the_credential_cache_generation_moves_only_on_what_authentication_reads
         conn.execute("UPDATE devices SET protocol = 'osmand' WHERE id = %s", (did,))
         assert gen(conn) not in (inside,)
         conn.execute("UPDATE devices SET protocol = 'native' WHERE id = %s", (did,))
+
+
+def test_a_supervisee_locked_elsewhere_holds_up_only_its_own_requests(scene: Scene, server: str) -> None:
+    """Another transaction holds supervisee "a"'s ingest lock (as a long GPX import would):
+    "b"'s requests in the same group are answered at once; "a"'s once the lock is free."""
+    t = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    tag = uuid.uuid4().hex[:6]
+    holder = psycopg.connect(scene.url)
+    holder.execute("SELECT pg_advisory_xact_lock(1, %s)", (scene.world.supervisees["a"].id,))
+    answered: dict[str, float] = {}
+    began = time.monotonic()
+
+    def send(key: str, n: int) -> httpx.Response:
+        r = _post(server, scene.secrets[key], [_fix(f"lock-{tag}-{key}-{n}", t + timedelta(seconds=n), FAR)])
+        answered[f"{key}{n}"] = time.monotonic() - began
+        return r
+
+    results: list = []
+    sender = threading.Thread(target=lambda: results.extend(
+        _concurrently([lambda n=n: send("a", n) for n in range(2)] + [lambda n=n: send("b", n) for n in range(3)])))
+    sender.start()
+    try:
+        deadline = time.monotonic() + 20
+        while sum(k.startswith("b") for k in answered) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sum(k.startswith("b") for k in answered) == 3, answered  # not held up by "a"'s lock
+        time.sleep(1.0)
+        assert not any(k.startswith("a") for k in answered), answered  # "a" waits for its lock...
+    finally:
+        holder.rollback()  # ...until the other transaction ends
+        holder.close()
+    sender.join(60)
+    assert [r.status_code for r in results] == [200] * 5, results
+    with psycopg.connect(scene.url) as conn:
+        stored = conn.execute("SELECT count(*) FROM fixes WHERE dedup_key LIKE %s", (f"lock-{tag}-%",)).fetchone()[0]
+    assert stored == 5

@@ -138,8 +138,9 @@ def _device(request: Request, uow: UowDep):
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("device bearer token required")
     ctx = anonymous_ctx(request, uow)
-    device = authenticate_secret(uow.session, request.app.state.settings.auth.device_key, token.strip(),
-                                 protocol=DeviceProtocol.native)
+    state = request.app.state
+    device = authenticate_secret(state.settings.auth.device_key, token.strip(), protocol=DeviceProtocol.native,
+                                 lookup=state.device_cache.lookup_in(uow.session))
     return ctx, device
 
 

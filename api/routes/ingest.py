@@ -28,6 +28,7 @@ from geo.datum import DatumName
 from geo.ingest.decoders import Decoded, DeviceMessage, gpx, native, osmand, owntracks
 from geo.ingest.devices import CredentialLookup, DeviceIdentity, authenticate_owntracks, authenticate_secret
 from geo.ingest.errors import DecodeError
+from geo.ingest.group_commit import Prepare
 from geo.ingest.pipeline import IngestContext, ingest
 from supervision.models import DeviceProtocol, Role
 from supervision.supervisees import get_scoped
@@ -61,14 +62,14 @@ def _decode(decoder: Decoder, message: DeviceMessage) -> Decoded:
         raise _decode_error(exc) from None
 
 
-Auth = Callable[[Session, CredentialLookup], DeviceIdentity]
+Auth = Callable[[CredentialLookup], DeviceIdentity]
 
 
 def _prepare(request: Request, auth: Auth, decoded: Callable[[], Decoded],
-             credential: Callable[[], str]) -> Callable[[Session, CredentialLookup], tuple[DeviceIdentity, list]]:
+             credential: Callable[[], str]) -> Prepare:
     """What refuses a request before the pipeline: authenticate, decode, limit its fixes."""
-    def prepare(db: Session, lookup: CredentialLookup) -> tuple[DeviceIdentity, list]:
-        device = auth(db, lookup)
+    def prepare(lookup: CredentialLookup) -> tuple[DeviceIdentity, list]:
+        device = auth(lookup)
         fixes = decoded().fixes
         check_device_fixes(request, credential(), len(fixes))
         return device, fixes
@@ -102,8 +103,7 @@ def _run(request: Request, session: Session, prepare) -> dict:
     if state.settings.testing.unsafe_ack_before_commit:
         session = late = state.session_factory()  # the crash test's negative control only
     try:
-        cache = state.device_cache
-        device, fixes = prepare(session, functools.partial(cache.lookup, session, cache.sync(session)))
+        device, fixes = prepare(state.device_cache.lookup_in(session))
         ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
                             fences=state.fence_cache)
         result = ingest(fixes, ctx).as_dict()
@@ -154,8 +154,7 @@ async def ingest_native(request: Request, uow: UowDep):
     key = request.app.state.settings.auth.device_key
     # The credential is checked before the body is decoded: no parsing work for strangers.
     return await _ingest(request, uow, message,
-                         lambda db, lookup: authenticate_secret(db, key, token, protocol=DeviceProtocol.native,
-                                                                lookup=lookup),
+                         lambda lookup: authenticate_secret(key, token, protocol=DeviceProtocol.native, lookup=lookup),
                          lambda: _decode(native.decode, message), lambda: token)
 
 
@@ -170,8 +169,8 @@ async def ingest_osmand(request: Request, uow: UowDep):
     # before it authenticates: once, in the worker thread, not on the event loop.
     decoded = functools.cache(lambda: _decode(osmand.decode, message))
     await _ingest(request, uow, message,
-                  lambda db, lookup: authenticate_secret(db, key, _limited(request, decoded().device_key),
-                                                         protocol=DeviceProtocol.osmand, lookup=lookup),
+                  lambda lookup: authenticate_secret(key, _limited(request, decoded().device_key),
+                                                     protocol=DeviceProtocol.osmand, lookup=lookup),
                   decoded, lambda: decoded().device_key)
     return PlainTextResponse("OK")
 
@@ -191,7 +190,7 @@ async def ingest_owntracks(request: Request, uow: UowDep):
     key = request.app.state.settings.auth.device_key
     x_user = request.headers.get("x-limit-u") or user
     x_device = request.headers.get("x-limit-d")
-    await _ingest(request, uow, message, lambda db, lookup: authenticate_owntracks(db, key, x_user, password, x_device, lookup),
+    await _ingest(request, uow, message, lambda lookup: authenticate_owntracks(key, x_user, password, x_device, lookup),
                   lambda: _decode(owntracks.decode, message), lambda: password)
     return JSONResponse([])
 

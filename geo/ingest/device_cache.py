@@ -19,39 +19,29 @@ every time. The cache answers it from memory and stays exact:
 """
 from __future__ import annotations
 
+import functools
 import threading
-from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.ingest.devices import DeviceIdentity
+from geo.ingest.devices import CredentialLookup, DeviceRecord, find_by_credential
 
 # Far above one process's share of a province; reached, the cache starts again
 # (a flood of distinct valid credentials is bounded by the devices table).
 MAX_ENTRIES = 500_000
-
-_LOOKUP = text(
-    "SELECT d.id, d.supervisee_id, s.office_id, s.tier, d.protocol, s.status, d.kind, d.positioning_grade,"
-    " d.owntracks_user, d.owntracks_device"
-    " FROM devices d JOIN supervisees s ON s.id = d.supervisee_id"
-    " WHERE d.credential_hash = :h AND d.protocol = :p AND d.active")
-
-
-@dataclass(frozen=True, slots=True)
-class CachedDevice:
-    identity: DeviceIdentity
-    owntracks_user: str | None
-    owntracks_device: str | None
 
 
 class DeviceCache:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._lock = threading.Lock()
         self._gen: int | None = None
-        self._entries: dict[tuple[str, str], tuple[int, CachedDevice]] = {}
+        self._entries: dict[tuple[str, str], tuple[int, DeviceRecord]] = {}
         self._max = max_entries
-        self.hits = self.misses = 0
+
+    def lookup_in(self, db: Session) -> CredentialLookup:
+        """The lookup for one transaction: the generation is read in it first (one query)."""
+        return functools.partial(self.lookup, db, self.sync(db))
 
     def sync(self, db: Session) -> int:
         """The current generation, read in ``db``'s transaction; entries of any other are dropped."""
@@ -62,19 +52,16 @@ class DeviceCache:
                 self._gen = gen
         return gen
 
-    def lookup(self, db: Session, gen: int, credential_hash: str, protocol: str) -> CachedDevice | None:
-        """The active device of ``protocol`` with this credential hash, as of generation ``gen``."""
+    def lookup(self, db: Session, gen: int, credential_hash: str, protocol: str) -> DeviceRecord | None:
+        """find_by_credential as of generation ``gen``: from memory when it was read under it."""
         key = (credential_hash, protocol)
         with self._lock:
             hit = self._entries.get(key)
         if hit is not None and hit[0] == gen:
-            self.hits += 1
             return hit[1]
-        self.misses += 1
-        row = db.execute(_LOOKUP, {"h": credential_hash, "p": protocol}).first()
-        if row is None:
+        found = find_by_credential(db, credential_hash, protocol)
+        if found is None:
             return None
-        found = CachedDevice(DeviceIdentity(*row[:8]), row[8], row[9])
         with self._lock:
             if gen == self._gen:  # read under an older generation: used once, never kept
                 if len(self._entries) >= self._max:

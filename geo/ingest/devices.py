@@ -9,8 +9,8 @@ with, so a native app's bearer secret never works in a URL.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,9 +18,6 @@ from sqlalchemy.orm import Session
 from core.errors import Forbidden, Unauthorized
 from core.security import keyed_hash
 from supervision.models import Device, DeviceProtocol, Supervisee
-
-if TYPE_CHECKING:
-    from geo.ingest.device_cache import CachedDevice
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,24 +34,38 @@ class DeviceIdentity:
     positioning_grade: bool = False
 
 
-def _lookup(db: Session, device_key: str, secret: str, protocol: str) -> DeviceIdentity | None:
-    # The protocol is part of the lookup: a credential works only on its own
-    # device's route. A native bearer secret sent as an OsmAnd ``id`` (in a URL,
-    # hence in proxies' logs) is refused exactly like an unknown one, so the
-    # answer does not tell a prober that the secret exists.
-    if not secret:
-        return None
-    return _identity(db, Device.credential_hash == keyed_hash(device_key, secret), Device.protocol == protocol)
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """An active device as authentication reads it: its identity and its OwnTracks names."""
+
+    identity: DeviceIdentity
+    owntracks_user: str | None
+    owntracks_device: str | None
 
 
-def _identity(db: Session, *where) -> DeviceIdentity | None:
-    row = db.execute(
-        select(Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol, Supervisee.status,
-               Device.kind, Device.positioning_grade)
-        .join(Supervisee, Supervisee.id == Device.supervisee_id)
-        .where(*where, Device.active.is_(True))
-    ).first()
-    return DeviceIdentity(*row) if row else None
+# Everything authentication reads of a device; migration 0024's triggers watch these columns.
+_COLUMNS = (Device.id, Device.supervisee_id, Supervisee.office_id, Supervisee.tier, Device.protocol, Supervisee.status,
+            Device.kind, Device.positioning_grade, Device.owntracks_user, Device.owntracks_device)
+
+
+def _find(db: Session, *where) -> DeviceRecord | None:
+    row = db.execute(select(*_COLUMNS).join(Supervisee, Supervisee.id == Device.supervisee_id)
+                     .where(*where, Device.active.is_(True))).first()
+    return DeviceRecord(DeviceIdentity(*row[:8]), row[8], row[9]) if row else None
+
+
+def find_by_credential(db: Session, credential_hash: str, protocol: str) -> DeviceRecord | None:
+    """The active ``protocol`` device with this credential hash. The protocol is part of
+    the lookup: a credential works only on its own device's route. A native bearer
+    secret sent as an OsmAnd ``id`` (in a URL, hence in proxies' logs) is refused
+    exactly like an unknown one, so the answer does not tell a prober that the secret
+    exists."""
+    return _find(db, Device.credential_hash == credential_hash, Device.protocol == protocol)
+
+
+# (credential hash, protocol) -> the device: geo.ingest.device_cache.DeviceCache.lookup_in(db),
+# find_by_credential answered from memory while nothing it reads has changed.
+CredentialLookup = Callable[[str, str], DeviceRecord | None]
 
 
 def _active(ident: DeviceIdentity) -> DeviceIdentity:
@@ -65,43 +76,26 @@ def _active(ident: DeviceIdentity) -> DeviceIdentity:
     return ident
 
 
-class CredentialLookup(Protocol):
-    """What the ingest routes authenticate against: geo.ingest.device_cache.DeviceCache, synced
-    in the request's transaction (``lookup(credential_hash, protocol)``)."""
-
-    def __call__(self, credential_hash: str, protocol: str) -> CachedDevice | None: ...
-
-
-def authenticate_secret(db: Session, device_key: str, secret: str, *, protocol: str,
-                        lookup: CredentialLookup | None = None) -> DeviceIdentity:
-    """A bearer token or OsmAnd id of a ``protocol`` device: the keyed hash finds it in one lookup
-    (from the credential cache when one is given)."""
-    if lookup is not None:
-        found = lookup(keyed_hash(device_key, secret), protocol) if secret else None
-        ident = found.identity if found else None
-    else:
-        ident = _lookup(db, device_key, secret, protocol)
-    if ident is None:
+def _by_secret(device_key: str, secret: str, protocol: str, lookup: CredentialLookup) -> DeviceRecord:
+    found = lookup(keyed_hash(device_key, secret), protocol) if secret else None
+    if found is None:
         raise Unauthorized("unknown or inactive device credential")
-    return _active(ident)
+    return found
 
 
-def authenticate_owntracks(db: Session, device_key: str, user: str, password: str, device: str | None,
-                           lookup: CredentialLookup | None = None) -> DeviceIdentity:
-    if lookup is not None:
-        found = lookup(keyed_hash(device_key, password), DeviceProtocol.owntracks) if password else None
-        ident, names = (found.identity, (found.owntracks_user, found.owntracks_device)) if found else (None, None)
-    else:
-        ident = _lookup(db, device_key, password, DeviceProtocol.owntracks)
-        names = ident and tuple(db.execute(select(Device.owntracks_user, Device.owntracks_device)
-                                           .where(Device.id == ident.device_id)).one())
-    if ident is None:
-        raise Unauthorized("unknown or inactive device credential")
+def authenticate_secret(device_key: str, secret: str, *, protocol: str, lookup: CredentialLookup) -> DeviceIdentity:
+    """A bearer token or OsmAnd id of a ``protocol`` device: the keyed hash finds it in one lookup."""
+    return _active(_by_secret(device_key, secret, protocol, lookup).identity)
+
+
+def authenticate_owntracks(device_key: str, user: str, password: str, device: str | None,
+                           lookup: CredentialLookup) -> DeviceIdentity:
+    found = _by_secret(device_key, password, DeviceProtocol.owntracks, lookup)
     # The secret decides; the names must also match what was registered, so a
     # leaked secret cannot be replayed under another OwnTracks identity.
-    if names[0] != user or (device is not None and names[1] != device):
+    if found.owntracks_user != user or (device is not None and found.owntracks_device != device):
         raise Unauthorized("OwnTracks user/device does not match the credential")
-    return _active(ident)
+    return _active(found.identity)
 
 
 def identify_owntracks_topic(db: Session, user: str, device: str) -> DeviceIdentity:
@@ -112,8 +106,8 @@ def identify_owntracks_topic(db: Session, user: str, device: str) -> DeviceIdent
     names the device. Checked again here: a device disabled in zhijiao may still
     publish until the broker has reloaded its files.
     """
-    ident = _identity(db, Device.protocol == DeviceProtocol.owntracks, Device.owntracks_user == user,
-                      Device.owntracks_device == device)
-    if ident is None:
+    found = _find(db, Device.protocol == DeviceProtocol.owntracks, Device.owntracks_user == user,
+                  Device.owntracks_device == device)
+    if found is None:
         raise Unauthorized("no active OwnTracks device publishes on this topic")
-    return _active(ident)
+    return _active(found.identity)

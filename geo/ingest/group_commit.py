@@ -40,7 +40,6 @@ through the pipeline in one transaction:
 from __future__ import annotations
 
 import asyncio
-import functools
 from concurrent.futures import ThreadPoolExecutor
 import logging
 import random
@@ -64,9 +63,9 @@ from geo.ingest.pipeline import IngestContext, SuperviseeBusy, ingest, ingest_ma
 
 log = logging.getLogger("zhijiao.ingest")
 
-# prepare(db, lookup) -> (the device, its decoded fixes): authentication, decoding and
+# prepare(lookup) -> (the device, its decoded fixes): authentication, decoding and
 # the per-credential limits — everything that refuses a request before the pipeline.
-Prepare = Callable[[Session, CredentialLookup], tuple[DeviceIdentity, list[DecodedFix]]]
+Prepare = Callable[[CredentialLookup], tuple[DeviceIdentity, list[DecodedFix]]]
 _RETRIED_SQLSTATES = {"40P01", "40001"}  # deadlock, serialisation failure: the whole group again
 _ATTEMPTS = 3
 
@@ -91,6 +90,19 @@ DatabaseError = (DBAPIError, psycopg.Error)
 def _sqlstate(exc: BaseException) -> str | None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     return getattr(orig, "sqlstate", None)
+
+
+def _retrying(write: Callable[[], None], what: str) -> None:
+    """``write`` (one transaction), again after a deadlock or serialisation failure."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            write()
+            return
+        except DatabaseError as exc:
+            if _sqlstate(exc) not in _RETRIED_SQLSTATES or attempt == _ATTEMPTS - 1:
+                raise
+            log.warning("%s: sqlstate %s; writing it again", what, _sqlstate(exc))
+            time.sleep(random.uniform(0.001, 0.02))  # so that two retrying writers do not meet again
 
 
 def _groups_fault(exc: BaseException) -> bool:
@@ -120,7 +132,6 @@ class GroupCommitter:
         # transaction of its own, so that only they wait (a few threads: they mostly sleep).
         self._alone_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-alone")
         self._alone_tasks: set[asyncio.Task] = set()
-        self.groups = self.requests = 0  # for the benchmark's report
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="ingest group commit")
@@ -186,30 +197,19 @@ class GroupCommitter:
                     request.future.set_result(request.result)
 
     def _write(self, group: list[_Request]) -> None:
-        """In a worker thread: the group's one transaction (again after a deadlock)."""
-        self.groups += 1
-        self.requests += len(group)
-        for attempt in range(_ATTEMPTS):
-            try:
-                self._attempt(group)
-                return
-            except DatabaseError as exc:
-                if _sqlstate(exc) not in _RETRIED_SQLSTATES or attempt == _ATTEMPTS - 1:
-                    raise
-                log.warning("ingest group of %d requests: sqlstate %s; writing it again", len(group), _sqlstate(exc))
-                time.sleep(random.uniform(0.001, 0.02))  # so that two retrying groups do not meet again
+        """In a worker thread: the group's one transaction."""
+        _retrying(lambda: self._attempt(group), f"ingest group of {len(group)} requests")
 
     def _attempt(self, group: list[_Request]) -> None:
         with self.session_factory() as db:
-            gen = self.devices.sync(db)
-            lookup = functools.partial(self.devices.lookup, db, gen)
+            lookup = self.devices.lookup_in(db)
             for request in group:
                 # Authenticated, decoded and charged to the device's limits once: a group
                 # written again after a deadlock keeps that (the identity as it was read
                 # when the request was first taken, as any transaction reads it at its start).
                 if request.device is None and request.refused is None:
                     try:
-                        request.device, request.fixes = request.prepare(db, lookup)
+                        request.device, request.fixes = request.prepare(lookup)
                     except DatabaseError:
                         raise  # the database's failure, not this request's: the whole group
                     except Exception as exc:  # noqa: BLE001 - this request's refusal (401, 403, 422, 429)
@@ -250,20 +250,19 @@ class GroupCommitter:
 
     def _write_alone_sync(self, request: _Request) -> None:
         """One request in its own transaction, waiting for its supervisee's lock."""
-        for attempt in range(_ATTEMPTS):
+        def attempt() -> None:
             request.result = request.error = None
-            try:
-                with self.session_factory() as db:
+            with self.session_factory() as db:
+                try:
                     request.result = ingest(request.fixes, self._context(db, request, self.clock.now())).as_dict()
-                    db.commit()
-                return
-            except DatabaseError as exc:
-                if _sqlstate(exc) not in _RETRIED_SQLSTATES or attempt == _ATTEMPTS - 1:
+                except DatabaseError:
                     raise
-                time.sleep(random.uniform(0.001, 0.02))
-            except Exception as exc:  # noqa: BLE001 - a refusal (409, 403) or a bug: this request's answer
-                request.result, request.error = None, exc
-                return
+                except Exception as exc:  # noqa: BLE001 - a refusal (409, 403) or a bug: this request's answer
+                    request.error = exc
+                    return
+                db.commit()
+
+        _retrying(attempt, "ingest request")
 
     def _context(self, db: Session, request: _Request, now) -> IngestContext:
         return IngestContext(db=db, now=now, settings=self.settings, device=request.device, fences=self.fences)

@@ -49,7 +49,7 @@ def test_a_database_error_of_one_request_fails_only_that_request(server_url: str
             ghost = DeviceIdentity(None, 987_654_321, real["a"].office_id, "ordinary", "gpx", "active")
 
             def request(device: DeviceIdentity, key: str) -> _Request:
-                return _Request(lambda db, lookup: (device, [_fix(key, t)]), None)
+                return _Request(lambda lookup: (device, [_fix(key, t)]), None)
 
             group = [request(real["a"], "fb-a"), request(ghost, "fb-ghost"), request(real["b"], "fb-b")]
             with caplog.at_level(logging.ERROR, logger="zhijiao.ingest"):

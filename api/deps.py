@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -95,6 +96,28 @@ def unit_of_work(request: Request, session: Annotated[Session, Depends(get_db)])
 
 # scope="function": the exit (the commit) runs before the response is sent.
 UowDep = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+
+
+@contextmanager
+def transaction(request: Request) -> Iterator[Session]:
+    """A request's one transaction, opened where it is needed rather than by FastAPI:
+    unit_of_work's policy for a caller nobody has authenticated as a principal
+    (a device): commit on success, roll back on anything else. The device ingest
+    routes use it because a sync dependency costs each request two hops to a
+    worker thread, and most of their requests never need a session of their own
+    (they join a group commit). Honours a test's override of get_db."""
+    provider = request.app.dependency_overrides.get(get_db, get_db)
+    sessions = provider(request)
+    session = next(sessions)
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    else:
+        session.commit()
+    finally:
+        sessions.close()
 
 
 def request_context(request: Request, principal: Principal | None = None) -> RequestContext:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
+from fastapi import Request
 
 
 def _server_url() -> str:
@@ -186,7 +187,7 @@ def app(settings, clock, engine, db):
 
     application = create_app(settings, clock=clock, engine=engine)
 
-    def _shared_session():
+    def _shared_session(request: Request):  # noqa: ARG001 - as get_db's (api.deps.transaction calls it so)
         # What the test set up is committed before the request, as in real
         # use (a savepoint release inside the test's rolled-back transaction):
         # a refused request rolls its own transaction back (api.deps), and

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
-
 from sqlalchemy.orm import Session
 
-from api.deps import UnitOfWork, UowDep
+from api.deps import transaction
 from api.limits import check_device, check_device_fixes, heavy_route
 from core.errors import Forbidden, Invalid, Unauthorized
 from core.schemas import Id
@@ -77,7 +76,7 @@ def _prepare(request: Request, auth: Auth, decoded: Callable[[], Decoded],
     return prepare
 
 
-async def _ingest(request: Request, uow: UnitOfWork, message: DeviceMessage, auth: Auth,
+async def _ingest(request: Request, message: DeviceMessage, auth: Auth,
                   decoded: Callable[[], Decoded], credential: Callable[[], str]) -> dict:
     """The request's fixes ingested and committed; the acknowledgement.
 
@@ -85,34 +84,45 @@ async def _ingest(request: Request, uow: UnitOfWork, message: DeviceMessage, aut
     commit. A large batch already pays its round trips and commit once for many
     fixes; in a group it would only make the phones behind it wait, and run
     one batch at a time where several can overlap, so it has its own
-    transaction, in a worker thread, as every request had before groups."""
+    transaction, in a worker thread, as every request had before groups.
+
+    The routes take no unit of work from FastAPI: a sync dependency costs two
+    hops to a worker thread per request, and the group needs none of it."""
     state = request.app.state
     prepare = _prepare(request, auth, decoded, credential)
     if (state.group_commit is not None and len(message.body) <= state.settings.ingest.group_max_body_bytes
             and not state.settings.testing.unsafe_ack_before_commit):
         return await state.group_commit.submit(prepare)
-    return await run_in_threadpool(_run, request, uow.session, prepare)
+    return await run_in_threadpool(_run, request, prepare)
 
 
-def _run(request: Request, session: Session, prepare) -> dict:
-    """One request alone, in one worker thread and the unit of work's transaction (it
-    commits before the answer is sent): a large batch, any request with group commit
-    off (the in-process tests' shared session), and the crash test's negative control."""
+def _run(request: Request, prepare: Prepare) -> dict:
+    """One request alone, in one worker thread and a transaction of its own (committed
+    before the answer is sent): a large batch, any request with group commit off (the
+    in-process tests' shared session), and the crash test's negative control."""
     state = request.app.state
-    late = None
     if state.settings.testing.unsafe_ack_before_commit:
-        session = late = state.session_factory()  # the crash test's negative control only
+        return _run_ack_before_commit(request, prepare)
+    with transaction(request) as session:
+        return _ingest_in(session, state, prepare)
+
+
+def _ingest_in(session: Session, state, prepare: Prepare) -> dict:
+    device, fixes = prepare(state.device_cache.lookup_in(session))
+    ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
+                        fences=state.fence_cache)
+    return ingest(fixes, ctx).as_dict()
+
+
+def _run_ack_before_commit(request: Request, prepare: Prepare) -> dict:
+    """TEST ONLY (the crash test's negative control): answer, then commit."""
+    session = request.app.state.session_factory()
     try:
-        device, fixes = prepare(state.device_cache.lookup_in(session))
-        ctx = IngestContext(db=session, now=state.clock.now(), settings=state.settings, device=device,
-                            fences=state.fence_cache)
-        result = ingest(fixes, ctx).as_dict()
+        result = _ingest_in(session, request.app.state, prepare)
     except BaseException:
-        if late is not None:
-            late.close()
+        session.close()
         raise
-    if late is not None:
-        _commit_later(late)
+    _commit_later(session)
     return result
 
 
@@ -147,13 +157,13 @@ def _bearer(request: Request) -> str:
 
 
 @router.post("/ingest/native", summary="Batch of fixes from our own app (device bearer token)")
-async def ingest_native(request: Request, uow: UowDep):
+async def ingest_native(request: Request):
     token = _bearer(request)
     check_device(request, token)  # before the body is even read
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     # The credential is checked before the body is decoded: no parsing work for strangers.
-    return await _ingest(request, uow, message,
+    return await _ingest(request, message,
                          lambda lookup: authenticate_secret(key, token, protocol=DeviceProtocol.native, lookup=lookup),
                          lambda: _decode(native.decode, message), lambda: token)
 
@@ -162,13 +172,13 @@ async def ingest_native(request: Request, uow: UowDep):
             response_class=PlainTextResponse)
 @router.post("/ingest/osmand", operation_id="ingest_osmand_post", summary="OsmAnd / Traccar Client, form or JSON",
              response_class=PlainTextResponse)
-async def ingest_osmand(request: Request, uow: UowDep):
+async def ingest_osmand(request: Request):
     message = await _message(request)
     key = request.app.state.settings.auth.device_key
     # The device key travels inside the message, so this protocol decodes
     # before it authenticates: once, in the worker thread, not on the event loop.
     decoded = functools.cache(lambda: _decode(osmand.decode, message))
-    await _ingest(request, uow, message,
+    await _ingest(request, message,
                   lambda lookup: authenticate_secret(key, _limited(request, decoded().device_key),
                                                      protocol=DeviceProtocol.osmand, lookup=lookup),
                   decoded, lambda: decoded().device_key)
@@ -176,7 +186,7 @@ async def ingest_osmand(request: Request, uow: UowDep):
 
 
 @router.post("/ingest/owntracks", summary="OwnTracks HTTP mode (Basic auth)")
-async def ingest_owntracks(request: Request, uow: UowDep):
+async def ingest_owntracks(request: Request):
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     try:
@@ -190,7 +200,7 @@ async def ingest_owntracks(request: Request, uow: UowDep):
     key = request.app.state.settings.auth.device_key
     x_user = request.headers.get("x-limit-u") or user
     x_device = request.headers.get("x-limit-d")
-    await _ingest(request, uow, message, lambda lookup: authenticate_owntracks(key, x_user, password, x_device, lookup),
+    await _ingest(request, message, lambda lookup: authenticate_owntracks(key, x_user, password, x_device, lookup),
                   lambda: _decode(owntracks.decode, message), lambda: password)
     return JSONResponse([])
 

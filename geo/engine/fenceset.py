@@ -99,6 +99,39 @@ class FenceSet:
         self._w_end = np.array([w.end_s for w in rows], np.int64)
         self._w_mask = np.array([w.weekday_mask for w in rows], np.int64)
 
+    @classmethod
+    def concat(cls, sets: list[FenceSet]) -> FenceSet:
+        """One set judging the supervisees of several (which must be distinct), built
+        from their arrays without recomputing anything: the ingest pipeline judges
+        a whole wave of phones, each with its cached set, in one call instead of one
+        call per phone (each call costs some fifty numpy operations, whatever its size)."""
+        sets = sorted((s for s in sets if len(s)), key=lambda s: int(s._sup_keys[0]))
+        if not sets:
+            return cls(())
+        first = sets[0]
+        if any(s.tz != first.tz or s.leave_relaxes_curfew != first.leave_relaxes_curfew for s in sets):
+            raise ValueError("fence sets with different time zones or leave rules cannot be judged together")
+        keys = np.concatenate([s._sup_keys for s in sets])
+        if np.any(np.diff(keys) <= 0):
+            raise ValueError("fence sets to concatenate must hold distinct supervisees")
+        out = cls.__new__(cls)
+        out.tz, out.leave_relaxes_curfew = first.tz, first.leave_relaxes_curfew
+        out.fences = tuple(f for s in sets for f in s.fences)
+        fence_offsets = np.cumsum([0] + [len(s) for s in sets[:-1]])
+        zone_offsets = np.cumsum([0] + [len(s._zones.zones) for s in sets[:-1]])
+        row_offsets = np.cumsum([0] + [s._w_start.size for s in sets[:-1]])
+        out._sup_keys = keys
+        out._sup_start = np.concatenate([s._sup_start + o for s, o in zip(sets, fence_offsets)])
+        out._sup_count = np.concatenate([s._sup_count for s in sets])
+        for name in ("_id", "_version", "_kind", "_from", "_to", "_circle", "_clon", "_clat", "_crad",
+                     "_w_start", "_w_end", "_w_mask"):
+            setattr(out, name, np.concatenate([getattr(s, name) for s in sets]))
+        out._zix = np.concatenate([s._zix + o for s, o in zip(sets, zone_offsets)])
+        out._zones = ZoneTable.concat([s._zones for s in sets])
+        out._w_ptr = np.concatenate([s._w_ptr[:-1] + o for s, o in zip(sets, row_offsets)]
+                                    + [np.array([sum(s._w_start.size for s in sets)], np.int64)]).astype(np.int64)
+        return out
+
     def __len__(self) -> int:
         return len(self.fences)
 

@@ -3,7 +3,9 @@
 The fold (geo.engine.persistence) is a pure function of the ordered fixes.
 Each fold (one supervisee + fence) keeps a few snapshots of the fold; a batch replays from the
 newest snapshot older than its earliest fix, with every stored observation
-after that snapshot plus the new ones. The recomputed episodes are then
+after that snapshot plus the new ones. The newest snapshot is the running
+state: a batch whose fixes all follow it (the common case, a phone in order)
+reads only that one and writes back only its new state. The recomputed episodes are then
 reconciled with the stored ones: matched by overlapping time, created when
 new, withdrawn (never deleted) when late data disproves them. The final set
 of episodes is therefore the same for every arrival order.
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg.types.json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,14 +59,46 @@ def _to_dt(t: float | None) -> datetime | None:
 
 
 Snapshots = list[dict[str, Any]]  # sorted by as_of, oldest first
+# The newest snapshot is the fold's running state, replaced by each in-order batch; it
+# is kept as a checkpoint (the next batch appends after it) once it is this much fix
+# time newer than the checkpoint before it. A late fix replays from the newest
+# checkpoint before it, so spacing them costs at most this much replay.
+CHECKPOINT_SPACING_S = 600.0
 
 
-def load_folds(db: Session, fence_ids: list[int]) -> dict[int, Snapshots]:
-    """The stored snapshots of these folds. The caller holds the supervisee's
-    ingest lock: no other batch folds these fences now."""
-    rows = store.raw_connection(db).execute(
-        "SELECT fence_id, snapshots FROM fence_folds WHERE fence_id = ANY(%s)", (fence_ids,)).fetchall()
-    return {fid: cps for fid, cps in rows}
+@dataclass(frozen=True, slots=True)
+class FoldHead:
+    """What an in-order batch needs of a stored fold: its newest snapshot, how many
+    there are, and the time of the one before (whether the newest is a checkpoint)."""
+
+    count: int
+    newest: dict[str, Any]
+    before_newest: list | None  # as_of of the snapshot before the newest
+
+
+def _fold_loads(data: bytes) -> Any:
+    # Snapshots hold small numbers only: orjson, whose parser is several times faster.
+    return orjson.loads(data)
+
+
+def load_folds(db: Session, fence_ids: list[int]) -> dict[int, FoldHead]:
+    """The heads of these folds: the newest snapshot of each, not the whole list (an
+    in-order batch replays from it and needs nothing older). The caller holds the
+    supervisee's ingest lock: no other batch folds these fences now."""
+    with store.raw_connection(db).cursor() as cur:
+        psycopg.types.json.set_json_loads(_fold_loads, cur)
+        rows = cur.execute(
+            "SELECT fence_id, jsonb_array_length(snapshots), snapshots->-1, snapshots->-2->'as_of' FROM fence_folds"
+            " WHERE fence_id = ANY(%s) AND jsonb_array_length(snapshots) > 0", (fence_ids,)).fetchall()
+    return {fid: FoldHead(count, newest, before) for fid, count, newest, before in rows}
+
+
+def load_snapshots(db: Session, fence_id: int) -> Snapshots | None:
+    """Every stored snapshot of one fold: for a late batch, or to thin a full list."""
+    with store.raw_connection(db).cursor() as cur:
+        psycopg.types.json.set_json_loads(_fold_loads, cur)
+        row = cur.execute("SELECT snapshots FROM fence_folds WHERE fence_id = %s", (fence_id,)).fetchone()
+    return row[0] if row else None
 
 
 def _key(cp: dict[str, Any]) -> tuple[float, int]:
@@ -144,30 +179,60 @@ def next_snapshots(snapshots: Snapshots | None, *, state: PersistenceState,
     return kept
 
 
-def write_snapshots(db: Session, folds: list[tuple[int, int, Snapshots]], now: datetime) -> None:
-    """Every fold's new snapshots, (fence id, supervisee id, snapshots) each, in one
-    statement: one round trip for a whole wave of batches, not one per fence."""
+# How a fold's stored snapshots change: the newest replaced ("last"), one appended
+# ("append"), or the whole list written ("full": a late batch, a first fold, thinning).
+SnapshotWrite = tuple[str, Any]
+
+
+def write_snapshots(db: Session, folds: list[tuple[int, int, SnapshotWrite]], now: datetime) -> None:
+    """Every fold's snapshot change, (fence id, supervisee id, (mode, document)) each,
+    in one statement: one round trip for a whole wave of batches, not one per fence,
+    and an in-order batch sends its new state only, not the fold's whole list."""
     if not folds:
         return
     db.flush()
     folds = sorted(folds, key=lambda f: f[0])  # row locks in one order, whoever writes
     # One JSON document, not a text[]: the driver escapes array elements character
-    # by character, which for a wave's snapshots cost more than the statement.
+    # by character, which for a wave's snapshots cost more than the statement. A fold
+    # that vanished meanwhile (a purge) starts again from the state alone.
     store.raw_connection(db).execute(
-        "INSERT INTO fence_folds (fence_id, supervisee_id, snapshots, updated_at)"
-        " SELECT (e->>0)::bigint, (e->>1)::bigint, e->2, %s FROM jsonb_array_elements(%s::jsonb) AS e"
+        "WITH e AS (SELECT (x->>0)::bigint AS fence_id, (x->>1)::bigint AS supervisee_id, x->>2 AS mode,"
+        "                  x->3 AS doc FROM jsonb_array_elements(%(doc)s::jsonb) AS x),"
+        " changed AS (UPDATE fence_folds f SET updated_at = %(now)s, snapshots = CASE e.mode"
+        "               WHEN 'last' THEN (f.snapshots - (-1)) || jsonb_build_array(e.doc)"
+        "               ELSE f.snapshots || jsonb_build_array(e.doc) END"
+        "             FROM e WHERE e.mode <> 'full' AND f.fence_id = e.fence_id RETURNING f.fence_id)"
+        " INSERT INTO fence_folds (fence_id, supervisee_id, snapshots, updated_at)"
+        " SELECT fence_id, supervisee_id, CASE WHEN mode = 'full' THEN doc ELSE jsonb_build_array(doc) END, %(now)s"
+        " FROM e WHERE mode = 'full' OR fence_id NOT IN (SELECT fence_id FROM changed)"
         " ON CONFLICT (fence_id) DO UPDATE SET snapshots = EXCLUDED.snapshots, updated_at = EXCLUDED.updated_at",
-        (now, orjson.dumps([[f[0], f[1], f[2]] for f in folds]).decode()))
+        {"now": now, "doc": orjson.dumps([[f[0], f[1], *f[2]] for f in folds]).decode()})
 
 
 def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,
-               new_obs: list[Obs], fold: Snapshots | None,
-               ) -> tuple[FoldResult, list[dict[str, Any]]]:
+               new_obs: list[Obs], head: FoldHead | None) -> tuple[FoldResult, SnapshotWrite]:
     """Replay one fence's fold with its new observations and the stored ones since
-    its chosen snapshot; returns the result and the fold's new snapshots."""
+    its chosen snapshot; returns the result and how the fold's snapshots change.
+
+    The common case, fixes arriving in order, replays from the newest snapshot
+    alone and writes back only the new state."""
     first_new = min((t, fid) for t, fid, _ in new_obs)
-    prior, newest = choose_snapshot(fold, first_new, rule)
-    if newest:
+    newest = head.newest if head is not None else None
+    if newest is not None and newest["as_of"] and _key(newest) < first_new:
+        prior = _state_from_json(newest)
+        if prior.rule == rule:
+            episodes, state = replay(prior, new_obs, None)
+            result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior,
+                               episodes=episodes, nothing_stored_after=True)
+            doc = _state_to_json(state)
+            if head.before_newest and newest["as_of"][0] - head.before_newest[0] < CHECKPOINT_SPACING_S:
+                return result, ("last", doc)  # the newest was only the running state: replaced
+            if head.count < MAX_SNAPSHOTS:
+                return result, ("append", doc)  # the newest stays, as a checkpoint
+            return result, ("full", next_snapshots(load_snapshots(db, fence_id), state=state, first_new=first_new))
+    fold = load_snapshots(db, fence_id) if head is not None else None
+    prior, newest_chosen = choose_snapshot(fold, first_new, rule)
+    if newest_chosen:
         history = []  # every stored observation is already folded into it
     else:
         history = store.observations_since(db, supervisee_id, _to_dt(prior.as_of[0]) if prior else None)
@@ -181,5 +246,5 @@ def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
                 obs.append((t, fix_id, d[3]))
     episodes, state = replay(prior, obs, None if prior else rule)
     result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes,
-                       nothing_stored_after=newest)
-    return result, next_snapshots(fold, state=state, first_new=first_new)
+                       nothing_stored_after=newest_chosen)
+    return result, ("full", next_snapshots(fold, state=state, first_new=first_new))

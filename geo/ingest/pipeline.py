@@ -9,8 +9,8 @@ Every step reads and extends one ``Batch`` (one device's fixes). A *wave* is
 several batches of distinct supervisees (a group commit's requests,
 geo/ingest/group_commit.py): the steps that talk to the database do it once
 for the whole wave — one prefetch round trip, one fold read and write, one
-COPY, one last-contact upsert — so a wave of a hundred phones' single fixes
-costs about what one phone's did. A single batch is a wave of one.
+COPY, one last-contact upsert — and the engine judges the whole wave in one
+call, so a wave of a hundred phones' single fixes costs about what one phone's did. A single batch is a wave of one.
 Everything happens in the caller's transaction; the caller commits, and only
 then acknowledges, so an acknowledged fix is durable and its alerts exist with
 it (outbox).
@@ -181,29 +181,47 @@ def _wgs_fix(batch: Batch, i: int) -> DecodedFix:
     return f if f.datum == "wgs84" else replace(f, lon=float(batch.lon[i]), lat=float(batch.lat[i]), datum="wgs84")
 
 
-def judge(batch: Batch, ctx: IngestContext) -> None:
-    """Accuracy-aware inside/outside/uncertain for every fence valid at each fix's time."""
-    idx = batch.judged
-    if not idx:
-        return
+def _fence_set(batch: Batch, ctx: IngestContext) -> FenceSet:
     sid = ctx.device.supervisee_id
-    oldest = min(batch.fixes[i].time for i in idx)
+    oldest = min(batch.fixes[i].time for i in batch.judged)
     if oldest < ctx.now - LATE_FIX_HORIZON:
         # A backlog older than the cache keeps: load every version it may need.
-        batch.fence_set = load_fence_set(ctx.db, sid, since=oldest)
-    else:
-        ctx.fences.refresh(ctx.db, gen=batch.prefetched.fence_gen)
-        batch.fence_set = ctx.fences.for_supervisee(ctx.db, sid, now=ctx.now)
-    if not len(batch.fence_set):
+        return load_fence_set(ctx.db, sid, since=oldest)
+    ctx.fences.refresh(ctx.db, gen=batch.prefetched.fence_gen)
+    return ctx.fences.for_supervisee(ctx.db, sid, now=ctx.now)
+
+
+def judge(wave: list[tuple[Batch, IngestContext]]) -> None:
+    """Accuracy-aware inside/outside/uncertain for every fence valid at each fix's time:
+    the wave's fixes in one engine call, over its supervisees' fence sets joined
+    (one call per phone cost more than the judging itself)."""
+    parts = []
+    for batch, ctx in wave:
+        if batch.judged:
+            batch.fence_set = _fence_set(batch, ctx)
+            if len(batch.fence_set):
+                parts.append((batch, ctx.device.supervisee_id, np.array(batch.judged)))
+    if not parts:
         return
-    ix = np.array(idx)
-    t = np.fromiter((batch.fixes[i].time.timestamp() for i in idx), np.float64, len(idx))
-    acc = np.fromiter((batch.fixes[i].accuracy_m or 0.0 for i in idx), np.float64, len(idx))
-    j = batch.fence_set.judge(np.full(len(idx), sid), t, batch.lon[ix], batch.lat[ix], acc)
-    batch.judgement = j
-    for k, fid, ver, dec, st in zip(j.fix.tolist(), j.fence_id.tolist(), j.fence_version.tolist(),
-                                    j.decision.tolist(), j.status.tolist()):
-        batch.decisions.setdefault(idx[k], []).append([fid, ver, dec, st])
+    fence_set = parts[0][0].fence_set if len(parts) == 1 else FenceSet.concat([b.fence_set for b, _, _ in parts])
+    sids = np.concatenate([np.full(ix.size, sid, np.int64) for _, sid, ix in parts])
+    t = np.fromiter((b.fixes[i].time.timestamp() for b, _, ix in parts for i in ix.tolist()), np.float64, sids.size)
+    acc = np.fromiter((b.fixes[i].accuracy_m or 0.0 for b, _, ix in parts for i in ix.tolist()), np.float64,
+                      sids.size)
+    lon = np.concatenate([b.lon[ix] for b, _, ix in parts])
+    lat = np.concatenate([b.lat[ix] for b, _, ix in parts])
+    j = fence_set.judge(sids, t, lon, lat, acc)
+    starts = np.cumsum([0] + [ix.size for _, _, ix in parts])
+    # Pairs are ordered by fix: each batch's are one slice, its fixes renumbered from 0.
+    bounds = np.searchsorted(j.fix, starts)
+    for (batch, _, ix), first, a, b in zip(parts, starts.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+        batch.judgement = Judgement(j.fences, int(ix.size), j.fix[a:b] - first, j.fence[a:b], j.fence_id[a:b],
+                                    j.fence_version[a:b], j.decision[a:b], j.status[a:b])
+        idx = batch.judged
+        for k, fid, ver, dec, st in zip(batch.judgement.fix.tolist(), j.fence_id[a:b].tolist(),
+                                        j.fence_version[a:b].tolist(), j.decision[a:b].tolist(),
+                                        j.status[a:b].tolist()):
+            batch.decisions.setdefault(idx[k], []).append([fid, ver, dec, st])
 
 
 def allocate_ids(batch: Batch, ctx: IngestContext) -> None:
@@ -224,7 +242,8 @@ def _observations(batch: Batch) -> dict[int, list]:
 
 def fold_episodes(wave: list[tuple[Batch, IngestContext]]) -> None:
     """Persistence per supervisee + fence, in fix-time order whatever the arrival order:
-    the wave's stored folds read in one query and written back in one statement."""
+    the heads of the wave's stored folds read in one query, their changes written in one
+    statement (a late batch reads its fold's whole list on its own)."""
     per_batch = [(batch, ctx, _observations(batch)) for batch, ctx in wave]
     fence_ids = sorted(fid for _, _, per_fence in per_batch for fid in per_fence)
     if not fence_ids:
@@ -238,11 +257,11 @@ def fold_episodes(wave: list[tuple[Batch, IngestContext]]) -> None:
         for fence_id in sorted(per_fence):
             fence = fences[fence_id]
             rule = fence.persistence if isinstance(fence.persistence, PersistenceRule) else PersistenceRule()
-            result, snapshots = fold_fence(
+            result, change = fold_fence(
                 db, supervisee_id=sid, fence_id=fence_id, kind=str(fence.kind), rule=rule,
-                new_obs=per_fence[fence_id], fold=folds.get(fence_id))
+                new_obs=per_fence[fence_id], head=folds.get(fence_id))
             batch.folds.append(result)
-            written.append((fence_id, sid, snapshots))
+            written.append((fence_id, sid, change))
     write_snapshots(db, written, now)
 
 
@@ -273,7 +292,7 @@ Wave = list[tuple[Batch, IngestContext]]
 # CHECKS may refuse a batch (409, 403) — before it has written anything, so the
 # rest of the wave goes on without it.
 CHECKS: tuple[Step, ...] = (deduplicate, assign_purpose)
-JUDGE: tuple[Step, ...] = (flag_suspicious, judge, allocate_ids)
+JUDGE: tuple[Step, ...] = (flag_suspicious, allocate_ids)  # then judge(), once for the wave
 
 
 @dataclass
@@ -334,6 +353,7 @@ def ingest_many(items: list[tuple[list[DecodedFix], IngestContext]], *,
         for batch, ctx in live:
             for step in JUDGE:
                 step(batch, ctx)
+        judge(live)
         fold_episodes(live)
         store_fixes(live)
         for batch, ctx in live:

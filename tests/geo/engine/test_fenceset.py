@@ -140,6 +140,42 @@ def test_batch_over_many_supervisees_matches_single_calls() -> None:
         fs.judge([1], [0.0], [LON0], [LAT0], [-1.0])
 
 
+def test_concatenated_sets_judge_as_one_built_from_all_fences() -> None:
+    """FenceSet.concat (the pipeline's one call per wave of phones) decides every pair
+    as a set built from all the fences does: validity, curfew windows, circles,
+    polygons, gridded zones and leave relaxation included."""
+    rng = np.random.default_rng(5)
+    area = shapely.intersection(bundled_wgs84("330803"), shapely.box(118.6, 28.7, 119.2, 29.3))
+    per_sup = []
+    for s in range(30):
+        fences = [fence(10 * s + 1, FenceKind.PERMITTED, AREA if s % 3 else area, sid=s)]
+        if s % 4:
+            fences.append(fence(10 * s + 2, FenceKind.CURFEW, Circle(*pt(rng.uniform(-3000, 3000), 0), 100.0),
+                                sid=s, curfew=NIGHTS))
+        fences.append(fence(10 * s + 3, FenceKind.EXCLUSION, square(rng.uniform(-3000, 3000), 500, 300), sid=s,
+                            end=T0 + timedelta(days=1) if s % 5 == 0 else None))
+        if s % 6 == 0:
+            fences.append(fence(10 * s + 4, FenceKind.LEAVE_DESTINATION, DEST, T0 + timedelta(hours=6), T0 + timedelta(days=1),
+                                sid=s))
+        per_sup.append(fences)
+    sets = [FenceSet(f) for f in per_sup] + [FenceSet([])]
+    rng.shuffle(sets)
+    joined = FenceSet.concat(sets)
+    whole = FenceSet([f for fs in per_sup for f in fs])
+    n = 800
+    sids = rng.integers(-1, 31, n)
+    t = T0.timestamp() + rng.uniform(0, 86400 * 2, n)
+    lon, lat = local_to_lonlat(rng.normal(5000, 9000, n), rng.normal(0, 3000, n), LON0, LAT0)
+    acc = rng.uniform(5, 150, n)
+    a, b = joined.judge(sids, t, lon, lat, acc), whole.judge(sids, t, lon, lat, acc)
+    assert a.per_fix() == b.per_fix()
+    assert a.status.tolist() == b.status.tolist() and a.fence_id.tolist() == b.fence_id.tolist()
+    assert {Decision(d) for d in a.decision.tolist()} == {IN, OUT, UNC}
+    assert FenceSet.concat([]).judge([1], [0.0], [LON0], [LAT0], [5.0]).fix.size == 0
+    with pytest.raises(ValueError):
+        FenceSet.concat([sets[0], sets[0]])
+
+
 def _week_of_jitter(home_lon: float, home_lat: float, rng: np.random.Generator):
     n = 7 * 24 * 12  # every 5 minutes for a week
     t = T0.timestamp() + 300.0 * np.arange(n)

@@ -153,3 +153,46 @@ def test_gcj02_reported_fixes_decide_like_wgs84(db, person):
     gcj_dec = [row.decisions for row in db.scalars(select(Fix).where(Fix.supervisee_id == sup.id).order_by(Fix.t))]
     assert _episodes(db, sup.id) == wgs_eps
     assert gcj_dec == wgs_dec
+
+
+def test_in_order_phone_then_late_backlog_keeps_few_spaced_snapshots(db, person):
+    """A phone sending one fix a minute for five hours (the fold's running state is
+    replaced; a checkpoint kept every CHECKPOINT_SPACING_S of fix time, at most
+    MAX_SNAPSHOTS), then a backlog of fixes from inside that span arriving late: the
+    episodes are those of the whole track sent at once."""
+    from geo.ingest.folds import CHECKPOINT_SPACING_S, MAX_SNAPSHOTS
+    from geo.ingest.models import FenceFold
+
+    sup, device = person
+    rng = random.Random(11)
+    track = []
+    for i in range(300):
+        # An hour at home, twenty minutes in the exclusion zone, and so on; moving takes 20 min.
+        lon, lat = EXCLUDED if (i // 20) % 4 == 3 else HOME
+        track.append(_fix(i, T0 + timedelta(hours=9, minutes=i), lon + rng.uniform(-5e-5, 5e-5),
+                          lat + rng.uniform(-5e-5, 5e-5), 10.0))
+    late = set(rng.sample(range(300), 30))
+    now = T0 + timedelta(days=1)
+
+    savepoint = db.begin_nested()
+    ingest(track, _ctx(db, device, sup, now))
+    reference = _episodes(db, sup.id)
+    savepoint.rollback()
+    assert len([e for e in reference if e[1] == "exclusion"]) >= 3, reference
+
+    for i, fix in enumerate(track):
+        if i not in late:
+            ingest([fix], _ctx(db, device, sup, now))
+    folds = db.scalars(select(FenceFold).where(FenceFold.supervisee_id == sup.id)).all()
+    assert folds
+    for fold in folds:
+        assert 2 <= len(fold.snapshots) <= MAX_SNAPSHOTS, fold.snapshots
+        times = [s["as_of"][0] for s in fold.snapshots]
+        assert times == sorted(times)
+        # Every checkpoint (all but the running state) is spaced from the one before.
+        assert all(b - a >= CHECKPOINT_SPACING_S for a, b in zip(times[:-2], times[1:-1])), times
+    ordered_late = sorted(late)
+    rng.shuffle(ordered_late)
+    for pos in range(0, len(ordered_late), 7):
+        ingest([track[i] for i in ordered_late[pos:pos + 7]], _ctx(db, device, sup, now))
+    assert _episodes(db, sup.id) == reference

@@ -88,6 +88,7 @@ class IngestSettings(BaseSettings):
     group_commit: bool = Field(True, description="Judge and commit concurrent ingest requests together, one transaction per group (geo/ingest/group_commit.py); each request is answered after the commit that holds its fixes. Off: one transaction per request.")
     group_window_ms: float = Field(1.0, ge=0, le=1000, description="Once a request waits and no group is being written, wait this much longer for others to join its group (requests arriving while a group is written join the next one anyway).")
     group_max_requests: int = Field(128, ge=1, le=4096, description="Most requests in one group commit.")
+    group_in_flight: int = Field(2, ge=1, le=16, description="Groups one server process writes at the same time, each in its own transaction and thread: while one waits for the database, the next is judged.")
     group_max_body_bytes: int = Field(16384, ge=0, description="Requests with a larger body (about a hundred fixes and more) are written in a transaction of their own instead of joining a group: they already amortise their round trips, and in a group they would hold the phones behind them.")
 
 

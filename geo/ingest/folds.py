@@ -21,7 +21,7 @@ import psycopg.types.json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geo.engine import Episode, PersistenceRule, PersistenceState, replay
+from geo.engine import Compliance, Episode, PersistenceRule, PersistenceState, replay
 from geo.ingest import store
 from geo.ingest.models import ViolationEpisode
 
@@ -209,19 +209,44 @@ def write_snapshots(db: Session, folds: list[tuple[int, int, SnapshotWrite]], no
         {"now": now, "doc": orjson.dumps([[f[0], f[1], *f[2]] for f in folds]).decode()})
 
 
+def _quiet(state: PersistenceState) -> bool:
+    """No episode open, no run of violations pending: only a violating fix changes it."""
+    return state.open_episode is None and not state.run
+
+
+def _stored_after(db: Session, supervisee_id: int, fence_id: int, after: tuple[float, int]) -> list[Obs]:
+    """The fence's stored observations after ``after`` (those a quiet snapshot did not fold)."""
+    out = []
+    for fix_id, t, decisions in store.observations_since(db, supervisee_id, _to_dt(after[0])):
+        if (t, fix_id) > tuple(after):
+            out.extend((t, fix_id, d[3]) for d in decisions if d[0] == fence_id and d[3] != 0)
+    return out
+
+
 def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rule: PersistenceRule,
-               new_obs: list[Obs], head: FoldHead | None) -> tuple[FoldResult, SnapshotWrite]:
+               new_obs: list[Obs], head: FoldHead | None) -> tuple[FoldResult, SnapshotWrite | None]:
     """Replay one fence's fold with its new observations and the stored ones since
-    its chosen snapshot; returns the result and how the fold's snapshots change.
+    its chosen snapshot; returns the result and how the fold's snapshots change
+    (None: they stay as they are).
 
     The common case, fixes arriving in order, replays from the newest snapshot
-    alone and writes back only the new state."""
+    alone and writes back only the new state — or nothing at all: from a quiet
+    state (no episode open, no violation pending) compliant and uncertain fixes
+    change nothing, so a phone at home costs its folds no write. Hence the
+    invariant: after a quiet newest snapshot, only non-violating observations
+    are stored; a violating one, arriving in order, is replayed with them."""
     first_new = min((t, fid) for t, fid, _ in new_obs)
     newest = head.newest if head is not None else None
     if newest is not None and newest["as_of"] and _key(newest) < first_new:
         prior = _state_from_json(newest)
         if prior.rule == rule:
-            episodes, state = replay(prior, new_obs, None)
+            obs = new_obs
+            if _quiet(prior):
+                if all(status != Compliance.VIOLATING for _, _, status in new_obs):
+                    return FoldResult(fence_id, [], [], [], []), None
+                obs = _stored_after(db, supervisee_id, fence_id, prior.as_of) + new_obs
+            # (A fold that is not quiet is written by every batch: its newest snapshot is current.)
+            episodes, state = replay(prior, obs, None)
             result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior,
                                episodes=episodes, nothing_stored_after=True)
             doc = _state_to_json(state)
@@ -231,11 +256,10 @@ def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
                 return result, ("append", doc)  # the newest stays, as a checkpoint
             return result, ("full", next_snapshots(load_snapshots(db, fence_id), state=state, first_new=first_new))
     fold = load_snapshots(db, fence_id) if head is not None else None
-    prior, newest_chosen = choose_snapshot(fold, first_new, rule)
-    if newest_chosen:
-        history = []  # every stored observation is already folded into it
-    else:
-        history = store.observations_since(db, supervisee_id, _to_dt(prior.as_of[0]) if prior else None)
+    prior, _ = choose_snapshot(fold, first_new, rule)
+    # Always the stored observations since the chosen snapshot (older than the newest here,
+    # which may be quiet and behind the compliant fixes stored after it).
+    history = store.observations_since(db, supervisee_id, _to_dt(prior.as_of[0]) if prior else None)
     obs = list(new_obs)
     after = prior.as_of if prior else None
     for fix_id, t, decisions in history:
@@ -245,6 +269,5 @@ def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
             if d[0] == fence_id and d[3] != 0:
                 obs.append((t, fix_id, d[3]))
     episodes, state = replay(prior, obs, None if prior else rule)
-    result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes,
-                       nothing_stored_after=newest_chosen)
+    result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes)
     return result, ("full", next_snapshots(fold, state=state, first_new=first_new))

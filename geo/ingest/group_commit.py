@@ -3,7 +3,7 @@
 A phone sends one fix per request. Alone, each request pays for a
 transaction of its own: a connection checkout, a credential lookup, its
 round trips and a commit (an fsync). Here the requests a process receives
-while the previous group is being written wait in a queue (at most
+while its groups are being written wait in a queue (at most
 ``group_window_ms`` more once one is waiting), and the next group goes
 through the pipeline in one transaction:
 
@@ -30,12 +30,14 @@ through the pipeline in one transaction:
   requests of one phone in one group run one after the other in arrival
   order, the second seeing the first's fixes. Late-fix replay is the
   pipeline's own, unchanged.
-- **The fleet is not serialised.** Each worker process has one group in
-  flight; the others run theirs on other supervisees at the same time. A
-  group only *tries* its supervisees' locks: one whose lock another
-  transaction holds (a GPX import, an MQTT batch, another process's group) is
-  left out of the group and written on its own right after, waiting for that
-  lock in its own transaction, so only its own requests wait.
+- **The fleet is not serialised.** Each worker process writes up to
+  ``group_in_flight`` groups at once (each in its own thread and transaction:
+  while one waits for the database the next is judged), and the other
+  processes theirs at the same time. A group only *tries* its supervisees'
+  locks: one whose lock another transaction holds (a GPX import, an MQTT
+  batch, another group) is left out of the group and written on its own
+  right after, waiting for that lock in its own transaction, so only its own
+  requests wait.
 """
 from __future__ import annotations
 
@@ -120,6 +122,7 @@ class GroupCommitter:
         cfg = settings.ingest
         self.window = cfg.group_window_ms / 1000
         self.max_requests = cfg.group_max_requests
+        self.in_flight = cfg.group_in_flight
         # Beyond this many waiting requests the server is saturated: a fast 503 with
         # Retry-After (devices resend) instead of unbounded memory and latency.
         self.max_queued = 8 * cfg.group_max_requests
@@ -131,6 +134,7 @@ class GroupCommitter:
         # Requests whose supervisee was locked elsewhere wait for that lock here, each in a
         # transaction of its own, so that only they wait (a few threads: they mostly sleep).
         self._alone_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ingest-alone")
+        self._group_pool = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="ingest-group")
         self._alone_tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
@@ -154,6 +158,7 @@ class GroupCommitter:
             await asyncio.gather(self._task, return_exceptions=True)
         await asyncio.gather(*self._alone_tasks, return_exceptions=True)
         self._alone_pool.shutdown(wait=False)
+        self._group_pool.shutdown(wait=False)
 
     async def submit(self, prepare: Prepare) -> dict:
         """The request's acknowledgement, once its fixes are committed (or its error)."""
@@ -167,34 +172,44 @@ class GroupCommitter:
         return await request.future
 
     async def _loop(self) -> None:
-        while True:
-            if not self._queue:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            if self.window and len(self._queue) < self.max_requests and not self._closing:
-                await asyncio.sleep(self.window)
-            group, self._queue = self._queue[:self.max_requests], self._queue[self.max_requests:]
-            try:
-                await asyncio.to_thread(self._write, group)
-            except Exception as exc:  # noqa: BLE001 - the group's failure is every request's answer
-                for request in group:
-                    if request.refused is None and request.error is None:
-                        request.error, request.result = exc, None
-            for request in group:
-                if request.busy and request.refused is None and request.error is None:
-                    self._alone_tasks.add(task := asyncio.create_task(self._write_alone(request)))
-                    task.add_done_callback(self._alone_tasks.discard)
+        in_flight = asyncio.Semaphore(self.in_flight)
+        writing: set[asyncio.Task] = set()
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
                     continue
-                if request.future.done():
-                    continue  # the client went away; its fixes are committed all the same
-                error = request.refused or request.error
-                if error is not None:
-                    request.future.set_exception(error)
-                else:
-                    request.future.set_result(request.result)
+                await in_flight.acquire()  # requests arriving meanwhile join this group
+                if self.window and len(self._queue) < self.max_requests and not self._closing:
+                    await asyncio.sleep(self.window)
+                group, self._queue = self._queue[:self.max_requests], self._queue[self.max_requests:]
+                writing.add(task := asyncio.create_task(self._write_and_answer(group)))
+                task.add_done_callback(lambda t: (writing.discard(t), in_flight.release()))
+        finally:
+            await asyncio.gather(*writing, return_exceptions=True)
+
+    async def _write_and_answer(self, group: list[_Request]) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._group_pool, self._write, group)
+        except Exception as exc:  # noqa: BLE001 - the group's failure is every request's answer
+            for request in group:
+                if request.refused is None and request.error is None:
+                    request.error, request.result = exc, None
+        for request in group:
+            if request.busy and request.refused is None and request.error is None:
+                self._alone_tasks.add(task := asyncio.create_task(self._write_alone(request)))
+                task.add_done_callback(self._alone_tasks.discard)
+                continue
+            if request.future.done():
+                continue  # the client went away; its fixes are committed all the same
+            error = request.refused or request.error
+            if error is not None:
+                request.future.set_exception(error)
+            else:
+                request.future.set_result(request.result)
 
     def _write(self, group: list[_Request]) -> None:
         """In a worker thread: the group's one transaction."""

@@ -261,7 +261,8 @@ def fold_episodes(wave: list[tuple[Batch, IngestContext]]) -> None:
                 db, supervisee_id=sid, fence_id=fence_id, kind=str(fence.kind), rule=rule,
                 new_obs=per_fence[fence_id], head=folds.get(fence_id))
             batch.folds.append(result)
-            written.append((fence_id, sid, change))
+            if change is not None:
+                written.append((fence_id, sid, change))
     write_snapshots(db, written, now)
 
 

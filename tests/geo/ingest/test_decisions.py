@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -156,26 +157,37 @@ def test_gcj02_reported_fixes_decide_like_wgs84(db, person):
 
 
 def test_in_order_phone_then_late_backlog_keeps_few_spaced_snapshots(db, person):
-    """A phone sending one fix a minute for five hours (the fold's running state is
-    replaced; a checkpoint kept every CHECKPOINT_SPACING_S of fix time, at most
-    MAX_SNAPSHOTS), then a backlog of fixes from inside that span arriving late: the
-    episodes are those of the whole track sent at once."""
+    """A phone sending one fix a minute for five and a half hours (a quiet fold is not written; a
+    busy one's running state is replaced, a checkpoint kept every CHECKPOINT_SPACING_S
+    of fix time, at most MAX_SNAPSHOTS), then a backlog of fixes from inside that span
+    arriving late, among them violations between stored compliant fixes: the episodes
+    are those of the whole track sent at once."""
     from geo.ingest.folds import CHECKPOINT_SPACING_S, MAX_SNAPSHOTS
     from geo.ingest.models import FenceFold
+    from geo.models import Fence
 
     sup, device = person
     rng = random.Random(11)
-    track = []
-    for i in range(300):
-        # An hour at home, twenty minutes in the exclusion zone, and so on; moving takes 20 min.
-        lon, lat = EXCLUDED if (i // 20) % 4 == 3 else HOME
-        track.append(_fix(i, T0 + timedelta(hours=9, minutes=i), lon + rng.uniform(-5e-5, 5e-5),
-                          lat + rng.uniform(-5e-5, 5e-5), 10.0))
-    late = set(rng.sample(range(300), 30))
+    track, t, last = [], T0 + timedelta(hours=9), HOME
+    for i in range(340):
+        # An hour at home, twenty minutes in the exclusion zone, and so on, then home
+        # past midnight local (curfew). Moving takes 20 min: no fix is too fast to judge.
+        place = EXCLUDED if (i // 20) % 4 == 3 and i < 300 else HOME
+        t += timedelta(minutes=1 if place == last else 20)
+        last = place
+        track.append(_fix(i, t, place[0] + rng.uniform(-5e-5, 5e-5), place[1] + rng.uniform(-5e-5, 5e-5), 10.0))
+    late = set(rng.sample(range(340), 30)) - {331, 332, 333}
+    # Two fixes 200 m from home during the curfew, arriving after the curfew fold's last
+    # write: each is followed by a stored fix at home, so neither run of violations
+    # reaches two fixes, and no episode opens.
+    away = HOME[0] + 200 / (111_320 * math.cos(math.radians(HOME[1])))
+    spurious = [_fix(1000 + k, track[i].time + timedelta(seconds=30), away, HOME[1], 10.0)
+                for k, i in enumerate((330, 332))]
+    assert all(f.time.astimezone(ZoneInfo("Asia/Shanghai")).hour < 6 for f in spurious)
     now = T0 + timedelta(days=1)
 
     savepoint = db.begin_nested()
-    ingest(track, _ctx(db, device, sup, now))
+    ingest(track + spurious, _ctx(db, device, sup, now))
     reference = _episodes(db, sup.id)
     savepoint.rollback()
     assert len([e for e in reference if e[1] == "exclusion"]) >= 3, reference
@@ -183,14 +195,28 @@ def test_in_order_phone_then_late_backlog_keeps_few_spaced_snapshots(db, person)
     for i, fix in enumerate(track):
         if i not in late:
             ingest([fix], _ctx(db, device, sup, now))
-    folds = db.scalars(select(FenceFold).where(FenceFold.supervisee_id == sup.id)).all()
-    assert folds
-    for fold in folds:
-        assert 2 <= len(fold.snapshots) <= MAX_SNAPSHOTS, fold.snapshots
+    folds = {f.fence_id: f for f in db.scalars(select(FenceFold).where(FenceFold.supervisee_id == sup.id))}
+    kinds = {f.id: f.kind for f in db.scalars(select(Fence).where(Fence.supervisee_id == sup.id))}
+    # Never left the district: that fold stayed quiet and was written once, with its first fix.
+    [permitted] = [f for fid, f in folds.items() if kinds[fid] == "permitted"]
+    assert len(permitted.snapshots) == 1 and permitted.snapshots[0]["as_of"][0] == track[0].time.timestamp()
+    [exclusion] = [f for fid, f in folds.items() if kinds[fid] == "exclusion"]
+    assert len(exclusion.snapshots) >= 4
+    # The curfew fold went quiet on the way home and was not written since: the fixes
+    # below arrive after its newest snapshot, with stored fixes between.
+    [curfew] = [f for fid, f in folds.items() if kinds[fid] == "curfew"]
+    newest = curfew.snapshots[-1]
+    assert newest["open"] is None and not newest["run"]
+    assert newest["as_of"][0] < track[329].time.timestamp()
+    for fold in folds.values():
+        assert 1 <= len(fold.snapshots) <= MAX_SNAPSHOTS, fold.snapshots
         times = [s["as_of"][0] for s in fold.snapshots]
         assert times == sorted(times)
         # Every checkpoint (all but the running state) is spaced from the one before.
         assert all(b - a >= CHECKPOINT_SPACING_S for a, b in zip(times[:-2], times[1:-1])), times
+    result = ingest(spurious, _ctx(db, device, sup, now))
+    assert result.stored == 2 and result.flagged == 0 and result.alerts == []
+    assert [e for e in _episodes(db, sup.id) if e[2] > track[300].time] == []
     ordered_late = sorted(late)
     rng.shuffle(ordered_late)
     for pos in range(0, len(ordered_late), 7):

@@ -17,6 +17,7 @@ from alerts import scheduled as alert_jobs
 from alerts.hub import run_delivery
 from alerts.webhooks import webhook_loop
 from api.body_limit import GEOMETRY_LIMIT, BodyLimitMiddleware, BodyLimits
+from api.direct_routes import DirectRoutes
 from api.errors import install_error_handlers
 from api.limits import make_limits
 from api.openapi_errors import document_errors
@@ -224,6 +225,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     install_error_handlers(app)
     install_alert_hooks(settings)
     # Added last is outermost: the request id tags every answer, a 413 included.
+    # Innermost: the device ingest routes, past every check above, skip FastAPI's routing.
+    app.add_middleware(DirectRoutes, routes=ingest.DIRECT)
     app.add_middleware(BodyLimitMiddleware, limits=BODY_LIMITS)
     app.add_middleware(RequestIdMiddleware)
     # Outermost: a request for another host name (DNS rebinding) is refused

@@ -223,3 +223,13 @@ async def import_gpx(supervisee_id: Id, request: Request, ctx: GpxCtx,
         return result.as_dict(with_alerts=True)
 
     return await run_in_threadpool(run)
+
+
+# Served straight from the app's middleware (api/direct_routes.py): most of a server's
+# requests are these, and FastAPI's routing and handler cost several times their own work.
+DIRECT = {
+    ("POST", "/ingest/native"): ingest_native,
+    ("GET", "/ingest/osmand"): ingest_osmand,
+    ("POST", "/ingest/osmand"): ingest_osmand,
+    ("POST", "/ingest/owntracks"): ingest_owntracks,
+}

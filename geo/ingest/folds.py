@@ -215,7 +215,7 @@ def _quiet(state: PersistenceState) -> bool:
 
 
 def _stored_after(db: Session, supervisee_id: int, fence_id: int, after: tuple[float, int]) -> list[Obs]:
-    """The fence's stored observations after ``after`` (those a quiet snapshot did not fold)."""
+    """The fence's stored observations after ``after`` (a quiet snapshot may not have folded them)."""
     out = []
     for fix_id, t, decisions in store.observations_since(db, supervisee_id, _to_dt(after[0])):
         if (t, fix_id) > tuple(after):
@@ -242,9 +242,12 @@ def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
         if prior.rule == rule:
             obs = new_obs
             if _quiet(prior):
-                if all(status != Compliance.VIOLATING for _, _, status in new_obs):
+                violations = [(t, fid) for t, fid, status in new_obs if status == Compliance.VIOLATING]
+                if not violations:
                     return FoldResult(fence_id, [], [], [], []), None
-                obs = _stored_after(db, supervisee_id, fence_id, prior.as_of) + new_obs
+                # Stored fixes before the first new violation cannot change a quiet state;
+                # those after it can (a fix at home breaks the run). Usually there are none.
+                obs = _stored_after(db, supervisee_id, fence_id, min(violations)) + new_obs
             # (A fold that is not quiet is written by every batch: its newest snapshot is current.)
             episodes, state = replay(prior, obs, None)
             result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior,

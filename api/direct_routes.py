@@ -16,9 +16,9 @@ them, and a method or path variant this table does not name reaches them).
 """
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 
+from starlette._utils import is_async_callable
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -45,7 +45,7 @@ class DirectRoutes:
             handler = _handler(scope["app"].exception_handlers, exc)
             if handler is None:
                 raise
-            response = await handler(request, exc) if inspect.iscoroutinefunction(handler) \
+            response = await handler(request, exc) if is_async_callable(handler) \
                 else await run_in_threadpool(handler, request, exc)
         await response(scope, receive, send)
 

@@ -63,17 +63,6 @@ class ZoneTable:
         self.boundary[:] = [z.boundary for z in zones]
         self.gridded = np.array([i for i, z in enumerate(zones) if z.grid is not None], np.int64)
 
-    @classmethod
-    def concat(cls, tables: list[ZoneTable]) -> ZoneTable:
-        """The tables one after the other (zone i of table k at offset(k) + i)."""
-        table = cls.__new__(cls)
-        table.zones = [z for t in tables for z in t.zones]
-        for name in ("lon0", "lat0", "radius", "polygon", "boundary"):
-            setattr(table, name, np.concatenate([getattr(t, name) for t in tables]))
-        offsets = np.cumsum([0] + [len(t.zones) for t in tables[:-1]])
-        table.gridded = np.concatenate([t.gridded + o for t, o in zip(tables, offsets)]).astype(np.int64)
-        return table
-
     def decide(self, zix: np.ndarray, lon: np.ndarray, lat: np.ndarray, acc: np.ndarray) -> np.ndarray:
         """Elementwise decisions for fix i against zone ``zones[zix[i]]``."""
         n = zix.shape[0]

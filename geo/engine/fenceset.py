@@ -118,7 +118,18 @@ class FenceSet:
         out.tz, out.leave_relaxes_curfew = first.tz, first.leave_relaxes_curfew
         out.fences = tuple(f for s in sets for f in s.fences)
         fence_offsets = np.cumsum([0] + [len(s) for s in sets[:-1]])
-        zone_offsets = np.cumsum([0] + [len(s._zones.zones) for s in sets[:-1]])
+        # Zones shared by several sets (every supervisee of a district has its boundary as
+        # permitted area) stay one zone: the engine's per-zone work is done once.
+        index: dict[int, int] = {}
+        zones: list = []
+        remaps = []
+        for s in sets:
+            remap = np.empty(len(s._zones.zones), np.int64)
+            for i, z in enumerate(s._zones.zones):
+                remap[i] = index.setdefault(id(z), len(zones))
+                if remap[i] == len(zones):
+                    zones.append(z)
+            remaps.append(remap)
         row_offsets = np.cumsum([0] + [s._w_start.size for s in sets[:-1]])
         out._sup_keys = keys
         out._sup_start = np.concatenate([s._sup_start + o for s, o in zip(sets, fence_offsets)])
@@ -126,8 +137,9 @@ class FenceSet:
         for name in ("_id", "_version", "_kind", "_from", "_to", "_circle", "_clon", "_clat", "_crad",
                      "_w_start", "_w_end", "_w_mask"):
             setattr(out, name, np.concatenate([getattr(s, name) for s in sets]))
-        out._zix = np.concatenate([s._zix + o for s, o in zip(sets, zone_offsets)])
-        out._zones = ZoneTable.concat([s._zones for s in sets])
+        # A circle's _zix is 0 and unused (its pairs never reach the zone table).
+        out._zix = np.concatenate([r[s._zix] if r.size else s._zix for s, r in zip(sets, remaps)])
+        out._zones = ZoneTable(zones)
         out._w_ptr = np.concatenate([s._w_ptr[:-1] + o for s, o in zip(sets, row_offsets)]
                                     + [np.array([sum(s._w_start.size for s in sets)], np.int64)]).astype(np.int64)
         return out

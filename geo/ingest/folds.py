@@ -167,8 +167,12 @@ def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prio
 def next_snapshots(snapshots: Snapshots | None, *, state: PersistenceState,
                      first_new: tuple[float, int]) -> Snapshots:
     """Keep the valid snapshots (before the earliest new fix) and add the new state."""
-    kept = [cp for cp in (snapshots or []) if cp["as_of"] and _key(cp) < first_new]
-    kept.append(_state_to_json(state))
+    doc = _state_to_json(state)
+    # Snapshots under another persistence rule are dropped: should the rule change back,
+    # one of them would otherwise be taken up with a count of closed episodes that the
+    # other rule's replay has since changed.
+    kept = [cp for cp in (snapshots or []) if cp["as_of"] and _key(cp) < first_new and cp["rule"] == doc["rule"]]
+    kept.append(doc)
     kept.sort(key=_key)
     if len(kept) > MAX_SNAPSHOTS:
         # Keep the newest half densely and thin the older ones, so a late fix
@@ -191,10 +195,11 @@ def write_snapshots(db: Session, folds: list[tuple[int, int, SnapshotWrite]], no
     if not folds:
         return
     db.flush()
-    folds = sorted(folds, key=lambda f: f[0])  # row locks in one order, whoever writes
+    # No two transactions write one fold at once: a fold is its supervisee's, written
+    # under that supervisee's ingest lock (the order the rows are locked in is the plan's).
     # One JSON document, not a text[]: the driver escapes array elements character
     # by character, which for a wave's snapshots cost more than the statement. A fold
-    # that vanished meanwhile (a purge) starts again from the state alone.
+    # row found missing is written again from the state alone.
     store.raw_connection(db).execute(
         "WITH e AS (SELECT (x->>0)::bigint AS fence_id, (x->>1)::bigint AS supervisee_id, x->>2 AS mode,"
         "                  x->3 AS doc FROM jsonb_array_elements(%(doc)s::jsonb) AS x),"
@@ -232,9 +237,10 @@ def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
     The common case, fixes arriving in order, replays from the newest snapshot
     alone and writes back only the new state — or nothing at all: from a quiet
     state (no episode open, no violation pending) compliant and uncertain fixes
-    change nothing, so a phone at home costs its folds no write. Hence the
-    invariant: after a quiet newest snapshot, only non-violating observations
-    are stored; a violating one, arriving in order, is replayed with them."""
+    change nothing, so a phone at home costs its folds one write per
+    CHECKPOINT_SPACING_S of fix time. Hence the invariant: after a quiet newest
+    snapshot, only non-violating observations are stored; a violating one,
+    arriving in order, is replayed with them."""
     first_new = min((t, fid) for t, fid, _ in new_obs)
     newest = head.newest if head is not None else None
     if newest is not None and newest["as_of"] and _key(newest) < first_new:
@@ -243,11 +249,14 @@ def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
             obs = new_obs
             if _quiet(prior):
                 violations = [(t, fid) for t, fid, status in new_obs if status == Compliance.VIOLATING]
-                if not violations:
+                if not violations and max(t for t, _, _ in new_obs) - prior.as_of[0] < CHECKPOINT_SPACING_S:
+                    # Unchanged but for its time; written once per CHECKPOINT_SPACING_S of fix
+                    # time all the same, so that a late fix never replays more than that.
                     return FoldResult(fence_id, [], [], [], []), None
-                # Stored fixes before the first new violation cannot change a quiet state;
-                # those after it can (a fix at home breaks the run). Usually there are none.
-                obs = _stored_after(db, supervisee_id, fence_id, min(violations)) + new_obs
+                if violations:
+                    # Stored fixes before the first new violation cannot change a quiet state;
+                    # those after it can (a fix at home breaks the run). Usually there are none.
+                    obs = _stored_after(db, supervisee_id, fence_id, min(violations)) + new_obs
             # (A fold that is not quiet is written by every batch: its newest snapshot is current.)
             episodes, state = replay(prior, obs, None)
             result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior,

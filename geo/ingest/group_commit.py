@@ -320,11 +320,20 @@ class GroupCommitter:
         for request in sorted(ready, key=lambda r: r.device.supervisee_id):
             request.result, request.error, request.busy = None, None, False
             try:
+                # Locks tried, as in the waves: waiting here for another group's lock while
+                # it waits for ours (in its own fallback) would be a deadlock.
                 with db.begin_nested():
-                    request.result = ingest(request.fixes, self._context(db, request, now)).as_dict()
+                    [result] = ingest_many([(request.fixes, self._context(db, request, now))], wait_for_locks=False)
             except DatabaseError as exc:
                 if _groups_fault(exc):
                     raise
                 request.error = exc
-            except Exception as exc:  # noqa: BLE001 - this request's bug or refusal, not the group's
+            except Exception as exc:  # noqa: BLE001 - this request's bug, not the group's
                 request.error = exc
+            else:
+                if isinstance(result, SuperviseeBusy):
+                    request.busy = True  # written on its own after the group
+                elif isinstance(result, BaseException):
+                    request.error = result  # refused before it wrote anything
+                else:
+                    request.result = result.as_dict()

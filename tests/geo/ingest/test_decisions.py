@@ -157,11 +157,12 @@ def test_gcj02_reported_fixes_decide_like_wgs84(db, person):
 
 
 def test_in_order_phone_then_late_backlog_keeps_few_spaced_snapshots(db, person):
-    """A phone sending one fix a minute for five and a half hours (a quiet fold is not written; a
-    busy one's running state is replaced, a checkpoint kept every CHECKPOINT_SPACING_S
-    of fix time, at most MAX_SNAPSHOTS), then a backlog of fixes from inside that span
-    arriving late, among them violations between stored compliant fixes: the episodes
-    are those of the whole track sent at once."""
+    """A phone sending one fix a minute for five hours, then every 10 s at home during
+    the curfew (a quiet fold is written once per CHECKPOINT_SPACING_S of fix time; a
+    busy one's running state is replaced, a checkpoint kept every CHECKPOINT_SPACING_S,
+    at most MAX_SNAPSHOTS), then two violations arriving after a quiet snapshot but
+    amid stored compliant fixes, then a backlog of fixes from inside the span arriving
+    late: the episodes are those of the whole track sent at once."""
     from geo.ingest.folds import CHECKPOINT_SPACING_S, MAX_SNAPSHOTS
     from geo.ingest.models import FenceFold
     from geo.models import Fence
@@ -173,47 +174,45 @@ def test_in_order_phone_then_late_backlog_keeps_few_spaced_snapshots(db, person)
         # An hour at home, twenty minutes in the exclusion zone, and so on, then home
         # past midnight local (curfew). Moving takes 20 min: no fix is too fast to judge.
         place = EXCLUDED if (i // 20) % 4 == 3 and i < 300 else HOME
-        t += timedelta(minutes=1 if place == last else 20)
+        t += timedelta(seconds=10) if i > 300 else timedelta(minutes=1 if place == last else 20)
         last = place
         track.append(_fix(i, t, place[0] + rng.uniform(-5e-5, 5e-5), place[1] + rng.uniform(-5e-5, 5e-5), 10.0))
-    late = set(rng.sample(range(340), 30)) - {331, 332, 333}
-    # Two fixes 200 m from home during the curfew, arriving after the curfew fold's last
-    # write: each is followed by a stored fix at home, so neither run of violations
-    # reaches two fixes, and no episode opens.
-    away = HOME[0] + 200 / (111_320 * math.cos(math.radians(HOME[1])))
-    spurious = [_fix(1000 + k, track[i].time + timedelta(seconds=30), away, HOME[1], 10.0)
-                for k, i in enumerate((330, 332))]
-    assert all(f.time.astimezone(ZoneInfo("Asia/Shanghai")).hour < 6 for f in spurious)
+    late = set(rng.sample(range(300), 30))
     now = T0 + timedelta(days=1)
+    away = HOME[0] + 200 / (111_320 * math.cos(math.radians(HOME[1])))
 
     savepoint = db.begin_nested()
-    ingest(track + spurious, _ctx(db, device, sup, now))
-    reference = _episodes(db, sup.id)
-    savepoint.rollback()
-    assert len([e for e in reference if e[1] == "exclusion"]) >= 3, reference
-
     for i, fix in enumerate(track):
         if i not in late:
             ingest([fix], _ctx(db, device, sup, now))
     folds = {f.fence_id: f for f in db.scalars(select(FenceFold).where(FenceFold.supervisee_id == sup.id))}
     kinds = {f.id: f.kind for f in db.scalars(select(Fence).where(Fence.supervisee_id == sup.id))}
-    # Never left the district: that fold stayed quiet and was written once, with its first fix.
+    # Never left the district: that fold stayed quiet, written once per CHECKPOINT_SPACING_S
+    # of fix time (not with every fix), so its newest snapshot is at most that far behind.
     [permitted] = [f for fid, f in folds.items() if kinds[fid] == "permitted"]
-    assert len(permitted.snapshots) == 1 and permitted.snapshots[0]["as_of"][0] == track[0].time.timestamp()
+    newest = permitted.snapshots[-1]
+    assert newest["open"] is None and not newest["run"]
+    assert 0 < track[-1].time.timestamp() - newest["as_of"][0] < CHECKPOINT_SPACING_S
     [exclusion] = [f for fid, f in folds.items() if kinds[fid] == "exclusion"]
     assert len(exclusion.snapshots) >= 4
-    # The curfew fold went quiet on the way home and was not written since: the fixes
-    # below arrive after its newest snapshot, with stored fixes between.
-    [curfew] = [f for fid, f in folds.items() if kinds[fid] == "curfew"]
-    newest = curfew.snapshots[-1]
-    assert newest["open"] is None and not newest["run"]
-    assert newest["as_of"][0] < track[329].time.timestamp()
     for fold in folds.values():
         assert 1 <= len(fold.snapshots) <= MAX_SNAPSHOTS, fold.snapshots
         times = [s["as_of"][0] for s in fold.snapshots]
         assert times == sorted(times)
         # Every checkpoint (all but the running state) is spaced from the one before.
         assert all(b - a >= CHECKPOINT_SPACING_S for a, b in zip(times[:-2], times[1:-1])), times
+    # The curfew fold is quiet, its newest snapshot behind stored fixes at home: two fixes
+    # 200 m from home come after it, each followed by a stored fix at home, so neither run
+    # of violations reaches two fixes, and no episode opens.
+    [curfew] = [f for fid, f in folds.items() if kinds[fid] == "curfew"]
+    newest = curfew.snapshots[-1]
+    assert newest["open"] is None and not newest["run"]
+    k = next(i for i, f in enumerate(track) if f.time.timestamp() > newest["as_of"][0])
+    assert 300 < k < len(track) - 9
+    # 70 s apart: one run of both would open an episode (2 fixes, 60 s).
+    spurious = [_fix(1000 + n, track[i].time + timedelta(seconds=5), away, HOME[1], 10.0)
+                for n, i in enumerate((k, k + 7))]
+    assert all(not 6 <= f.time.astimezone(ZoneInfo("Asia/Shanghai")).hour < 22 for f in spurious)  # curfew hours
     result = ingest(spurious, _ctx(db, device, sup, now))
     assert result.stored == 2 and result.flagged == 0 and result.alerts == []
     assert [e for e in _episodes(db, sup.id) if e[2] > track[300].time] == []
@@ -221,4 +220,25 @@ def test_in_order_phone_then_late_backlog_keeps_few_spaced_snapshots(db, person)
     rng.shuffle(ordered_late)
     for pos in range(0, len(ordered_late), 7):
         ingest([track[i] for i in ordered_late[pos:pos + 7]], _ctx(db, device, sup, now))
-    assert _episodes(db, sup.id) == reference
+    streamed = _episodes(db, sup.id)
+    savepoint.rollback()
+
+    ingest(track + spurious, _ctx(db, device, sup, now))
+    reference = _episodes(db, sup.id)
+    assert len([e for e in reference if e[1] == "exclusion"]) >= 3, reference
+    assert streamed == reference
+
+
+def test_snapshots_under_another_rule_are_dropped():
+    """After a persistence rule change only the new rule's snapshots are kept: were the
+    rule changed back, an old one would carry a count of closed episodes that the other
+    rule's replay has since changed."""
+    from geo.engine import PersistenceRule, PersistenceState
+    from geo.ingest.folds import _state_to_json, next_snapshots
+
+    a, b = PersistenceRule(2, 60.0), PersistenceRule(3, 120.0)
+    old = [_state_to_json(PersistenceState(a, (100.0 * i, i), i)) for i in range(1, 4)]
+    kept = next_snapshots(old, state=PersistenceState(b, (500.0, 9), 0), first_new=(450.0, 8))
+    assert [cp["rule"] for cp in kept] == [[3, 120.0]]
+    kept = next_snapshots(old, state=PersistenceState(a, (500.0, 9), 3), first_new=(250.0, 8))
+    assert [cp["as_of"][0] for cp in kept] == [100.0, 200.0, 500.0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
+from starlette._exception_handler import _lookup_exception_handler
 from starlette._utils import is_async_callable
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -42,17 +43,10 @@ class DirectRoutes:
             answer = await endpoint(request)
             response = answer if isinstance(answer, Response) else JSONResponse(answer)
         except Exception as exc:
-            handler = _handler(scope["app"].exception_handlers, exc)
+            handler = _lookup_exception_handler(scope["app"].exception_handlers, exc)  # as Starlette finds it
             if handler is None:
                 raise
             response = await handler(request, exc) if is_async_callable(handler) \
                 else await run_in_threadpool(handler, request, exc)
         await response(scope, receive, send)
 
-
-def _handler(handlers: Mapping, exc: Exception):
-    """The app's handler for this exception, by its class's method resolution order (as Starlette finds it)."""
-    for cls in type(exc).__mro__:
-        if cls in handlers:
-            return handlers[cls]
-    return None

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import psycopg
 import psycopg.types.json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,17 +77,19 @@ class FoldHead:
     before_newest: list | None  # as_of of the snapshot before the newest
 
 
-def _fold_loads(data: bytes) -> Any:
-    # Snapshots hold small numbers only: orjson, whose parser is several times faster.
-    return orjson.loads(data)
+def _cursor(db: Session) -> psycopg.Cursor:
+    """A cursor in the session's transaction that parses jsonb with orjson: snapshots hold
+    small numbers only, and orjson's parser is several times the standard library's."""
+    cur = store.raw_connection(db).cursor()
+    psycopg.types.json.set_json_loads(orjson.loads, cur)
+    return cur
 
 
 def load_folds(db: Session, fence_ids: list[int]) -> dict[int, FoldHead]:
     """The heads of these folds: the newest snapshot of each, not the whole list (an
     in-order batch replays from it and needs nothing older). The caller holds the
     supervisee's ingest lock: no other batch folds these fences now."""
-    with store.raw_connection(db).cursor() as cur:
-        psycopg.types.json.set_json_loads(_fold_loads, cur)
+    with _cursor(db) as cur:
         rows = cur.execute(
             "SELECT fence_id, jsonb_array_length(snapshots), snapshots->-1, snapshots->-2->'as_of' FROM fence_folds"
             " WHERE fence_id = ANY(%s) AND jsonb_array_length(snapshots) > 0", (fence_ids,)).fetchall()
@@ -95,8 +98,7 @@ def load_folds(db: Session, fence_ids: list[int]) -> dict[int, FoldHead]:
 
 def load_snapshots(db: Session, fence_id: int) -> Snapshots | None:
     """Every stored snapshot of one fold: for a late batch, or to thin a full list."""
-    with store.raw_connection(db).cursor() as cur:
-        psycopg.types.json.set_json_loads(_fold_loads, cur)
+    with _cursor(db) as cur:
         row = cur.execute("SELECT snapshots FROM fence_folds WHERE fence_id = %s", (fence_id,)).fetchone()
     return row[0] if row else None
 
@@ -106,22 +108,16 @@ def _key(cp: dict[str, Any]) -> tuple[float, int]:
 
 
 def choose_snapshot(snapshots: Snapshots | None, first_new: tuple[float, int],
-                      rule: PersistenceRule) -> tuple[PersistenceState | None, bool]:
-    """Newest snapshot strictly before the earliest new fix (None: from scratch),
-    and whether it is the fold's newest one: then nothing stored lies after it.
+                    rule: PersistenceRule) -> PersistenceState | None:
+    """Newest snapshot strictly before the earliest new fix (None: from scratch).
     Only snapshots from the newest back to the chosen one are parsed (in
     order, usually just the newest)."""
-    if not snapshots:
-        return None, False
-    for position in range(len(snapshots) - 1, -1, -1):
-        cp = snapshots[position]
+    for cp in reversed(snapshots or []):
         if cp["as_of"] is None or _key(cp) >= first_new:
             continue
         state = _state_from_json(cp)
-        if state.rule != rule:
-            return None, False  # the rule changed: the old folds do not apply
-        return state, position == len(snapshots) - 1
-    return None, False
+        return state if state.rule == rule else None  # the rule changed: the old folds do not apply
+    return None
 
 
 def reconcile(db: Session, *, supervisee_id: int, fence_id: int, kind: str, prior: PersistenceState | None,
@@ -219,11 +215,12 @@ def _quiet(state: PersistenceState) -> bool:
     return state.open_episode is None and not state.run
 
 
-def _stored_after(db: Session, supervisee_id: int, fence_id: int, after: tuple[float, int]) -> list[Obs]:
-    """The fence's stored observations after ``after`` (a quiet snapshot may not have folded them)."""
+def _stored_after(db: Session, supervisee_id: int, fence_id: int, after: tuple[float, int] | None) -> list[Obs]:
+    """The fence's stored observations after ``after`` (None: all of them)."""
     out = []
-    for fix_id, t, decisions in store.observations_since(db, supervisee_id, _to_dt(after[0])):
-        if (t, fix_id) > tuple(after):
+    since = _to_dt(after[0]) if after is not None else None
+    for fix_id, t, decisions in store.observations_since(db, supervisee_id, since):
+        if after is None or (t, fix_id) > tuple(after):
             out.extend((t, fix_id, d[3]) for d in decisions if d[0] == fence_id and d[3] != 0)
     return out
 
@@ -268,18 +265,10 @@ def fold_fence(db: Session, *, supervisee_id: int, fence_id: int, kind: str, rul
                 return result, ("append", doc)  # the newest stays, as a checkpoint
             return result, ("full", next_snapshots(load_snapshots(db, fence_id), state=state, first_new=first_new))
     fold = load_snapshots(db, fence_id) if head is not None else None
-    prior, _ = choose_snapshot(fold, first_new, rule)
+    prior = choose_snapshot(fold, first_new, rule)
     # Always the stored observations since the chosen snapshot (older than the newest here,
     # which may be quiet and behind the compliant fixes stored after it).
-    history = store.observations_since(db, supervisee_id, _to_dt(prior.as_of[0]) if prior else None)
-    obs = list(new_obs)
-    after = prior.as_of if prior else None
-    for fix_id, t, decisions in history:
-        if after is not None and (t, fix_id) <= tuple(after):
-            continue
-        for d in decisions:
-            if d[0] == fence_id and d[3] != 0:
-                obs.append((t, fix_id, d[3]))
+    obs = _stored_after(db, supervisee_id, fence_id, prior.as_of if prior else None) + list(new_obs)
     episodes, state = replay(prior, obs, None if prior else rule)
     result = reconcile(db, supervisee_id=supervisee_id, fence_id=fence_id, kind=kind, prior=prior, episodes=episodes)
     return result, ("full", next_snapshots(fold, state=state, first_new=first_new))
